@@ -1,0 +1,72 @@
+/*
+ * libushm: one small API for shared memory on POSIX systems.
+ *
+ * The segment is either a POSIX shared memory object (shm_open + mmap) or a
+ * System V segment (shmget + shmat): the backend is chosen when the library
+ * is configured, and both behave the same through this header.
+ *
+ * Every int function returns 0 on success or a negative errno value.
+ * See ushm(3) for the whole contract.
+ */
+#ifndef USHM_H
+#define USHM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define USHM_EXPORT __attribute__((visibility("default")))
+#else
+#define USHM_EXPORT
+#endif
+
+#define USHM_VERSION_MAJOR 0
+#define USHM_VERSION_MINOR 1
+#define USHM_VERSION_PATCH 0
+#define USHM_VERSION_STRING "0.1.0"
+
+/* Longest canonical name, leading slash included (macOS PSHMNAMLEN). */
+#define USHM_NAME_MAX 31
+
+/* Flags for ushm_open(). */
+#define USHM_CREATE   0x01 /* create the segment if it does not exist */
+#define USHM_EXCL     0x02 /* with USHM_CREATE: fail with -EEXIST if it exists */
+#define USHM_RDONLY   0x04 /* map read-only */
+#define USHM_POPULATE 0x08 /* prefault every page before returning */
+
+typedef struct ushm ushm_t; /* opaque: one mapping of one segment */
+
+struct ushm_stat {
+    size_t size;    /* bytes, exactly as created */
+    mode_t mode;    /* permission bits (0777 mask) */
+    uid_t uid;      /* owner */
+    gid_t gid;
+    long nattach;   /* current attachments, -1 if the backend cannot tell */
+};
+
+USHM_EXPORT int ushm_open(ushm_t **shm, const char *name, size_t size,
+                          int flags, mode_t mode);
+USHM_EXPORT int ushm_close(ushm_t *shm);
+USHM_EXPORT int ushm_unlink(const char *name);
+
+USHM_EXPORT void *ushm_addr(const ushm_t *shm);
+USHM_EXPORT size_t ushm_size(const ushm_t *shm);
+USHM_EXPORT const char *ushm_name(const ushm_t *shm);
+USHM_EXPORT int ushm_created(const ushm_t *shm);
+
+USHM_EXPORT int ushm_stat(const char *name, struct ushm_stat *st);
+
+USHM_EXPORT const char *ushm_backend(void);
+USHM_EXPORT const char *ushm_version(void);
+USHM_EXPORT const char *ushm_strerror(int err);
+USHM_EXPORT const char *ushm_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USHM_H */

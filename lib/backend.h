@@ -1,0 +1,65 @@
+/*
+ * The internal contract between the core (lib/) and a backend (backends/).
+ *
+ * The core checks every argument, canonicalises the name and owns the
+ * handle; a backend only talks to the system.  Each backend file keeps its
+ * functions static and defines exactly one table, ushm__backend.
+ */
+#ifndef USHM_BACKEND_H
+#define USHM_BACKEND_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ushm.h"
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define USHM__HIDDEN __attribute__((visibility("hidden")))
+#define USHM__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define USHM__HIDDEN
+#define USHM__PRINTF(f, a)
+#endif
+
+#define USHM__FLAGS_ALL (USHM_CREATE | USHM_EXCL | USHM_RDONLY | USHM_POPULATE)
+
+/* Where Linux and most BSDs keep POSIX objects; only used to explain ENOSPC. */
+#define USHM__POSIX_DIR "/dev/shm"
+
+struct ushm {
+    void *addr;
+    size_t size;                    /* bytes of the segment, not rounded */
+    int created;
+    int sysv_id;                    /* shmid on SysV, -1 otherwise */
+    char name[USHM_NAME_MAX + 1];   /* canonical; "" when anonymous */
+};
+
+struct ushm__backend {
+    const char *name;
+    /*
+     * Map the segment shm->name (anonymous when it is "") and fill addr,
+     * size and created.  flags and mode are already valid, mode is never 0,
+     * and size > 0 for an anonymous segment.  On failure nothing may be left:
+     * no segment made, no mapping, no descriptor.
+     */
+    int (*open)(struct ushm *shm, size_t size, int flags, mode_t mode);
+    int (*close)(struct ushm *shm);
+    int (*unlink)(const char *name);
+    int (*stat)(const char *name, struct ushm_stat *st);
+};
+
+USHM__HIDDEN extern const struct ushm__backend ushm__backend;
+
+/* Record "<text>" as this thread's last error; returns -err. */
+USHM__HIDDEN int ushm__fail(int err, const char *fmt, ...) USHM__PRINTF(2, 3);
+
+/* The label of a segment in messages: its name, or "(anonymous)". */
+USHM__HIDDEN const char *ushm__label(const char *name);
+
+/* " (RLIMIT_AS is N bytes)" and the like, for ENOMEM/EMFILE; "" otherwise. */
+USHM__HIDDEN const char *ushm__rlimit_hint(int err);
+
+/* Read a number from a /proc/sys file; 0 on success. */
+USHM__HIDDEN int ushm__read_sysctl(const char *path, unsigned long long *value);
+
+#endif /* USHM_BACKEND_H */

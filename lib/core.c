@@ -1,0 +1,167 @@
+/* The backend-agnostic core: argument checks, handles, dispatch. */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "name.h"
+#include "prefault.h"
+
+static int check_name(const char *func, const char *name,
+                      char canon[USHM_NAME_MAX + 1])
+{
+    int err;
+
+    if (name == NULL)
+        return ushm__fail(EINVAL, "%s: name is NULL", func);
+    err = ushm__name_canon(name, canon);
+    if (err == -ENAMETOOLONG)
+        return ushm__fail(ENAMETOOLONG,
+                          "%s(%.40s...): name longer than %d bytes "
+                          "(USHM_NAME_MAX, slash included)",
+                          func, name, USHM_NAME_MAX);
+    if (err < 0)
+        return ushm__fail(EINVAL,
+                          "%s(%.40s): invalid name: want an optional '/' and "
+                          "1 to %d characters from [A-Za-z0-9._-], not . or ..",
+                          func, name, USHM_NAME_MAX - 1);
+    return 0;
+}
+
+static int check_open_args(const char *name, size_t size, int flags,
+                           mode_t mode)
+{
+    const char *label = ushm__label(name);
+
+    if (flags & ~USHM__FLAGS_ALL)
+        return ushm__fail(EINVAL, "ushm_open(%s): unknown flag bits 0x%x",
+                          label, (unsigned)(flags & ~USHM__FLAGS_ALL));
+    if ((flags & USHM_EXCL) && !(flags & USHM_CREATE))
+        return ushm__fail(EINVAL, "ushm_open(%s): USHM_EXCL needs USHM_CREATE",
+                          label);
+    if ((flags & USHM_RDONLY) && (flags & USHM_CREATE))
+        return ushm__fail(EINVAL, "ushm_open(%s): USHM_RDONLY cannot create: "
+                          "a segment is created read-write", label);
+    if (mode & ~(mode_t)0777)
+        return ushm__fail(EINVAL, "ushm_open(%s): mode 0%o has bits outside "
+                          "0777", label, (unsigned)mode);
+    if (name == NULL && !(flags & USHM_CREATE))
+        return ushm__fail(EINVAL, "ushm_open(%s): an anonymous segment needs "
+                          "USHM_CREATE", label);
+    if (name == NULL && size == 0)
+        return ushm__fail(EINVAL, "ushm_open(%s): size 0: an anonymous "
+                          "segment needs a size", label);
+    return 0;
+}
+
+int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
+              mode_t mode)
+{
+    struct ushm *shm;
+    char canon[USHM_NAME_MAX + 1] = "";
+    int err;
+
+    if (shmp == NULL)
+        return ushm__fail(EINVAL, "ushm_open(%s): shm is NULL",
+                          name != NULL ? name : "(anonymous)");
+    *shmp = NULL;
+    if (name != NULL && (err = check_name("ushm_open", name, canon)) < 0)
+        return err;
+    if ((err = check_open_args(name != NULL ? canon : NULL, size, flags,
+                               mode)) < 0)
+        return err;
+
+    shm = calloc(1, sizeof *shm);
+    if (shm == NULL)
+        return ushm__fail(ENOMEM, "ushm_open(%s): out of memory for the "
+                          "handle", ushm__label(canon));
+    memcpy(shm->name, canon, sizeof canon);
+    shm->sysv_id = -1;
+
+    err = ushm__backend.open(shm, size, flags, mode != 0 ? mode : 0600);
+    if (err == 0 && (flags & USHM_POPULATE)) {
+        err = ushm__prefault(shm->addr, shm->size, !(flags & USHM_RDONLY));
+        if (err < 0) {
+            /* Keep the prefault message: undo quietly. */
+            ushm__backend.close(shm);
+            if (shm->created && shm->name[0] != '\0')
+                ushm__backend.unlink(shm->name);
+            ushm__fail(-err, "ushm_open(%s, %zu bytes): prefaulting "
+                       "(USHM_POPULATE): %s", ushm__label(shm->name),
+                       shm->size, ushm_strerror(err));
+        }
+    }
+    if (err < 0) {
+        free(shm);
+        return err;
+    }
+    *shmp = shm;
+    return 0;
+}
+
+int ushm_close(ushm_t *shm)
+{
+    int err;
+
+    if (shm == NULL)
+        return 0;
+    err = ushm__backend.close(shm);
+    free(shm);
+    return err;
+}
+
+int ushm_unlink(const char *name)
+{
+    char canon[USHM_NAME_MAX + 1];
+    int err = check_name("ushm_unlink", name, canon);
+
+    return err < 0 ? err : ushm__backend.unlink(canon);
+}
+
+int ushm_stat(const char *name, struct ushm_stat *st)
+{
+    char canon[USHM_NAME_MAX + 1];
+    int err = check_name("ushm_stat", name, canon);
+
+    if (err < 0)
+        return err;
+    if (st == NULL)
+        return ushm__fail(EINVAL, "ushm_stat(%s): st is NULL", canon);
+    return ushm__backend.stat(canon, st);
+}
+
+void *ushm_addr(const ushm_t *shm)
+{
+    return shm != NULL ? shm->addr : NULL;
+}
+
+size_t ushm_size(const ushm_t *shm)
+{
+    return shm != NULL ? shm->size : 0;
+}
+
+const char *ushm_name(const ushm_t *shm)
+{
+    return shm != NULL && shm->name[0] != '\0' ? shm->name : NULL;
+}
+
+int ushm_created(const ushm_t *shm)
+{
+    return shm != NULL ? shm->created : 0;
+}
+
+const char *ushm_backend(void)
+{
+    return ushm__backend.name;
+}
+
+const char *ushm_version(void)
+{
+    return USHM_VERSION_STRING;
+}

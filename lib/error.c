@@ -1,0 +1,80 @@
+/* Error text: ushm_strerror() and the thread-local ushm_last_error(). */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "backend.h"
+
+#define USHM__ERROR_LEN 512
+
+static _Thread_local char last_error[USHM__ERROR_LEN];
+static _Thread_local char errno_text[128];
+static _Thread_local char rlimit_text[96];
+
+const char *ushm_last_error(void)
+{
+    return last_error[0] != '\0' ? last_error : "no error";
+}
+
+const char *ushm_strerror(int err)
+{
+    if (err < 0)
+        err = -err;
+    /* POSIX strerror_r: thread-safe, unlike strerror(). */
+    if (strerror_r(err, errno_text, sizeof errno_text) != 0)
+        snprintf(errno_text, sizeof errno_text, "Unknown error %d", err);
+    return errno_text;
+}
+
+int ushm__fail(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return -err;
+}
+
+const char *ushm__label(const char *name)
+{
+    return name != NULL && name[0] != '\0' ? name : "(anonymous)";
+}
+
+const char *ushm__rlimit_hint(int err)
+{
+    struct rlimit rl;
+    int which;
+    const char *what, *unit;
+
+    switch (err) {
+    case ENOMEM: which = RLIMIT_AS; what = "RLIMIT_AS"; unit = " bytes"; break;
+    case EMFILE: which = RLIMIT_NOFILE; what = "RLIMIT_NOFILE"; unit = " descriptors"; break;
+    default: return "";
+    }
+    if (getrlimit(which, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return "";
+    snprintf(rlimit_text, sizeof rlimit_text, ": %s is %llu%s", what,
+             (unsigned long long)rl.rlim_cur, unit);
+    return rlimit_text;
+}
+
+int ushm__read_sysctl(const char *path, unsigned long long *value)
+{
+    FILE *f = fopen(path, "re");
+    int ok;
+
+    if (f == NULL)
+        return -1;
+    ok = fscanf(f, "%llu", value) == 1;
+    fclose(f);
+    return ok ? 0 : -1;
+}

@@ -1,0 +1,11 @@
+#ifndef USHM_PREFAULT_H
+#define USHM_PREFAULT_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+/* Fault in every page of [addr, addr + len); 0 or a negative errno. */
+USHM__HIDDEN int ushm__prefault(void *addr, size_t len, int writable);
+
+#endif
