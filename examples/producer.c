@@ -1,0 +1,76 @@
+/*
+ * producer [NAME [COUNT]]: create the named segment NAME (default
+ * /ushm-example), fill it with COUNT records (default 1000), and exit,
+ * leaving the segment for consumer(NAME) to read and remove.
+ *
+ * Build: cc -std=c11 $(pkg-config --cflags ushm) producer.c \
+ *            $(pkg-config --libs ushm) -o producer
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ushm.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : RECORD_DEFAULT_NAME;
+    unsigned long count = RECORD_DEFAULT_COUNT;
+    struct record_log *log;
+    ushm_t *shm;
+    int err;
+
+    if (argc > 2) {
+        char *end;
+
+        errno = 0;
+        count = strtoul(argv[2], &end, 10);
+        if (errno || *end || end == argv[2] || count == 0 || count > 1000000) {
+            fprintf(stderr, "producer: COUNT must be 1 to 1000000\n");
+            return 2;
+        }
+    }
+    if (argc > 3) {
+        fprintf(stderr, "usage: producer [NAME [COUNT]]\n");
+        return 2;
+    }
+
+    /* USHM_EXCL: a segment left by an earlier run must not be mixed with
+     * this one; the fresh segment is zero-filled, so count and done are 0. */
+    err = ushm_open(&shm, name, RECORD_LOG_SIZE(count),
+                    USHM_CREATE | USHM_EXCL, 0600);
+    if (err == -EEXIST) {
+        fprintf(stderr, "producer: %s already exists: run the consumer to "
+                "drain it, or remove it (ushm rm %s)\n", name, name);
+        return 1;
+    }
+    if (err < 0) {
+        fprintf(stderr, "producer: %s\n", ushm_last_error());
+        return 1;
+    }
+    log = ushm_addr(shm);
+    log->magic = RECORD_MAGIC;
+    log->capacity = (uint32_t)count;
+    for (unsigned i = 0; i < count; i++) {
+        log->rec[i].seq = i;
+        snprintf(log->rec[i].text, sizeof log->rec[i].text,
+                 "record %u of %lu", i, count);
+        atomic_store_explicit(&log->count, i + 1, memory_order_release);
+    }
+    atomic_store_explicit(&log->done, 1, memory_order_release);
+
+    printf("producer: wrote %lu records (%zu bytes) to %s, %s backend\n",
+           count, ushm_size(shm), ushm_name(shm), ushm_backend());
+    /* Closing keeps the segment: it lives until the consumer unlinks it. */
+    if (ushm_close(shm) < 0) {
+        fprintf(stderr, "producer: %s\n", ushm_last_error());
+        ushm_unlink(name);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+# The ushm command's tests, on the posix backend.
+USHM=tests/ushm-posix exec ${SHELL:-/bin/sh} "${srcdir:-.}/tools/test-ushm.sh"

@@ -1,0 +1,3 @@
+#!/bin/sh
+# The ushm command's tests, on the sysv backend.
+USHM=tests/ushm-sysv exec ${SHELL:-/bin/sh} "${srcdir:-.}/tools/test-ushm.sh"
