@@ -6,6 +6,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +28,7 @@ const char *ushm_last_error(void)
 const char *ushm_strerror(int err)
 {
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? INT_MAX : -err; /* no errno is near either */
     /* POSIX strerror_r: thread-safe, unlike strerror(). */
     if (strerror_r(err, errno_text, sizeof errno_text) != 0)
         snprintf(errno_text, sizeof errno_text, "Unknown error %d", err);
