@@ -152,8 +152,8 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
         err = errno;
         if (made)
             shmctl(id, IPC_RMID, NULL);
-        else if (err == EIDRM || err == EINVAL)
-            return SYSV_RETRY;
+        else if (err == EIDRM || (err == EINVAL && shmget(key, 0, 0) != id))
+            return SYSV_RETRY; /* removed meanwhile: maybe made again */
         return sysv_attach_fail(name, id, err);
     }
     shm->addr = addr;
