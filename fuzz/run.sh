@@ -1,0 +1,115 @@
+#!/bin/sh
+# Build fuzz/fuzz_names.c with libFuzzer, ASan and UBSan and run it for a
+# bounded time on a copy of fuzz/corpus/.
+#
+#   fuzz/run.sh [seconds]          default 60
+#
+# Environment:
+#   FUZZ_CC         compiler (default clang; needs libclang-rt-dev)
+#   USHM_BUILDDIR   where configure wrote config.h (default: the source tree;
+#                   without one the backend builds with its fallbacks)
+#   FUZZ_ARGS       more libFuzzer options, e.g. "-jobs=4 -workers=4"
+#
+# Nothing is written into the source tree: the binary, the corpus copy and
+# the log live in a temporary directory, removed on success and kept (its
+# path is printed) on failure.  Exit 0 when the run ended without a crash and
+# left no /dev/shm/ushm-fuzz-* behind, 1 otherwise, 77 if the compiler cannot
+# build a fuzzer.
+set -u
+
+secs=${1:-60}
+case $secs in
+''|*[!0-9]*) echo "usage: $0 [seconds]" >&2; exit 2 ;;
+esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+builddir=${USHM_BUILDDIR:-$top}
+cc=${FUZZ_CC:-clang}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ushm-fuzz.XXXXXX") || exit 1
+keep=0
+pid=
+trap 'if [ $keep = 0 ]; then rm -rf "$tmp"; fi' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid"; rm -f "/dev/shm/ushm-fuzz-$pid"; fi; exit 130' INT TERM
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+    echo "SKIP: $cc not found (install clang and libclang-rt-dev)" >&2
+    exit 77
+fi
+
+cfg=
+if [ -f "$builddir/config.h" ]; then
+    cfg="-DHAVE_CONFIG_H -I$builddir"
+else
+    echo "note: no config.h in $builddir: building without it" >&2
+fi
+
+# shellcheck disable=SC2086 # $cfg is two words, or none
+if ! "$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        $cfg -I"$top/include" -I"$top/lib" \
+        "$here/fuzz_names.c" "$top"/lib/*.c "$top/backends/posix.c" \
+        -lpthread -lrt -o "$tmp/fuzz_names" 2>"$tmp/build.log"; then
+    cat "$tmp/build.log" >&2
+    if grep -q -e 'libclang_rt.fuzzer' -e 'fsanitize=fuzzer' "$tmp/build.log"; then
+        echo "SKIP: $cc cannot link a libFuzzer binary (libclang-rt-dev?)" >&2
+        exit 77
+    fi
+    echo "FAIL: the harness does not build" >&2
+    exit 1
+fi
+
+mkdir "$tmp/corpus" "$tmp/artifacts"
+cp "$here"/corpus/* "$tmp/corpus/"
+echo "fuzzing for $secs s ($(find "$tmp/corpus" -type f | wc -l) seeds) in $tmp"
+
+# In the background so that its pid, and so its private name, is known.
+# shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
+(cd "$tmp" && exec ./fuzz_names -max_total_time="$secs" -timeout=10 \
+    -rss_limit_mb=2048 -max_len=300 -print_final_stats=1 \
+    -artifact_prefix="$tmp/artifacts/" ${FUZZ_ARGS:-} corpus) \
+    >"$tmp/fuzz.log" 2>&1 &
+pid=$!
+wait "$pid"
+rc=$?
+
+status=0
+if [ "$rc" -ne 0 ]; then
+    status=1
+    echo "FAIL: the fuzzer exited with status $rc" >&2
+    tail -n 60 "$tmp/fuzz.log" >&2
+    for a in "$tmp"/artifacts/*; do
+        [ -f "$a" ] || continue
+        echo "input $a:" >&2
+        od -An -tx1 -v "$a" | head -n 20 >&2
+    done
+else
+    grep -E '^#[0-9]+.* cov: ' "$tmp/fuzz.log" | tail -n 1
+    grep '^stat::' "$tmp/fuzz.log"
+fi
+
+# Leftovers: this run's name, and those of fuzzers no longer running.
+if [ -e "/dev/shm/ushm-fuzz-$pid" ]; then
+    echo "FAIL: /dev/shm/ushm-fuzz-$pid was left behind (removed now)" >&2
+    rm -f "/dev/shm/ushm-fuzz-$pid"
+    status=1
+fi
+for f in /dev/shm/ushm-fuzz-*; do
+    [ -e "$f" ] || continue
+    owner=${f#/dev/shm/ushm-fuzz-}
+    if kill -0 "$owner" 2>/dev/null || [ -d "/proc/$owner" ]; then
+        echo "note: $f belongs to another fuzzer still running" >&2
+    else
+        echo "FAIL: $f was left behind by an earlier run" >&2
+        status=1
+    fi
+done
+
+if [ $status -ne 0 ]; then
+    keep=1
+    echo "kept $tmp (log: fuzz.log, crash inputs: artifacts/)" >&2
+else
+    echo "PASS: no crash in $secs s, nothing left in /dev/shm"
+fi
+exit $status
