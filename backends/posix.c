@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -162,13 +163,43 @@ static int posix_reserve(const char *name, int fd, size_t size)
 }
 
 /*
+ * Huge pages for a named object come from transparent huge pages on the
+ * tmpfs behind /dev/shm: its mount option huge=always or huge=within_size,
+ * or shmem_enabled=force, which overrides every mount.  (A hugetlbfs mount
+ * would need a second place to look names up in.)
+ */
+static int posix_thp_enabled(void)
+{
+    FILE *f = fopen("/proc/self/mounts", "re");
+    char line[512], dir[256], opts[256];
+    int on = 0;
+
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "%*s %255s %*s %255s", dir, opts) == 2 &&
+            strcmp(dir, USHM__POSIX_DIR) == 0)
+            on = strstr(opts, "huge=always") != NULL ||
+                 strstr(opts, "huge=within_size") != NULL;
+    if (f != NULL)
+        fclose(f);
+    f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+    if (f != NULL) {
+        if (fgets(line, sizeof line, f) != NULL && strstr(line, "[force]"))
+            on = 1;
+        if (strstr(line, "[deny]"))
+            on = 0;
+        fclose(f);
+    }
+    return on;
+}
+
+/*
  * Called holding no lock, with fd open read-write on an object that was at
  * size 0.  Returns 0 with shm->created set when this call completed it, 0
  * with st updated when another process did, POSIX_RETRY when the name was
  * removed meanwhile, or a negative errno with nothing left behind.
  */
 static int posix_complete(struct ushm *shm, int fd, struct stat *st,
-                          size_t size, mode_t mode)
+                          size_t size, int flags, mode_t mode)
 {
     void *addr;
     int err = posix_lock(fd, POSIX_LOCK);
@@ -187,6 +218,15 @@ static int posix_complete(struct ushm *shm, int fd, struct stat *st,
     }
     if (st->st_size != 0)
         goto out;
+    if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled()) {
+        err = ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: huge "
+                         "pages for named POSIX segments are transparent huge "
+                         "pages on the %s tmpfs, and they are off there; "
+                         "enable them with: mount -o remount,huge=within_size "
+                         "%s", shm->name, ushm_strerror(ENOTSUP),
+                         USHM__POSIX_DIR, USHM__POSIX_DIR);
+        goto undo;
+    }
     /* shm_open() applied the umask; the contract says mode, exactly. */
     if ((st->st_mode & 0777) != mode && fchmod(fd, mode) == -1) {
         err = ushm__fail(errno, "fchmod(%s, 0%o): %s", shm->name,
@@ -200,6 +240,10 @@ static int posix_complete(struct ushm *shm, int fd, struct stat *st,
         err = posix_mmap_fail(shm->name, size, errno);
         goto undo;
     }
+#if HAVE_DECL_MADV_HUGEPAGE
+    if (flags & USHM_HUGEPAGES)
+        madvise(addr, size, MADV_HUGEPAGE); /* a hint: the mount decides */
+#endif
     err = posix_reserve(shm->name, fd, size);
     if (err < 0) {
         munmap(addr, size);
@@ -269,7 +313,7 @@ static int posix_try_open(struct ushm *shm, size_t size, int flags,
                              (long)geteuid());
             goto out;
         }
-        err = posix_complete(shm, fd, &st, size, mode);
+        err = posix_complete(shm, fd, &st, size, flags, mode);
         if (err != 0 || shm->created)
             goto out;
     }
@@ -310,10 +354,34 @@ out:
     return err;
 }
 
-static int posix_open_anon(struct ushm *shm, size_t size)
+static int posix_open_anon(struct ushm *shm, size_t size, int flags)
 {
     void *addr;
 
+    shm->map_len = size;
+    if (flags & USHM_HUGEPAGES) {
+#if HAVE_DECL_MAP_HUGETLB && HAVE_DECL_MAP_ANONYMOUS
+        size_t huge = ushm__hugepage_size();
+
+        if (huge == 0)
+            return ushm__fail(ENOTSUP, "ushm_open((anonymous), "
+                              "USHM_HUGEPAGES): %s: this system reports no "
+                              "huge page size", ushm_strerror(ENOTSUP));
+        /* munmap() of huge pages wants whole pages. */
+        shm->map_len = (size + huge - 1) / huge * huge;
+        addr = mmap(NULL, shm->map_len, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        if (addr == MAP_FAILED)
+            return ushm__fail(errno, "mmap((anonymous), %zu bytes, "
+                              "MAP_HUGETLB): %s: %s", size,
+                              ushm_strerror(errno), ushm__hugepage_hint());
+        goto done;
+#else
+        return ushm__fail(ENOTSUP, "ushm_open((anonymous), USHM_HUGEPAGES): "
+                          "%s: built without MAP_HUGETLB",
+                          ushm_strerror(ENOTSUP));
+#endif
+    }
 #if HAVE_DECL_MAP_ANONYMOUS
     addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                 -1, 0);
@@ -328,6 +396,9 @@ static int posix_open_anon(struct ushm *shm, size_t size)
 #endif
     if (addr == MAP_FAILED)
         return posix_mmap_fail(NULL, size, errno);
+#if HAVE_DECL_MAP_HUGETLB && HAVE_DECL_MAP_ANONYMOUS
+done:
+#endif
     shm->addr = addr;
     shm->size = size;
     shm->created = 1;
@@ -337,7 +408,7 @@ static int posix_open_anon(struct ushm *shm, size_t size)
 static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
 {
     if (shm->name[0] == '\0')
-        return posix_open_anon(shm, size);
+        return posix_open_anon(shm, size, flags);
     if ((uintmax_t)size > OFF_T_MAX)
         return ushm__fail(EINVAL, "ushm_open(%s, %zu bytes): %s: larger than "
                           "the largest object size", shm->name, size,
@@ -355,7 +426,7 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
 
 static int posix_close(struct ushm *shm)
 {
-    if (munmap(shm->addr, shm->size) == -1)
+    if (munmap(shm->addr, shm->map_len != 0 ? shm->map_len : shm->size) == -1)
         return ushm__fail(errno, "munmap(%s): %s", ushm__label(shm->name),
                           ushm_strerror(errno));
     return 0;

@@ -21,6 +21,12 @@
 #include "backend.h"
 #include "name.h"
 
+#if HAVE_DECL_SHM_HUGETLB
+#define SYSV_HUGETLB(flags) (((flags) & USHM_HUGEPAGES) ? SHM_HUGETLB : 0)
+#else
+#define SYSV_HUGETLB(flags) 0
+#endif
+
 #define SYSV_RETRY 1 /* the segment went away between two calls: again */
 #define SYSV_TRIES 100
 
@@ -30,7 +36,8 @@ static key_t sysv_key(const char *name)
 }
 
 /* Why shmget() could not create: the per-segment or the system-wide limit. */
-static int sysv_create_fail(const char *name, key_t key, size_t size, int err)
+static int sysv_create_fail(const char *name, key_t key, size_t size,
+                            int flags, int err)
 {
     unsigned long long shmmax, shmmni, shmall;
     long page = sysconf(_SC_PAGESIZE);
@@ -40,6 +47,11 @@ static int sysv_create_fail(const char *name, key_t key, size_t size, int err)
         snprintf(what, sizeof what, "%s, key 0x%08x", name, (unsigned)key);
     else
         snprintf(what, sizeof what, "(anonymous), IPC_PRIVATE");
+    if ((flags & USHM_HUGEPAGES) && (err == ENOMEM || err == EPERM))
+        return ushm__fail(err, "shmget(%s, %zu bytes, SHM_HUGETLB): %s: %s",
+                          what, size, ushm_strerror(err), err == ENOMEM ?
+                          ushm__hugepage_hint() : "the caller needs "
+                          "CAP_IPC_LOCK or the group in vm.hugetlb_shm_group");
     if (err == EINVAL &&
         ushm__read_sysctl("/proc/sys/kernel/shmmax", &shmmax) == 0 &&
         size > shmmax)
@@ -80,38 +92,82 @@ static int sysv_create_fail(const char *name, key_t key, size_t size, int err)
                       ushm_strerror(err));
 }
 
+static int sysv_hugepages_supported(int flags)
+{
+#if HAVE_DECL_SHM_HUGETLB
+    (void)flags;
+    return 0;
+#else
+    if (!(flags & USHM_HUGEPAGES))
+        return 0;
+    return ushm__fail(ENOTSUP, "ushm_open(USHM_HUGEPAGES): %s: built without "
+                      "SHM_HUGETLB", ushm_strerror(ENOTSUP));
+#endif
+}
+
 static int sysv_attach_fail(const char *name, int id, int err)
 {
     return ushm__fail(err, "shmat(%s, id %d): %s%s", ushm__label(name), id,
                       ushm_strerror(err), ushm__rlimit_hint(err));
 }
 
-static int sysv_open_anon(struct ushm *shm, size_t size, mode_t mode)
+/*
+ * Attach the segment id this call has just made, and give it its mode: it
+ * was made 0600 so that its creator can attach it read-write whatever mode
+ * was asked for.  On failure the segment is removed.
+ */
+static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
 {
-    int id = shmget(IPC_PRIVATE, size, IPC_CREAT | (int)mode);
-    void *addr;
+    struct shmid_ds ds;
+    void *addr = shmat(id, NULL, 0);
+    int err;
 
-    if (id == -1)
-        return sysv_create_fail("", IPC_PRIVATE, size, errno);
-    addr = shmat(id, NULL, 0);
     if (addr == (void *)-1) {
-        int err = errno;
-
+        err = errno;
         shmctl(id, IPC_RMID, NULL);
-        return sysv_attach_fail(NULL, id, err);
+        return sysv_attach_fail(shm->name, id, err);
     }
-    /* Marked for removal at once: it goes away with its last attachment. */
-    if (shmctl(id, IPC_RMID, NULL) == -1) {
-        int err = errno;
-
+    if (mode != 0600) {
+        if (shmctl(id, IPC_STAT, &ds) == 0) {
+            ds.shm_perm.mode = (ds.shm_perm.mode & ~0777u) | mode;
+            if (shmctl(id, IPC_SET, &ds) == 0)
+                goto done;
+        }
+        err = errno;
         shmdt(addr);
-        return ushm__fail(err, "shmctl((anonymous), id %d, IPC_RMID): %s",
-                          id, ushm_strerror(err));
+        shmctl(id, IPC_RMID, NULL);
+        return ushm__fail(err, "shmctl(%s, id %d, IPC_SET mode 0%o): %s",
+                          ushm__label(shm->name), id, (unsigned)mode,
+                          ushm_strerror(err));
     }
+done:
     shm->addr = addr;
     shm->size = size;
     shm->created = 1;
     shm->sysv_id = id;
+    return 0;
+}
+
+static int sysv_open_anon(struct ushm *shm, size_t size, int flags,
+                          mode_t mode)
+{
+    int id, err = sysv_hugepages_supported(flags);
+
+    if (err < 0)
+        return err;
+    id = shmget(IPC_PRIVATE, size, IPC_CREAT | SYSV_HUGETLB(flags) | 0600);
+    if (id == -1)
+        return sysv_create_fail("", IPC_PRIVATE, size, flags, errno);
+    if ((err = sysv_attach_new(shm, id, size, mode)) < 0)
+        return err;
+    /* Marked for removal at once: it goes away with its last attachment. */
+    if (shmctl(id, IPC_RMID, NULL) == -1) {
+        err = errno;
+        shmdt(shm->addr);
+        shm->addr = NULL;
+        return ushm__fail(err, "shmctl((anonymous), id %d, IPC_RMID): %s",
+                          id, ushm_strerror(err));
+    }
     return 0;
 }
 
@@ -120,57 +176,46 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
 {
     const char *name = shm->name;
     key_t key = sysv_key(name);
-    int create = flags & USHM_CREATE, made = 0, id = -1, err;
+    int create = flags & USHM_CREATE, id, err;
     struct shmid_ds ds;
     void *addr;
 
     if (create && size > 0) {
-        id = shmget(key, size, IPC_CREAT | IPC_EXCL | (int)mode);
+        if ((err = sysv_hugepages_supported(flags)) < 0)
+            return err;
+        id = shmget(key, size, IPC_CREAT | IPC_EXCL | SYSV_HUGETLB(flags) | 0600);
         if (id >= 0)
-            made = 1;
-        else if (errno != EEXIST)
-            return sysv_create_fail(name, key, size, errno);
+            return sysv_attach_new(shm, id, size, mode);
+        if (errno != EEXIST)
+            return sysv_create_fail(name, key, size, flags, errno);
     }
-    if (!made) {
-        id = shmget(key, 0, 0);
-        if (id == -1) {
-            if (errno == ENOENT && create && size > 0)
-                return SYSV_RETRY;
-            if (errno == ENOENT && create)
-                return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
-                                  "create a segment of 0 bytes", name);
-            return ushm__fail(errno, "shmget(%s, key 0x%08x): %s", name,
-                              (unsigned)key, ushm_strerror(errno));
-        }
-        if (create && (flags & USHM_EXCL))
-            return ushm__fail(EEXIST, "shmget(%s, key 0x%08x): %s", name,
-                              (unsigned)key, ushm_strerror(EEXIST));
+    id = shmget(key, 0, 0);
+    if (id == -1) {
+        if (errno == ENOENT && create && size > 0)
+            return SYSV_RETRY;
+        if (errno == ENOENT && create)
+            return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
+                              "create a segment of 0 bytes", name);
+        return ushm__fail(errno, "shmget(%s, key 0x%08x): %s", name,
+                          (unsigned)key, ushm_strerror(errno));
     }
-
-    addr = shmat(id, NULL, (flags & USHM_RDONLY) ? SHM_RDONLY : 0);
-    if (addr == (void *)-1) {
-        err = errno;
-        if (made)
-            shmctl(id, IPC_RMID, NULL);
-        else if (err == EIDRM || (err == EINVAL && shmget(key, 0, 0) != id))
-            return SYSV_RETRY; /* removed meanwhile: maybe made again */
-        return sysv_attach_fail(name, id, err);
-    }
-    shm->addr = addr;
-    shm->sysv_id = id;
-    if (made) {
-        shm->size = size;
-        shm->created = 1;
-        return 0;
-    }
-
+    if (create && (flags & USHM_EXCL))
+        return ushm__fail(EEXIST, "shmget(%s, key 0x%08x): %s", name,
+                          (unsigned)key, ushm_strerror(EEXIST));
+    /* IPC_STAT needs read permission, as any attach does. */
     if (shmctl(id, IPC_STAT, &ds) == -1) {
         err = errno;
-        shmdt(addr);
         if (err == EIDRM || err == EINVAL)
             return SYSV_RETRY;
         return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s", name, id,
                           ushm_strerror(err));
+    }
+    addr = shmat(id, NULL, (flags & USHM_RDONLY) ? SHM_RDONLY : 0);
+    if (addr == (void *)-1) {
+        err = errno;
+        if (err == EIDRM || (err == EINVAL && shmget(key, 0, 0) != id))
+            return SYSV_RETRY; /* removed meanwhile: maybe made again */
+        return sysv_attach_fail(name, id, err);
     }
     if (create && ds.shm_perm.uid != geteuid()) {
         shmdt(addr);
@@ -185,6 +230,8 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
                           "has only %ju bytes", name, size,
                           ushm_strerror(EINVAL), (uintmax_t)ds.shm_segsz);
     }
+    shm->addr = addr;
+    shm->sysv_id = id;
     shm->size = (size_t)ds.shm_segsz;
     return 0;
 }
@@ -192,14 +239,12 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
 static int sysv_open(struct ushm *shm, size_t size, int flags, mode_t mode)
 {
     if (shm->name[0] == '\0')
-        return sysv_open_anon(shm, size, mode);
+        return sysv_open_anon(shm, size, flags, mode);
     for (int i = 0; i < SYSV_TRIES; i++) {
         int err = sysv_try_open(shm, size, flags, mode);
 
         if (err != SYSV_RETRY)
             return err;
-        shm->addr = NULL;
-        shm->sysv_id = -1;
     }
     return ushm__fail(EAGAIN, "ushm_open(%s): the segment was removed and "
                       "made again %d times while opening it", shm->name,

@@ -37,6 +37,7 @@ extern "C" {
 #define USHM_EXCL     0x02 /* with USHM_CREATE: fail with -EEXIST if it exists */
 #define USHM_RDONLY   0x04 /* map read-only */
 #define USHM_POPULATE 0x08 /* prefault every page before returning */
+#define USHM_HUGEPAGES 0x10 /* when creating: back it with huge pages */
 
 typedef struct ushm ushm_t; /* opaque: one mapping of one segment */
 

@@ -21,7 +21,8 @@
 #define USHM__PRINTF(f, a)
 #endif
 
-#define USHM__FLAGS_ALL (USHM_CREATE | USHM_EXCL | USHM_RDONLY | USHM_POPULATE)
+#define USHM__FLAGS_ALL \
+    (USHM_CREATE | USHM_EXCL | USHM_RDONLY | USHM_POPULATE | USHM_HUGEPAGES)
 
 /* Where Linux and most BSDs keep POSIX objects; only used to explain ENOSPC. */
 #define USHM__POSIX_DIR "/dev/shm"
@@ -29,6 +30,7 @@
 struct ushm {
     void *addr;
     size_t size;                    /* bytes of the segment, not rounded */
+    size_t map_len;                 /* bytes mapped: size, or more for huge pages */
     int created;
     int sysv_id;                    /* shmid on SysV, -1 otherwise */
     char name[USHM_NAME_MAX + 1];   /* canonical; "" when anonymous */
@@ -61,5 +63,11 @@ USHM__HIDDEN const char *ushm__rlimit_hint(int err);
 
 /* Read a number from a /proc/sys file; 0 on success. */
 USHM__HIDDEN int ushm__read_sysctl(const char *path, unsigned long long *value);
+
+/* The huge page size in bytes (Hugepagesize in /proc/meminfo), or 0. */
+USHM__HIDDEN size_t ushm__hugepage_size(void);
+
+/* Why a huge page allocation failed and how to allow it, for last_error. */
+USHM__HIDDEN const char *ushm__hugepage_hint(void);
 
 #endif /* USHM_BACKEND_H */

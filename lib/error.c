@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -78,4 +79,39 @@ int ushm__read_sysctl(const char *path, unsigned long long *value)
     ok = fscanf(f, "%llu", value) == 1;
     fclose(f);
     return ok ? 0 : -1;
+}
+
+/* The first number after "key:" in /proc/meminfo, or 0. */
+static unsigned long long meminfo(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    char line[128];
+    size_t len = strlen(key);
+    unsigned long long value = 0;
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, key, len) == 0 && line[len] == ':') {
+            value = strtoull(line + len + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return value;
+}
+
+size_t ushm__hugepage_size(void)
+{
+    return (size_t)meminfo("Hugepagesize") * 1024;
+}
+
+const char *ushm__hugepage_hint(void)
+{
+    static _Thread_local char hint[200];
+    unsigned long long total = meminfo("HugePages_Total");
+
+    snprintf(hint, sizeof hint, "%llu of vm.nr_hugepages (%llu) huge pages of "
+             "%llu kB are free; reserve more with sysctl vm.nr_hugepages=N",
+             meminfo("HugePages_Free"), total, meminfo("Hugepagesize"));
+    return hint;
 }
