@@ -273,21 +273,26 @@ static int posix_try_open(struct ushm *shm, size_t size, int flags,
         fd = posix_shm_open(name, O_RDWR | O_CREAT | O_EXCL, mode);
         if (fd == -1 && errno != EEXIST)
             return posix_open_fail(name, errno);
-    }
-    if (fd == -1) {
-        fd = posix_shm_open(name, rdonly ? O_RDONLY : O_RDWR, 0);
-        if (fd == -1) {
-            if (errno == ENOENT && create && size > 0)
-                return POSIX_RETRY;
-            if (errno == ENOENT && create)
-                return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
-                                  "create a segment of 0 bytes", name);
-            if (errno == EACCES && (flags & USHM_EXCL))
-                return ushm__fail(EEXIST, "shm_open(%s): %s (and no "
-                                  "permission to open it)", name,
-                                  ushm_strerror(EEXIST));
-            return posix_open_fail(name, errno);
+        /* This call made the name: straight to giving it its size. */
+        if (fd != -1) {
+            err = posix_complete(shm, fd, &st, size, flags, mode);
+            if (err != 0 || shm->created)
+                goto out;
+            goto exists; /* another process completed it first */
         }
+    }
+    fd = posix_shm_open(name, rdonly ? O_RDONLY : O_RDWR, 0);
+    if (fd == -1) {
+        if (errno == ENOENT && create && size > 0)
+            return POSIX_RETRY;
+        if (errno == ENOENT && create)
+            return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
+                              "create a segment of 0 bytes", name);
+        if (errno == EACCES && (flags & USHM_EXCL))
+            return ushm__fail(EEXIST, "shm_open(%s): %s (and no "
+                              "permission to open it)", name,
+                              ushm_strerror(EEXIST));
+        return posix_open_fail(name, errno);
     }
     if (fstat(fd, &st) == -1) {
         err = ushm__fail(errno, "fstat(%s): %s", name, ushm_strerror(errno));
@@ -317,6 +322,7 @@ static int posix_try_open(struct ushm *shm, size_t size, int flags,
         if (err != 0 || shm->created)
             goto out;
     }
+exists:
     if (create && (flags & USHM_EXCL)) {
         err = ushm__fail(EEXIST, "shm_open(%s): %s", name,
                          ushm_strerror(EEXIST));
