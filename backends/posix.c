@@ -199,7 +199,7 @@ static int posix_thp_enabled(void)
  * removed meanwhile, or a negative errno with nothing left behind.
  */
 static int posix_complete(struct ushm *shm, int fd, struct stat *st,
-                          size_t size, int flags, mode_t mode)
+                          size_t size, int flags, mode_t mode, int made)
 {
     void *addr;
     int err = posix_lock(fd, POSIX_LOCK);
@@ -212,7 +212,10 @@ static int posix_complete(struct ushm *shm, int fd, struct stat *st,
                          ushm_strerror(errno));
         goto out;
     }
-    if (st->st_nlink == 0) {
+    /* Unlinked while this call waited.  The call that made the name goes
+     * on, as if it had created the segment and then been unlinked; any
+     * other would complete an object nobody can find: it starts again. */
+    if (st->st_nlink == 0 && !made) {
         err = POSIX_RETRY;
         goto out;
     }
@@ -254,7 +257,8 @@ static int posix_complete(struct ushm *shm, int fd, struct stat *st,
     shm->created = 1;
     goto out;
 undo:
-    shm_unlink(shm->name);
+    if (st->st_nlink != 0) /* else the name is no longer this object's */
+        shm_unlink(shm->name);
 out:
     posix_lock(fd, POSIX_UNLOCK);
     return err;
@@ -275,7 +279,7 @@ static int posix_try_open(struct ushm *shm, size_t size, int flags,
             return posix_open_fail(name, errno);
         /* This call made the name: straight to giving it its size. */
         if (fd != -1) {
-            err = posix_complete(shm, fd, &st, size, flags, mode);
+            err = posix_complete(shm, fd, &st, size, flags, mode, 1);
             if (err != 0 || shm->created)
                 goto out;
             goto exists; /* another process completed it first */
@@ -318,7 +322,7 @@ static int posix_try_open(struct ushm *shm, size_t size, int flags,
                              (long)geteuid());
             goto out;
         }
-        err = posix_complete(shm, fd, &st, size, flags, mode);
+        err = posix_complete(shm, fd, &st, size, flags, mode, 0);
         if (err != 0 || shm->created)
             goto out;
     }

@@ -111,10 +111,20 @@ static int sysv_attach_fail(const char *name, int id, int err)
                       ushm_strerror(err), ushm__rlimit_hint(err));
 }
 
+/* Did the segment id go away (another process's ushm_unlink)? */
+static int sysv_gone(int id, int err)
+{
+    struct shmid_ds ds;
+
+    return err == EIDRM || (err == EINVAL && shmctl(id, IPC_STAT, &ds) == -1 &&
+                            (errno == EINVAL || errno == EIDRM));
+}
+
 /*
  * Attach the segment id this call has just made, and give it its mode: it
  * was made 0600 so that its creator can attach it read-write whatever mode
- * was asked for.  On failure the segment is removed.
+ * was asked for.  On failure the segment is removed; SYSV_RETRY when another
+ * process removed it first.
  */
 static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
 {
@@ -124,6 +134,8 @@ static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
 
     if (addr == (void *)-1) {
         err = errno;
+        if (shm->name[0] != '\0' && sysv_gone(id, err))
+            return SYSV_RETRY;
         shmctl(id, IPC_RMID, NULL);
         return sysv_attach_fail(shm->name, id, err);
     }
@@ -135,6 +147,8 @@ static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
         }
         err = errno;
         shmdt(addr);
+        if (shm->name[0] != '\0' && sysv_gone(id, err))
+            return SYSV_RETRY;
         shmctl(id, IPC_RMID, NULL);
         return ushm__fail(err, "shmctl(%s, id %d, IPC_SET mode 0%o): %s",
                           ushm__label(shm->name), id, (unsigned)mode,
@@ -213,7 +227,7 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
     addr = shmat(id, NULL, (flags & USHM_RDONLY) ? SHM_RDONLY : 0);
     if (addr == (void *)-1) {
         err = errno;
-        if (err == EIDRM || (err == EINVAL && shmget(key, 0, 0) != id))
+        if (sysv_gone(id, err))
             return SYSV_RETRY; /* removed meanwhile: maybe made again */
         return sysv_attach_fail(name, id, err);
     }
