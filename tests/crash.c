@@ -1,0 +1,406 @@
+/*
+ * Crash test: creators killed with SIGKILL at random moments of
+ * ushm_open(USHM_CREATE), on the backend this program is linked with
+ * (tests/crash-posix, tests/crash-sysv).
+ *
+ * Each round forks a child that creates one of a few names (4 to 32 MiB, a
+ * fixed size per name), waits until the child is about to call ushm_open()
+ * (an atomic in a shared page), lets a random delay pass (up to 1.25 times
+ * what a creation of that size has lately taken), and kills it.  Then:
+ *  - the name is missing, half-made (POSIX: size 0), or whole with its full
+ *    size; ushm_stat() and ushm_open() without USHM_CREATE say ENOENT for
+ *    the first two and the full size for the last;
+ *  - in one round of three a child opens it with USHM_CREATE, which must succeed
+ *    (creating it exactly when it was missing or half-made), and reads and
+ *    writes every byte: it must exit normally, never by SIGBUS.
+ * Rounds start from a fresh name (unlinked) or from whatever the last round
+ * left, half-made objects included.  Everything is unlinked at the end and
+ * nothing of ours may stay in /dev/shm or /proc/sysvipc/shm.
+ *
+ * USHM_CRASH_ROUNDS overrides the number of kills (300).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/ipc.h>
+#include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+
+#include "fault-common.h"
+
+#define NNAMES 6
+#define BAD_STATE 3
+
+enum { MISSING, HALF_MADE, WHOLE };
+static const char *const state_word[] = { "missing", "half-made", "whole",
+                                          "wrong size" };
+
+static const size_t sizes[NNAMES] = { 4 * MiB, 6 * MiB, 8 * MiB, 12 * MiB,
+                                      16 * MiB, 32 * MiB };
+static char names[NNAMES][USHM_NAME_MAX + 1];
+static char prefix[24];
+static uint64_t create_ns[NNAMES];
+
+/* Pids of every child, to recognise SysV rows they made. */
+static pid_t *pids;
+static int npids, maxpids;
+
+struct control {
+    int phase; /* 0 forked, 1 calling ushm_open, 2 returned 0, 3 failed */
+    int rc;
+    int created;
+    uint64_t start; /* CLOCK_MONOTONIC when the call began */
+    uint64_t ns;    /* how long it took */
+};
+static struct control *ctl;
+
+static unsigned fails;
+
+static void problem(const char *fmt, ...) FC_PRINTF(1, 2);
+
+static void problem(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (fails++ >= 10)
+        return;
+    printf("#   ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static void note_pid(pid_t pid)
+{
+    if (npids < maxpids)
+        pids[npids++] = pid;
+}
+
+static int ours(long key, long cpid, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NNAMES; i++)
+        if ((uint32_t)key == fc_sysv_key(names[i]))
+            return 1;
+    for (int i = 0; i < npids; i++)
+        if (pids[i] == cpid)
+            return 1;
+    return cpid == getpid();
+}
+
+/* What the system holds under name k, looked at directly. */
+static int raw_state(int k)
+{
+    if (fc_is_posix()) {
+        char path[64];
+        struct stat sb;
+
+        snprintf(path, sizeof path, "/dev/shm%s", names[k]);
+        if (stat(path, &sb) != 0)
+            return MISSING;
+        if (sb.st_size == 0)
+            return HALF_MADE;
+        return (size_t)sb.st_size == sizes[k] ? WHOLE : BAD_STATE;
+    } else {
+        struct shmid_ds ds;
+        int id = shmget((key_t)fc_sysv_key(names[k]), 0, 0);
+
+        if (id == -1)
+            return MISSING;
+        if (shmctl(id, IPC_STAT, &ds) != 0)
+            return MISSING;
+        return ds.shm_segsz == sizes[k] ? WHOLE : BAD_STATE;
+    }
+}
+
+/* What the library says about name k agrees with the raw state. */
+static int check_library_view(int k, int state)
+{
+    struct ushm_stat st;
+    ushm_t *h = NULL;
+    int rs = ushm_stat(names[k], &st);
+    int ro = ushm_open(&h, names[k], 0, 0, 0);
+    int ok;
+
+    if (state == WHOLE)
+        ok = rs == 0 && st.size == sizes[k] && ro == 0 &&
+             ushm_size(h) == sizes[k];
+    else
+        ok = rs == -ENOENT && ro == -ENOENT && h == NULL;
+    if (!ok)
+        problem("%s is %s but ushm_stat gives %s (size %zu), ushm_open "
+                "without USHM_CREATE %s: %s", names[k], state_word[state],
+                fc_errno_name(rs), rs == 0 ? st.size : 0, fc_errno_name(ro),
+                ushm_last_error());
+    ushm_close(h);
+    return ok;
+}
+
+/*
+ * Open-or-create name k in a child and touch every byte there: 0 when all
+ * went right.  A name that was missing or half-made must be created by
+ * this call (nobody else is about), a whole one only opened.
+ */
+static int recover(int k, int state, unsigned *created)
+{
+    int status;
+    pid_t pid;
+    char why[160];
+
+    fflush(stdout);
+    if ((pid = fork()) == -1) {
+        problem("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        ushm_t *h = NULL;
+        int rc = ushm_open(&h, names[k], sizes[k], USHM_CREATE, 0600);
+
+        if (rc != 0) {
+            printf("#   open-or-create %s: %s\n", names[k], ushm_last_error());
+            fflush(stdout);
+            _exit(10);
+        }
+        if (ushm_size(h) != sizes[k])
+            _exit(11);
+        if (ushm_created(h) != (state != WHOLE))
+            _exit(12);
+        _exit(fc_touch_here(ushm_addr(h), sizes[k], ushm_created(h)));
+    }
+    note_pid(pid);
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) >= 10) {
+        problem("open-or-create of %s (%s): %s", names[k], state_word[state],
+                WEXITSTATUS(status) == 10 ? "failed" :
+                WEXITSTATUS(status) == 11 ? "wrong size" :
+                "ushm_created() wrong");
+        return -1;
+    }
+    if (fc_touch_status(status, why, sizeof why) != NULL) {
+        problem("%s (%s, reopened): %s", names[k], state_word[state], why);
+        return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS ? -2 : -1;
+    }
+    if (state != WHOLE)
+        (*created)++;
+    return 0;
+}
+
+
+static void calibrate(void)
+{
+    for (int k = 0; k < NNAMES; k++) {
+        ushm_t *h = NULL;
+        uint64_t t0 = fc_now_ns();
+        int rc = ushm_open(&h, names[k], sizes[k], USHM_CREATE | USHM_EXCL,
+                           0600);
+
+        create_ns[k] = fc_now_ns() - t0;
+        if (rc != 0)
+            problem("calibrating %s: %s", names[k], ushm_last_error());
+        ushm_close(h);
+        ushm_unlink(names[k]);
+    }
+}
+
+int main(void)
+{
+    const char *env = getenv("USHM_CRASH_ROUNDS");
+    int rounds = env != NULL && atoi(env) > 0 ? atoi(env) : 300;
+    unsigned landed[4] = { 0 }, state_n[4] = { 0 }, started_half = 0;
+    unsigned not_killed = 0, create_errors = 0, checks = 0, created = 0;
+    unsigned sigbus = 0, recover_bad = 0, view_bad = 0, unlink_bad = 0;
+    uint64_t seed, t0;
+    int fds0, maps0, ok1, ok2, left_dev, left_sysv;
+    char how[256], figures[512], left[256];
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    fc_check_backend("crash");
+    snprintf(prefix, sizeof prefix, "crash%ld_", (long)getpid());
+    for (int k = 0; k < NNAMES; k++)
+        snprintf(names[k], sizeof names[k], "/%s%d", prefix, k);
+    maxpids = rounds * 2 + 16;
+    pids = calloc((size_t)maxpids, sizeof *pids);
+    ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pids == NULL || ctl == MAP_FAILED) {
+        printf("# out of memory\n0 passed, 1 failed\n");
+        return 1;
+    }
+    seed = fc_now_ns() ^ ((uint64_t)getpid() << 32);
+    /* The kill-timer's sleeps end when asked, not up to 50 us later. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    printf("# crash: backend %s, %d rounds, seed 0x%llx\n", ushm_backend(),
+           rounds, (unsigned long long)seed);
+    fc_count_maps();
+    fds0 = fc_count_fds();
+    maps0 = fc_count_maps();
+
+    calibrate();
+    printf("# one creation takes:");
+    for (int k = 0; k < NNAMES; k++)
+        printf(" %zu MiB %.0f us;", sizes[k] / MiB, create_ns[k] / 1e3);
+    printf("\n");
+
+    t0 = fc_now_ns();
+    for (int r = 0; r < rounds; r++) {
+        int k = (int)(fc_rand(&seed) % NNAMES), state, before, status, go[2];
+        int wait_start = fc_rand(&seed) % 10 != 0;
+        uint64_t span = create_ns[k] * 5 / 4 / 1000 + 20;
+        uint64_t us = fc_rand(&seed) % (span + 1);
+        pid_t pid;
+
+        if (fc_rand(&seed) % 10 < 7) {
+            int rc = ushm_unlink(names[k]);
+
+            if (rc != 0 && rc != -ENOENT && !unlink_bad++)
+                problem("unlink %s: %s", names[k], ushm_last_error());
+        }
+        before = raw_state(k);
+        started_half += before == HALF_MADE;
+        __atomic_store_n(&ctl->phase, 0, __ATOMIC_SEQ_CST);
+        fflush(stdout);
+        if (pipe(go) != 0 || (pid = fork()) == -1) {
+            problem("pipe/fork: %s", strerror(errno));
+            break;
+        }
+        if (pid == 0) {
+            ushm_t *h = NULL;
+            int rc;
+
+            close(go[0]);
+            ctl->start = fc_now_ns();
+            __atomic_store_n(&ctl->phase, 1, __ATOMIC_SEQ_CST);
+            if (write(go[1], "", 1) != 1)
+                _exit(5);
+            rc = ushm_open(&h, names[k], sizes[k], USHM_CREATE, 0600);
+            ctl->ns = fc_now_ns() - ctl->start;
+            ctl->created = ushm_created(h);
+            ctl->rc = rc;
+            __atomic_store_n(&ctl->phase, rc == 0 ? 2 : 3, __ATOMIC_SEQ_CST);
+            for (;;)
+                pause();
+        }
+        note_pid(pid);
+        close(go[1]);
+        if (wait_start) {
+            /* The child says on the pipe that it is about to call; then a
+             * kill-timer: sleep until start + us.  Sleeping, not spinning:
+             * a spinning parent on the child's CPU would hold the child
+             * off until its creation is over. */
+            char c;
+            uint64_t end;
+            struct timespec ts;
+
+            while (read(go[0], &c, 1) == -1 && errno == EINTR)
+                ;
+            end = ctl->start + us * 1000;
+            ts.tv_sec = (time_t)(end / 1000000000u);
+            ts.tv_nsec = (long)(end % 1000000000u);
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+                                   NULL) == EINTR)
+                ;
+        }
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+            ;
+        close(go[0]); /* only now: a write to a closed pipe would SIGPIPE */
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+            not_killed++;
+            problem("round %d: the creator was not killed (status 0x%x)", r,
+                    status);
+        }
+        {
+            int phase = __atomic_load_n(&ctl->phase, __ATOMIC_SEQ_CST);
+
+            landed[phase]++;
+            /* Creations the creator finished tell how long one takes now. */
+            if (phase == 2 && ctl->created)
+                create_ns[k] = (create_ns[k] * 3 + ctl->ns) / 4;
+            if (phase == 3) {
+                create_errors++;
+                problem("round %d: the creator's ushm_open(%s) gave %s", r,
+                        names[k], fc_errno_name(ctl->rc));
+            }
+        }
+        state = raw_state(k);
+        state_n[state]++;
+        if (state == BAD_STATE)
+            problem("round %d: %s has the wrong size", r, names[k]);
+        else if (!check_library_view(k, state))
+            view_bad++;
+        if (fc_rand(&seed) % 3 == 0) {
+            int rc = recover(k, state, &created);
+
+            checks++;
+            if (rc == -2)
+                sigbus++;
+            else if (rc != 0)
+                recover_bad++;
+        }
+    }
+    /* Every name, whatever it was left as, opens and is whole. */
+    for (int k = 0; k < NNAMES; k++) {
+        int state = raw_state(k), rc;
+
+        if (state == BAD_STATE) {
+            recover_bad++;
+            continue;
+        }
+        rc = recover(k, state, &created);
+        checks++;
+        if (rc == -2)
+            sigbus++;
+        else if (rc != 0)
+            recover_bad++;
+    }
+    for (int k = 0; k < NNAMES; k++) {
+        int rc = ushm_unlink(names[k]);
+
+        if (rc != 0 && !unlink_bad++)
+            problem("final unlink %s: %s", names[k], ushm_last_error());
+    }
+    t0 = fc_now_ns() - t0;
+
+    left_dev = fc_count_devshm(prefix, NULL, 0);
+    left_sysv = fc_count_sysv(ours, NULL);
+    left[0] = '\0';
+    if (left_dev || left_sysv || fc_count_fds() != fds0 ||
+        fc_count_maps() != maps0)
+        snprintf(left, sizeof left, "%d /dev/shm entries, %d SysV segments, "
+                 "%d descriptors, %d mappings", left_dev, left_sysv,
+                 fc_count_fds() - fds0, fc_count_maps() - maps0);
+    else
+        snprintf(left, sizeof left, "none");
+
+    snprintf(how, sizeof how, "SIGKILL of a creator 0 to 1.25x creation time "
+             "into ushm_open(USHM_CREATE) (1 in 10 at once after fork); "
+             "%d names of 4 to 32 MiB; 7 in 10 rounds from a fresh name",
+             NNAMES);
+    snprintf(figures, sizeof figures, "kills=%d before_call=%u during_call=%u "
+             "after_return=%u left_missing=%u left_half_made=%u left_whole=%u "
+             "started_on_half_made=%u not_killed=%u creator_errors=%u "
+             "wrong_size=%u inconsistent_views=%u secs=%.1f",
+             rounds, landed[0], landed[1], landed[2], state_n[MISSING],
+             state_n[HALF_MADE], state_n[WHOLE], started_half, not_killed,
+             create_errors, state_n[BAD_STATE], view_bad, t0 / 1e9);
+    ok1 = not_killed == 0 && create_errors == 0 && state_n[BAD_STATE] == 0 &&
+          view_bad == 0 && unlink_bad == 0 && strcmp(left, "none") == 0;
+    fc_line("CRASH", ok1, 4, "sigkill_creators", how, figures, left);
+
+    snprintf(how, sizeof how, "after a kill (1 in 3 rounds) and for every "
+             "name at the end: ushm_open(USHM_CREATE) in a child that reads "
+             "and writes every byte");
+    snprintf(figures, sizeof figures, "checks=%u created_again=%u "
+             "open_failures=%u sigbus=%u", checks, created, recover_bad,
+             sigbus);
+    ok2 = recover_bad == 0 && sigbus == 0 && strcmp(left, "none") == 0;
+    fc_line("CRASH", ok2, 4, "recovery_after_kill", how, figures, left);
+    return fc_finish();
+}

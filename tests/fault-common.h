@@ -1,0 +1,344 @@
+/*
+ * Helpers shared by the robustness programs (tests/faults.c, tests/crash.c,
+ * tests/stress.c): errno names, counting what a process or the system holds
+ * (descriptors, mappings, /dev/shm entries, SysV segments), touching every
+ * byte of a segment in a child, and the result lines.
+ *
+ * Each program prints one machine-readable line per case; fields never
+ * contain '|' (line_field() replaces it), so a script can split them:
+ *   FAULT|<backend>|<case>|<how induced>|<expected>|<got>|<leftovers>|<PASS/FAIL>
+ *   CRASH|<backend>|<case>|<how induced>|<figures>|<leftovers>|<PASS/FAIL>
+ *   STRESS|<backend>|<case>|<how induced>|<figures>|<leftovers>|<PASS/FAIL>
+ * Lines starting with '#' are for people.  The last line is
+ * "N passed, M failed"; the exit status is 0, 1, or 77 (skipped).
+ */
+#ifndef FAULT_COMMON_H
+#define FAULT_COMMON_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ushm.h>
+
+/* The Makefile says which backend this program links: "posix" or "sysv". */
+#ifndef USHM_TEST_BACKEND
+#define USHM_TEST_BACKEND NULL
+#endif
+
+#if defined(__GNUC__)
+#define FC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define FC_PRINTF(f, a)
+#endif
+
+#define MiB ((size_t)1 << 20)
+#define KiB ((size_t)1 << 10)
+
+static unsigned fc_passed, fc_failed;
+
+static inline const char *fc_errno_name(int e)
+{
+    static char buf[32];
+
+    if (e < 0)
+        e = -e;
+    switch (e) {
+    case 0: return "success";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case E2BIG: return "E2BIG";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENODEV: return "ENODEV";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case EFBIG: return "EFBIG";
+    case ENOSPC: return "ENOSPC";
+    case ERANGE: return "ERANGE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS";
+    case EIDRM: return "EIDRM";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENOTSUP: return "ENOTSUP";
+#if EOPNOTSUPP != ENOTSUP
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+#endif
+    default: snprintf(buf, sizeof buf, "errno %d", e); return buf;
+    }
+}
+
+static inline uint64_t fc_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: a small generator each process seeds for itself. */
+static inline uint64_t fc_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 2685821657736338717ull;
+}
+
+/* The documented SysV key of a canonical name (API.md: 32-bit FNV-1a). */
+static inline uint32_t fc_sysv_key(const char *canon)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)canon; *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return h != 0 ? h : 1;
+}
+
+static inline int fc_is_posix(void) { return strcmp(ushm_backend(), "posix") == 0; }
+
+/* Copy src into a result field, '|' and newlines replaced. */
+static inline void fc_field(char *dst, size_t len, const char *src)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len && src[i] != '\0'; i++)
+        dst[i] = (src[i] == '|' || src[i] == '\n') ? '/' : src[i];
+    dst[i] = '\0';
+}
+
+/* Print one result line: tag|backend|fields...|PASS/FAIL, counting it. */
+static inline void fc_line(const char *tag, int ok, int nfields, ...)
+{
+    va_list ap;
+    char buf[1024];
+
+    printf("%s|%s", tag, ushm_backend());
+    va_start(ap, nfields);
+    for (int i = 0; i < nfields; i++) {
+        fc_field(buf, sizeof buf, va_arg(ap, const char *));
+        printf("|%s", buf);
+    }
+    va_end(ap);
+    printf("|%s\n", ok ? "PASS" : "FAIL");
+    fflush(stdout);
+    if (ok)
+        fc_passed++;
+    else
+        fc_failed++;
+}
+
+static inline int fc_finish(void)
+{
+    printf("%u passed, %u failed\n", fc_passed, fc_failed);
+    fflush(stdout);
+    return fc_failed ? 1 : 0;
+}
+
+/* Checks that the program runs the backend it was built for. */
+static inline void fc_check_backend(const char *prog)
+{
+    if (USHM_TEST_BACKEND != NULL &&
+        strcmp(ushm_backend(), USHM_TEST_BACKEND) != 0) {
+        printf("# %s: built for backend %s but linked with %s\n", prog,
+               USHM_TEST_BACKEND, ushm_backend());
+        printf("0 passed, 1 failed\n");
+        exit(1);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Counting what exists.                                               */
+
+/* Open descriptors of this process (the directory's own one excluded). */
+static inline int fc_count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
+
+/* Lines of /proc/self/maps: one per mapping. */
+static inline int fc_count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    int c, n = 0;
+
+    if (f == NULL)
+        return -1;
+    while ((c = getc(f)) != EOF)
+        if (c == '\n')
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* Entries of /dev/shm whose name starts with prefix (all when NULL or ""),
+ * their names appended to list (space-separated) when list is given. */
+static inline int fc_count_devshm(const char *prefix, char *list, size_t len)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    int n = 0;
+
+    if (list != NULL && len > 0)
+        list[0] = '\0';
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (prefix != NULL && strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        n++;
+        if (list != NULL && strlen(list) + strlen(e->d_name) + 2 < len) {
+            if (list[0] != '\0')
+                strcat(list, " ");
+            strcat(list, e->d_name);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * Rows of /proc/sysvipc/shm that are ours: with match == NULL every row
+ * (the program's own IPC namespace); otherwise rows for which
+ * match(key, cpid, arg) is true.
+ */
+static inline int fc_count_sysv(int (*match)(long key, long cpid, void *arg),
+                         void *arg)
+{
+    FILE *f = fopen("/proc/sysvipc/shm", "re");
+    char line[512];
+    int n = 0;
+
+    if (f == NULL)
+        return 0;
+    if (fgets(line, sizeof line, f) == NULL) { /* header */
+        fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        long key, id, cpid, lpid;
+        unsigned long perms, size;
+
+        if (sscanf(line, "%ld %ld %lo %lu %ld %ld", &key, &id, &perms, &size,
+                   &cpid, &lpid) != 6)
+            continue;
+        if (match == NULL || match(key, cpid, arg))
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Touching a segment.                                                  */
+
+/*
+ * Reads and writes every byte of [addr, addr + len) in this process: 0, 2
+ * when want_zero and a byte was not 0, 3 when a write did not read back.
+ * A segment shorter than its mapping raises SIGBUS here: call it in a child.
+ */
+static inline int fc_touch_here(void *addr, size_t len, int want_zero)
+{
+    /* Word by word (the segment is page-aligned), then the tail. */
+    volatile uint64_t *w = addr;
+    volatile unsigned char *p = addr;
+    size_t nw = len / 8;
+    uint64_t pat = 0x5a5aa5a5deadbeefull ^ (uint64_t)(uintptr_t)addr;
+
+    for (size_t i = 0; i < nw; i++) {
+        uint64_t v = w[i];
+        if (want_zero && v != 0)
+            return 2;
+        w[i] = pat + i;
+    }
+    for (size_t i = nw * 8; i < len; i++) {
+        if (want_zero && p[i] != 0)
+            return 2;
+        p[i] = (unsigned char)i;
+    }
+    for (size_t i = 0; i < nw; i++)
+        if (w[i] != pat + i)
+            return 3;
+    for (size_t i = nw * 8; i < len; i++)
+        if (p[i] != (unsigned char)i)
+            return 3;
+    return 0;
+}
+
+/* How a child that touched a segment ended, in words; NULL if it exited 0. */
+static inline const char *fc_touch_status(int status, char *why, size_t len)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return NULL;
+    if (WIFSIGNALED(status))
+        snprintf(why, len, "touching child killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (WEXITSTATUS(status) == 2)
+        snprintf(why, len, "a byte of the new segment was not zero");
+    else if (WEXITSTATUS(status) == 3)
+        snprintf(why, len, "a write did not read back");
+    else
+        snprintf(why, len, "touching child exited %d", WEXITSTATUS(status));
+    return why;
+}
+
+/*
+ * fc_touch_here() in a child process, so that a SIGBUS or SIGSEGV is seen
+ * as the child's death, not ours.  0 when the child exited 0, else -1 with
+ * a description in why.
+ */
+static inline int fc_touch_all(void *addr, size_t len, int want_zero,
+                               char *why, size_t whylen)
+{
+    pid_t pid;
+    int status;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == -1) {
+        snprintf(why, whylen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        _exit(fc_touch_here(addr, len, want_zero));
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    return fc_touch_status(status, why, whylen) == NULL ? 0 : -1;
+}
+
+#endif /* FAULT_COMMON_H */

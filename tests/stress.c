@@ -1,0 +1,545 @@
+/*
+ * Stress: many processes opening, writing, verifying, closing and removing
+ * a few shared names at once, on the backend this program is linked with
+ * (tests/stress-posix, tests/stress-sysv).
+ *
+ * 16 processes x 2000 operations.  One operation: ushm_open(USHM_CREATE) of
+ * one of 4 names with a fixed size (must always succeed, with exactly that
+ * size); under a spinlock in the segment (an atomic), check the record left
+ * by the previous writer (a generation, a seed, data derived from the seed
+ * and a checksum: a fresh segment is all zero) and write a new one; close;
+ * one time in 8 unlink the name (0, or -ENOENT when another process removed
+ * it first).  One time in 4 the process also opens the name again without
+ * USHM_CREATE (0, or -ENOENT if it was removed meanwhile) and checks the
+ * record read-only.  Each process must end with the descriptors and
+ * mappings it started with; at the end every name is checked once more and
+ * removed, and nothing of ours may be left in /dev/shm or /proc/sysvipc/shm.
+ *
+ * USHM_STRESS_PROCS and USHM_STRESS_OPS override 16 and 2000.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sched.h>
+#include <sys/mman.h>
+
+#include "fault-common.h"
+
+#define NNAMES 4
+#define SEG_SIZE (16 * KiB) /* 4 pages: each operation maps it afresh */
+#define MAXPROCS 256
+
+/*
+ * The segment as 64-bit words: a header, then data.  The first word of each
+ * 4 KiB page is a touch word, only ever used by an atomic no-op outside the
+ * lock, so that the page faults of a fresh mapping are taken before the lock
+ * and not while fifteen other processes wait for it.
+ */
+struct record {
+    uint64_t touch; /* page 0's touch word */
+    uint32_t lock;
+    uint32_t pad;
+    uint64_t gen;   /* 0: never written */
+    uint64_t seed;
+    uint64_t sum;
+    uint64_t writer;
+};
+#define PAGE_WORDS 512
+#define SEG_WORDS (SEG_SIZE / sizeof(uint64_t))
+#define HEAD_WORDS (sizeof(struct record) / sizeof(uint64_t))
+#define FOR_DATA(w) \
+    for (size_t w = HEAD_WORDS; w < SEG_WORDS; w++) if (w % PAGE_WORDS != 0)
+
+struct stats {
+    unsigned long ops, creates, unlinks, unlink_enoent, joins, join_enoent;
+    unsigned long open_fail, size_bad, sum_bad, close_fail, unlink_fail;
+    unsigned long join_fail, leak;
+    char first_problem[200];
+};
+
+static char names[NNAMES][USHM_NAME_MAX + 1];
+static char prefix[24];
+static pid_t kids[MAXPROCS];
+static int nkids;
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t *words(struct record *r)
+{
+    return (uint64_t *)(void *)r;
+}
+
+static uint64_t checksum(struct record *r)
+{
+    uint64_t h = 1469598103934665603ull ^ r->gen ^ (r->seed << 1);
+
+    FOR_DATA(w)
+        h = (h ^ words(r)[w]) * 1099511628211ull;
+    return h;
+}
+
+static void prefault(struct record *r)
+{
+    for (size_t w = 0; w < SEG_WORDS; w += PAGE_WORDS)
+        __atomic_fetch_add(&words(r)[w], 0, __ATOMIC_RELAXED);
+}
+
+static void lock(struct record *r)
+{
+    unsigned spins = 0;
+
+    while (__atomic_exchange_n(&r->lock, 1, __ATOMIC_ACQUIRE) != 0)
+        if (++spins % 16 == 0)
+            sched_yield(); /* more processes than CPUs: let the holder run */
+}
+
+static void unlock(struct record *r)
+{
+    __atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* The record is whole: all zero, or data, seed and sum that agree. */
+static int verify(struct record *r)
+{
+    if (r->gen == 0) {
+        if (r->seed != 0 || r->sum != 0 || r->writer != 0)
+            return 0;
+        FOR_DATA(w)
+            if (words(r)[w] != 0)
+                return 0;
+        return 1;
+    }
+    FOR_DATA(w)
+        if (words(r)[w] != splitmix(r->seed + w))
+            return 0;
+    return r->sum == checksum(r);
+}
+
+static void write_record(struct record *r, uint64_t seed)
+{
+    r->gen++;
+    r->seed = seed;
+    r->writer = (uint64_t)getpid();
+    FOR_DATA(w)
+        words(r)[w] = splitmix(seed + w);
+    r->sum = checksum(r);
+}
+
+static void note(struct stats *s, const char *fmt, ...) FC_PRINTF(2, 3);
+
+static void note(struct stats *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->first_problem[0] != '\0')
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->first_problem, sizeof s->first_problem, fmt, ap);
+    va_end(ap);
+}
+
+static void worker(struct stats *s, int ops, int go)
+{
+    uint64_t seed = fc_now_ns() ^ ((uint64_t)getpid() << 20);
+    int fds0 = fc_count_fds(), maps0 = fc_count_maps();
+    char c;
+
+    /* Everyone starts together: the parent closes the pipe. */
+    while (read(go, &c, 1) == -1 && errno == EINTR)
+        ;
+    close(go);
+    fds0--;
+    for (int i = 0; i < ops; i++) {
+        int k = (int)(fc_rand(&seed) % NNAMES), rc;
+        ushm_t *h = NULL;
+        struct record *r;
+
+        s->ops++;
+        rc = ushm_open(&h, names[k], SEG_SIZE, USHM_CREATE, 0600);
+        if (rc != 0) {
+            s->open_fail++;
+            note(s, "open-or-create %s: %s", names[k], ushm_last_error());
+            continue;
+        }
+        if (ushm_size(h) != SEG_SIZE) {
+            s->size_bad++;
+            note(s, "%s: size %zu", names[k], ushm_size(h));
+        }
+        s->creates += ushm_created(h) == 1;
+        r = ushm_addr(h);
+        prefault(r);
+        lock(r);
+        if (!verify(r)) {
+            s->sum_bad++;
+            note(s, "%s: record of generation %llu by pid %llu does not "
+                 "verify", names[k], (unsigned long long)r->gen,
+                 (unsigned long long)r->writer);
+        }
+        write_record(r, fc_rand(&seed));
+        unlock(r);
+
+        if (fc_rand(&seed) % 4 == 0) {
+            /* Join: the same name again, without USHM_CREATE. */
+            ushm_t *j = NULL;
+
+            s->joins++;
+            rc = ushm_open(&j, names[k], 0, 0, 0);
+            if (rc == -ENOENT) {
+                s->join_enoent++;
+            } else if (rc != 0) {
+                s->join_fail++;
+                note(s, "open %s without USHM_CREATE: %s", names[k],
+                     ushm_last_error());
+            } else {
+                struct record *q = ushm_addr(j);
+
+                if (ushm_size(j) != SEG_SIZE) {
+                    s->size_bad++;
+                    note(s, "%s joined: size %zu", names[k], ushm_size(j));
+                }
+                prefault(q);
+                lock(q);
+                if (!verify(q)) {
+                    s->sum_bad++;
+                    note(s, "%s joined: record does not verify", names[k]);
+                }
+                unlock(q);
+                if (ushm_close(j) != 0)
+                    s->close_fail++;
+            }
+        }
+        if (ushm_close(h) != 0) {
+            s->close_fail++;
+            note(s, "close %s: %s", names[k], ushm_last_error());
+        }
+        if (fc_rand(&seed) % 8 == 0) {
+            rc = ushm_unlink(names[k]);
+            if (rc == 0) {
+                s->unlinks++;
+            } else if (rc == -ENOENT) {
+                s->unlink_enoent++;
+            } else {
+                s->unlink_fail++;
+                note(s, "unlink %s: %s", names[k], ushm_last_error());
+            }
+        }
+    }
+    if (fc_count_fds() != fds0 || fc_count_maps() != maps0) {
+        s->leak++;
+        note(s, "pid %ld: descriptors %d -> %d, mappings %d -> %d",
+             (long)getpid(), fds0, fc_count_fds(), maps0, fc_count_maps());
+    }
+}
+
+static int ours(long key, long cpid, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NNAMES; i++)
+        if ((uint32_t)key == fc_sysv_key(names[i]))
+            return 1;
+    for (int i = 0; i < nkids; i++)
+        if (kids[i] == cpid)
+            return 1;
+    return cpid == getpid();
+}
+
+/*
+ * Creators against removers on one name: every open-or-create must succeed
+ * with the full size and, when it created the segment, zero-filled memory,
+ * while other processes unlink the name as fast as they can.
+ */
+struct race {
+    int creators_done;
+    unsigned long creates, opens, fails, size_bad, dirty, unlinks, enoent;
+    unsigned long unlink_fail;
+    char first_problem[200];
+};
+
+static void race_creator(struct race *rc_, const char *name, int ops)
+{
+    unsigned long creates = 0, opens = 0, fails = 0, size_bad = 0, dirty = 0;
+
+    for (int i = 0; i < ops; i++) {
+        ushm_t *h = NULL;
+        int rc = ushm_open(&h, name, SEG_SIZE, USHM_CREATE, 0600);
+
+        if (rc != 0) {
+            if (fails++ == 0 &&
+                !__atomic_exchange_n(&rc_->first_problem[0], 'x',
+                                     __ATOMIC_SEQ_CST))
+                snprintf(rc_->first_problem + 1,
+                         sizeof rc_->first_problem - 1, ": %s",
+                         ushm_last_error());
+            continue;
+        }
+        opens++;
+        if (ushm_size(h) != SEG_SIZE)
+            size_bad++;
+        if (ushm_created(h)) {
+            volatile unsigned char *p = ushm_addr(h);
+
+            creates++;
+            /* Nobody writes in this test: a fresh segment reads zero,
+             * and stays so after we mark nothing. */
+            if (p[0] != 0 || p[SEG_SIZE - 1] != 0)
+                dirty++;
+        }
+        ushm_close(h);
+    }
+    __atomic_fetch_add(&rc_->creates, creates, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&rc_->opens, opens, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&rc_->fails, fails, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&rc_->size_bad, size_bad, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&rc_->dirty, dirty, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&rc_->creators_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void race_remover(struct race *r, const char *name, int ncreators)
+{
+    unsigned long unlinks = 0, enoent = 0, bad = 0;
+
+    /* Until every creator is done (an atomic, no sleeping). */
+    while (__atomic_load_n(&r->creators_done, __ATOMIC_SEQ_CST) < ncreators) {
+        int rc = ushm_unlink(name);
+
+        if (rc == 0)
+            unlinks++;
+        else if (rc == -ENOENT)
+            enoent++;
+        else
+            bad++;
+    }
+    __atomic_fetch_add(&r->unlinks, unlinks, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&r->enoent, enoent, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&r->unlink_fail, bad, __ATOMIC_SEQ_CST);
+}
+
+static void race_case(int ncreators, int nremovers, int ops)
+{
+    struct race *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char name[USHM_NAME_MAX + 1], how[256], figures[400], left[160];
+    int go[2], died = 0, n = 0, ok, left_dev, left_sysv;
+    pid_t pids[64];
+    uint64_t t0, t1;
+
+    snprintf(name, sizeof name, "/%srace", prefix);
+    if (r == MAP_FAILED || pipe(go) != 0) {
+        printf("# race: setup: %s\n", strerror(errno));
+        fc_failed++;
+        return;
+    }
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < ncreators + nremovers && i < 64; i++) {
+        pid_t pid;
+
+        fflush(stdout);
+        if ((pid = fork()) == -1) {
+            died++;
+            break;
+        }
+        if (pid == 0) {
+            char c;
+
+            close(go[1]);
+            while (read(go[0], &c, 1) == -1 && errno == EINTR)
+                ;
+            if (i < ncreators)
+                race_creator(r, name, ops);
+            else
+                race_remover(r, name, ncreators);
+            _exit(0);
+        }
+        pids[n++] = pid;
+        if (nkids < MAXPROCS)
+            kids[nkids++] = pid;
+    }
+    t0 = fc_now_ns();
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < n; i++) {
+        int status;
+
+        while (waitpid(pids[i], &status, 0) == -1 && errno == EINTR)
+            ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            died++;
+    }
+    t1 = fc_now_ns();
+    if (r->first_problem[0] != '\0')
+        printf("#   first failure%s\n", r->first_problem + 1);
+    ushm_unlink(name);
+    left_dev = fc_count_devshm(prefix, NULL, 0);
+    left_sysv = fc_count_sysv(ours, NULL);
+    if (left_dev || left_sysv)
+        snprintf(left, sizeof left, "%d /dev/shm entries, %d SysV segments",
+                 left_dev, left_sysv);
+    else
+        snprintf(left, sizeof left, "none");
+    snprintf(how, sizeof how, "%d processes x %d open-or-create+close of one "
+             "name (%zu KiB) while %d processes unlink it in a loop",
+             ncreators, ops, (size_t)SEG_SIZE / KiB, nremovers);
+    snprintf(figures, sizeof figures, "opens=%lu of %lu secs=%.2f "
+             "ops_per_s=%.0f created=%lu open_failures=%lu size_wrong=%lu "
+             "not_zero=%lu unlinks=%lu unlink_enoent=%lu unlink_failures=%lu "
+             "workers_died=%d", r->opens, (unsigned long)ncreators * ops,
+             (t1 - t0) / 1e9, r->opens / ((t1 - t0) / 1e9), r->creates,
+             r->fails, r->size_bad, r->dirty, r->unlinks, r->enoent,
+             r->unlink_fail, died);
+    ok = r->fails == 0 && r->size_bad == 0 && r->dirty == 0 &&
+         r->unlink_fail == 0 && died == 0 &&
+         r->opens == (unsigned long)ncreators * ops &&
+         strcmp(left, "none") == 0;
+    fc_line("STRESS", ok, 4, "create_unlink_race", how, figures, left);
+    munmap(r, sizeof *r);
+}
+
+int main(void)
+{
+    const char *ep = getenv("USHM_STRESS_PROCS"), *eo = getenv("USHM_STRESS_OPS");
+    int nprocs = ep != NULL && atoi(ep) > 0 ? atoi(ep) : 16;
+    int ops = eo != NULL && atoi(eo) > 0 ? atoi(eo) : 2000;
+    struct stats *st, sum;
+    int go[2], died = 0, left_dev, left_sysv, final_bad = 0, ok;
+    int fds0, maps0;
+    uint64_t t0, t1;
+    char how[256], figures[600], left[200];
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    fc_check_backend("stress");
+    if (nprocs > MAXPROCS)
+        nprocs = MAXPROCS;
+    snprintf(prefix, sizeof prefix, "stress%ld_", (long)getpid());
+    for (int k = 0; k < NNAMES; k++)
+        snprintf(names[k], sizeof names[k], "/%s%d", prefix, k);
+    st = mmap(NULL, sizeof *st * (size_t)nprocs, PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    fc_count_maps();
+    fds0 = fc_count_fds();
+    maps0 = fc_count_maps();
+    if (st == MAP_FAILED || pipe(go) != 0) {
+        printf("# stress: setup: %s\n0 passed, 1 failed\n", strerror(errno));
+        return 1;
+    }
+    printf("# stress: backend %s, %d processes x %d operations on %d names "
+           "of %zu bytes\n", ushm_backend(), nprocs, ops, NNAMES,
+           (size_t)SEG_SIZE);
+
+    for (int i = 0; i < nprocs; i++) {
+        pid_t pid;
+
+        fflush(stdout);
+        if ((pid = fork()) == -1) {
+            printf("# fork: %s\n", strerror(errno));
+            died++;
+            break;
+        }
+        if (pid == 0) {
+            close(go[1]);
+            worker(&st[i], ops, go[0]);
+            _exit(0);
+        }
+        kids[nkids++] = pid;
+    }
+    t0 = fc_now_ns();
+    close(go[0]);
+    close(go[1]); /* go */
+    for (int i = 0; i < nkids; i++) {
+        int status;
+
+        while (waitpid(kids[i], &status, 0) == -1 && errno == EINTR)
+            ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            died++;
+            printf("# worker %ld ended with status 0x%x\n", (long)kids[i],
+                   status);
+        }
+    }
+    t1 = fc_now_ns();
+
+    memset(&sum, 0, sizeof sum);
+    for (int i = 0; i < nkids; i++) {
+        sum.ops += st[i].ops;
+        sum.creates += st[i].creates;
+        sum.unlinks += st[i].unlinks;
+        sum.unlink_enoent += st[i].unlink_enoent;
+        sum.joins += st[i].joins;
+        sum.join_enoent += st[i].join_enoent;
+        sum.open_fail += st[i].open_fail;
+        sum.size_bad += st[i].size_bad;
+        sum.sum_bad += st[i].sum_bad;
+        sum.close_fail += st[i].close_fail;
+        sum.unlink_fail += st[i].unlink_fail;
+        sum.join_fail += st[i].join_fail;
+        sum.leak += st[i].leak;
+        if (st[i].first_problem[0] != '\0')
+            printf("#   worker %d: %s\n", i, st[i].first_problem);
+    }
+
+    /* What is left of each name still verifies; then remove it. */
+    for (int k = 0; k < NNAMES; k++) {
+        ushm_t *h = NULL;
+        int rc = ushm_open(&h, names[k], 0, 0, 0);
+
+        if (rc == 0) {
+            if (ushm_size(h) != SEG_SIZE || !verify(ushm_addr(h))) {
+                final_bad++;
+                printf("#   %s at the end: size %zu or record wrong\n",
+                       names[k], ushm_size(h));
+            }
+            ushm_close(h);
+            if (ushm_unlink(names[k]) != 0) {
+                final_bad++;
+                printf("#   unlink %s: %s\n", names[k], ushm_last_error());
+            }
+        } else if (rc != -ENOENT) {
+            final_bad++;
+            printf("#   open %s at the end: %s\n", names[k], ushm_last_error());
+        }
+        ushm_unlink(names[k]); /* a size-0 POSIX object, should one be left */
+    }
+
+    left_dev = fc_count_devshm(prefix, NULL, 0);
+    left_sysv = fc_count_sysv(ours, NULL);
+    if (left_dev || left_sysv || fc_count_fds() != fds0 ||
+        fc_count_maps() != maps0 || sum.leak)
+        snprintf(left, sizeof left, "%d /dev/shm entries, %d SysV segments, "
+                 "%d descriptors, %d mappings, %lu workers leaked", left_dev,
+                 left_sysv, fc_count_fds() - fds0, fc_count_maps() - maps0,
+                 sum.leak);
+    else
+        snprintf(left, sizeof left, "none");
+
+    snprintf(how, sizeof how, "%d processes x %d ops: open-or-create one of "
+             "%d names (%zu KiB), verify + rewrite a checksummed record under "
+             "a spinlock, close; 1 in 4 also join without USHM_CREATE; 1 in 8 "
+             "unlink", nkids, ops, NNAMES, (size_t)SEG_SIZE / KiB);
+    snprintf(figures, sizeof figures, "ops=%lu secs=%.2f ops_per_s=%.0f "
+             "creates=%lu unlinks=%lu unlink_enoent=%lu joins=%lu "
+             "join_enoent=%lu open_failures=%lu join_failures=%lu "
+             "size_wrong=%lu checksum_wrong=%lu close_failures=%lu "
+             "unlink_failures=%lu workers_died=%d final_wrong=%d",
+             sum.ops, (t1 - t0) / 1e9, sum.ops / ((t1 - t0) / 1e9),
+             sum.creates, sum.unlinks, sum.unlink_enoent, sum.joins,
+             sum.join_enoent, sum.open_fail, sum.join_fail, sum.size_bad,
+             sum.sum_bad, sum.close_fail, sum.unlink_fail, died, final_bad);
+    ok = sum.ops == (unsigned long)nprocs * (unsigned long)ops &&
+         sum.open_fail == 0 && sum.join_fail == 0 && sum.size_bad == 0 &&
+         sum.sum_bad == 0 && sum.close_fail == 0 && sum.unlink_fail == 0 &&
+         died == 0 && final_bad == 0 && strcmp(left, "none") == 0;
+    fc_line("STRESS", ok, 4, "open_write_verify", how, figures, left);
+    munmap(st, sizeof *st * (size_t)nprocs);
+
+    race_case(4, 2, ops * 2);
+    return fc_finish();
+}
