@@ -52,10 +52,12 @@ fi
 syms=$(printf '%s\n' "$out" | awk 'NF >= 2 { n = $NF; sub(/@.*/, "", n); print $(NF - 1), n }')
 
 # Symbols the linker itself adds on some systems, and version nodes (type
-# A, from a version script), are not the library's own.
+# A, from a version script), are not the library's own; nor is the gcov
+# runtime that --enable-coverage links in.
 bad=$(printf '%s\n' "$syms" | awk '
     $1 == "A" { next }
     $2 ~ /^(_init|_fini|_edata|_end|__bss_start)$/ { next }
+    $2 ~ /^__gcov/ { next }
     $2 !~ /^ushm_/ { print "  " $1 " " $2 }')
 
 missing=

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Writes docs/RELIABILITY.md from the machine-readable lines that the
+# fault, crash and stress programs printed into their test logs
+# (FAULT|..., CRASH|..., STRESS|...).  Exits 1, after writing, if any row
+# failed or left something behind, or if a log is missing.
+#   tests/reliability-table.sh BUILDDIR OUTPUT
+set -u
+builddir=${1:?builddir}
+out=${2:?output file}
+logs=
+for t in faults crash stress; do
+    for b in posix sysv; do
+        f=$builddir/tests/$t-$b.log
+        if [ -f "$f" ]; then logs="$logs $f"; else echo "missing $f (run make check first)" >&2; missing=1; fi
+    done
+done
+[ -z "${missing:-}" ] || exit 1
+
+# shellcheck disable=SC2086
+rows=$(grep -h -E '^(FAULT|CRASH|STRESS)\|' $logs)
+bad=$(printf '%s\n' "$rows" | awk -F'|' '$NF != "PASS" || $(NF-1) != "none"' | wc -l)
+total=$(printf '%s\n' "$rows" | grep -c .)
+
+{
+    echo "# Reliability"
+    echo
+    echo "What libushm does when the system pushes back. This file is written by"
+    echo "\`make reliability\` from the lines that the test programs"
+    echo "\`tests/faults-*\`, \`tests/crash-*\` and \`tests/stress-*\` print as they run"
+    echo "(part of \`make check\`); edit the tests, not this file."
+    echo
+    echo "Generated $(date -u +%Y-%m-%d) on $(uname -sr), $(getconf _NPROCESSORS_ONLN) cores:"
+    echo "$total cases, $bad failed or left something behind."
+    echo
+    echo "The fault cases run in private IPC and mount namespaces, so that /dev/shm"
+    echo "can be a tiny tmpfs and kernel.shm* can be lowered without touching the"
+    echo "host. \"Left behind\" is checked after every case: entries in /dev/shm,"
+    echo "SysV segments, descriptors and mappings."
+    echo
+    echo "## Faults"
+    echo
+    echo "| backend | case | how it is induced | expected | returned | left behind | result |"
+    echo "|---|---|---|---|---|---|---|"
+    printf '%s\n' "$rows" | awk -F'|' '$1 == "FAULT" {
+        printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
+    echo
+    echo "## Crashes and stress"
+    echo
+    echo "| kind | backend | case | what | figures | left behind | result |"
+    echo "|---|---|---|---|---|---|---|"
+    printf '%s\n' "$rows" | awk -F'|' '$1 == "CRASH" || $1 == "STRESS" {
+        printf "| %s | %s | %s | %s | %s | %s | %s |\n", tolower($1), $2, $3, $4, $5, $6, $7 }'
+} > "$out"
+
+echo "$out: $total cases, $bad failed or left something behind"
+[ "$bad" -eq 0 ]
