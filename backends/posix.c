@@ -434,7 +434,8 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
                       POSIX_TRIES);
 }
 
-static int posix_close(struct ushm *shm)
+/* Not posix_close(): POSIX.1-2024 took that name (musl declares it). */
+static int posix_unmap(struct ushm *shm)
 {
     if (munmap(shm->addr, shm->map_len != 0 ? shm->map_len : shm->size) == -1)
         return ushm__fail(errno, "munmap(%s): %s", ushm__label(shm->name),
@@ -477,7 +478,7 @@ static int posix_stat(const char *name, struct ushm_stat *st)
 const struct ushm__backend ushm__backend = {
     .name = "posix",
     .open = posix_open,
-    .close = posix_close,
+    .close = posix_unmap,
     .unlink = posix_unlink,
     .stat = posix_stat,
 };
