@@ -42,7 +42,6 @@
 
 #define POSIX_RETRY 1     /* the name changed under us: start again */
 #define POSIX_TRIES 100
-#define OFF_T_MAX ((((uintmax_t)1) << (sizeof(off_t) * CHAR_BIT - 1)) - 1)
 
 static int posix_shm_open(const char *name, int oflag, mode_t mode)
 {
@@ -419,10 +418,14 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
 {
     if (shm->name[0] == '\0')
         return posix_open_anon(shm, size, flags);
-    if ((uintmax_t)size > OFF_T_MAX)
+#if defined(SIZEOF_OFF_T) && SIZEOF_SIZE_T >= SIZEOF_OFF_T
+    /* Only where size_t can hold more than off_t (elsewhere the test
+     * could never be true, and compilers say so). */
+    if (size > ((size_t)1 << (SIZEOF_OFF_T * CHAR_BIT - 1)) - 1)
         return ushm__fail(EINVAL, "ushm_open(%s, %zu bytes): %s: larger than "
                           "the largest object size", shm->name, size,
                           ushm_strerror(EINVAL));
+#endif
     for (int i = 0; i < POSIX_TRIES; i++) {
         int err = posix_try_open(shm, size, flags, mode);
 
