@@ -41,7 +41,7 @@
 #endif
 
 #define POSIX_RETRY 1     /* the name changed under us: start again */
-#define POSIX_TRIES 100
+#define POSIX_TRIES 10000 /* each try that fails is another process's progress */
 
 static int posix_shm_open(const char *name, int oflag, mode_t mode)
 {

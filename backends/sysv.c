@@ -28,7 +28,7 @@
 #endif
 
 #define SYSV_RETRY 1 /* the segment went away between two calls: again */
-#define SYSV_TRIES 100
+#define SYSV_TRIES 10000 /* each try that fails is another process's progress */
 
 static key_t sysv_key(const char *name)
 {

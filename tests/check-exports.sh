@@ -57,7 +57,7 @@ syms=$(printf '%s\n' "$out" | awk 'NF >= 2 { n = $NF; sub(/@.*/, "", n); print $
 bad=$(printf '%s\n' "$syms" | awk '
     $1 == "A" { next }
     $2 ~ /^(_init|_fini|_edata|_end|__bss_start)$/ { next }
-    $2 ~ /^__gcov/ { next }
+    $2 ~ /^(__gcov.*|mangle_path)$/ { next }
     $2 !~ /^ushm_/ { print "  " $1 " " $2 }')
 
 missing=

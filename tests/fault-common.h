@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -341,6 +343,63 @@ static inline int fc_touch_all(void *addr, size_t len, int want_zero,
     while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
         ;
     return fc_touch_status(status, why, whylen) == NULL ? 0 : -1;
+}
+
+/*
+ * Capability probes, so that a test is skipped only where it cannot run:
+ * an emulator such as qemu-user (which runs the 32-bit build where the
+ * kernel cannot) neither enforces RLIMIT_AS on its guest nor emulates
+ * MAP_HUGETLB.
+ */
+
+/* Does a lowered RLIMIT_AS stop a 1 GiB mapping?  Asked in a child. */
+static inline int fc_rlimit_as_enforced(void)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        struct rlimit rl;
+        unsigned long long vm = 0;
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "re");
+        void *p;
+
+        while (f != NULL && fgets(line, sizeof line, f) != NULL)
+            if (sscanf(line, "VmSize: %llu kB", &vm) == 1)
+                break;
+        if (f != NULL)
+            fclose(f);
+        getrlimit(RLIMIT_AS, &rl);
+        rl.rlim_cur = (rlim_t)(vm * 1024 + ((size_t)64 << 20));
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(2);
+        p = mmap(NULL, (size_t)1 << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        _exit(p == MAP_FAILED ? 0 : 1);
+    }
+    if (pid < 0)
+        return 1;
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Does the system know MAP_HUGETLB (a mapping, or ENOMEM for an empty pool)? */
+static inline int fc_hugetlb_supported(size_t huge_page)
+{
+#ifdef MAP_HUGETLB
+    void *p = mmap(NULL, huge_page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+
+    if (p != MAP_FAILED) {
+        munmap(p, huge_page);
+        return 1;
+    }
+    return errno == ENOMEM;
+#else
+    (void)huge_page;
+    return 0;
+#endif
 }
 
 #endif /* FAULT_COMMON_H */

@@ -806,9 +806,14 @@ static void as_case(const char *cas, int anonymous)
     struct child_result r;
     char why[256] = "", needle[96], how[160];
     int ok;
-    const char *name = anonymous ? NULL : new_name();
+    const char *name;
     ssize_t got;
 
+    if (!fc_rlimit_as_enforced()) {
+        printf("# %s: not run: RLIMIT_AS is not enforced here (an emulator?)\n", cas);
+        return;
+    }
+    name = anonymous ? NULL : new_name();
     memset(&r, 0, sizeof r);
     if (pipe(pfd) != 0)
         die("pipe");
@@ -931,6 +936,10 @@ static void hugepages_pool(const char *cas, int anonymous)
     }
     if (read_ull("/proc/sys/vm/nr_overcommit_hugepages") != 0) {
         printf("# %s: not run: vm.nr_overcommit_hugepages is not 0\n", cas);
+        return;
+    }
+    if (!fc_hugetlb_supported((size_t)kb * 1024)) {
+        printf("# %s: not run: this system does not know MAP_HUGETLB (an emulator?)\n", cas);
         return;
     }
     take_base(&b);
