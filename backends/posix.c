@@ -40,8 +40,6 @@
 #define O_CLOEXEC 0 /* the descriptor is closed before ushm_open() returns */
 #endif
 
-#define POSIX_RETRY 1     /* the name changed under us: start again */
-#define POSIX_TRIES 10000 /* each try that fails is another process's progress */
 
 static int posix_shm_open(const char *name, int oflag, mode_t mode)
 {
@@ -194,7 +192,7 @@ static int posix_thp_enabled(void)
 /*
  * Called holding no lock, with fd open read-write on an object that was at
  * size 0.  Returns 0 with shm->created set when this call completed it, 0
- * with st updated when another process did, POSIX_RETRY when the name was
+ * with st updated when another process did, USHM__RETRY when the name was
  * removed meanwhile, or a negative errno with nothing left behind.
  */
 static int posix_complete(struct ushm *shm, int fd, struct stat *st,
@@ -215,7 +213,7 @@ static int posix_complete(struct ushm *shm, int fd, struct stat *st,
      * on, as if it had created the segment and then been unlinked; any
      * other would complete an object nobody can find: it starts again. */
     if (st->st_nlink == 0 && !made) {
-        err = POSIX_RETRY;
+        err = USHM__RETRY;
         goto out;
     }
     if (st->st_size != 0)
@@ -287,7 +285,7 @@ static int posix_try_open(struct ushm *shm, size_t size, int flags,
     fd = posix_shm_open(name, rdonly ? O_RDONLY : O_RDWR, 0);
     if (fd == -1) {
         if (errno == ENOENT && create && size > 0)
-            return POSIX_RETRY;
+            return USHM__RETRY;
         if (errno == ENOENT && create)
             return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
                               "create a segment of 0 bytes", name);
@@ -426,15 +424,7 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
                           "the largest object size", shm->name, size,
                           ushm_strerror(EINVAL));
 #endif
-    for (int i = 0; i < POSIX_TRIES; i++) {
-        int err = posix_try_open(shm, size, flags, mode);
-
-        if (err != POSIX_RETRY)
-            return err;
-    }
-    return ushm__fail(EAGAIN, "ushm_open(%s): the object was removed and "
-                      "made again %d times while opening it", shm->name,
-                      POSIX_TRIES);
+    return posix_try_open(shm, size, flags, mode);
 }
 
 /* Not posix_close(): POSIX.1-2024 took that name (musl declares it). */

@@ -27,8 +27,6 @@
 #define SYSV_HUGETLB(flags) 0
 #endif
 
-#define SYSV_RETRY 1 /* the segment went away between two calls: again */
-#define SYSV_TRIES 10000 /* each try that fails is another process's progress */
 
 static key_t sysv_key(const char *name)
 {
@@ -123,7 +121,7 @@ static int sysv_gone(int id, int err)
 /*
  * Attach the segment id this call has just made, and give it its mode: it
  * was made 0600 so that its creator can attach it read-write whatever mode
- * was asked for.  On failure the segment is removed; SYSV_RETRY when another
+ * was asked for.  On failure the segment is removed; USHM__RETRY when another
  * process removed it first.
  */
 static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
@@ -135,7 +133,7 @@ static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
     if (addr == (void *)-1) {
         err = errno;
         if (shm->name[0] != '\0' && sysv_gone(id, err))
-            return SYSV_RETRY;
+            return USHM__RETRY;
         shmctl(id, IPC_RMID, NULL);
         return sysv_attach_fail(shm->name, id, err);
     }
@@ -148,7 +146,7 @@ static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
         err = errno;
         shmdt(addr);
         if (shm->name[0] != '\0' && sysv_gone(id, err))
-            return SYSV_RETRY;
+            return USHM__RETRY;
         shmctl(id, IPC_RMID, NULL);
         return ushm__fail(err, "shmctl(%s, id %d, IPC_SET mode 0%o): %s",
                           ushm__label(shm->name), id, (unsigned)mode,
@@ -206,7 +204,7 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
     id = shmget(key, 0, 0);
     if (id == -1) {
         if (errno == ENOENT && create && size > 0)
-            return SYSV_RETRY;
+            return USHM__RETRY;
         if (errno == ENOENT && create)
             return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
                               "create a segment of 0 bytes", name);
@@ -220,7 +218,7 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
     if (shmctl(id, IPC_STAT, &ds) == -1) {
         err = errno;
         if (err == EIDRM || err == EINVAL)
-            return SYSV_RETRY;
+            return USHM__RETRY;
         return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s", name, id,
                           ushm_strerror(err));
     }
@@ -228,7 +226,7 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
     if (addr == (void *)-1) {
         err = errno;
         if (sysv_gone(id, err))
-            return SYSV_RETRY; /* removed meanwhile: maybe made again */
+            return USHM__RETRY; /* removed meanwhile: maybe made again */
         return sysv_attach_fail(name, id, err);
     }
     if (create && ds.shm_perm.uid != geteuid()) {
@@ -254,15 +252,7 @@ static int sysv_open(struct ushm *shm, size_t size, int flags, mode_t mode)
 {
     if (shm->name[0] == '\0')
         return sysv_open_anon(shm, size, flags, mode);
-    for (int i = 0; i < SYSV_TRIES; i++) {
-        int err = sysv_try_open(shm, size, flags, mode);
-
-        if (err != SYSV_RETRY)
-            return err;
-    }
-    return ushm__fail(EAGAIN, "ushm_open(%s): the segment was removed and "
-                      "made again %d times while opening it", shm->name,
-                      SYSV_TRIES);
+    return sysv_try_open(shm, size, flags, mode);
 }
 
 static int sysv_close(struct ushm *shm)

@@ -36,13 +36,17 @@ struct ushm {
     char name[USHM_NAME_MAX + 1];   /* canonical; "" when anonymous */
 };
 
+#define USHM__RETRY 1
+#define USHM__TRIES 10000 /* each try that fails is another process's progress */
+
 struct ushm__backend {
     const char *name;
     /*
      * Map the segment shm->name (anonymous when it is "") and fill addr,
      * size and created.  flags and mode are already valid, mode is never 0,
      * and size > 0 for an anonymous segment.  On failure nothing may be left:
-     * no segment made, no mapping, no descriptor.
+     * no segment made, no mapping, no descriptor.  USHM__RETRY asks the
+     * core to call again: the segment was removed or made again meanwhile.
      */
     int (*open)(struct ushm *shm, size_t size, int flags, mode_t mode);
     int (*close)(struct ushm *shm);

@@ -84,7 +84,17 @@ int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
     memcpy(shm->name, canon, sizeof canon);
     shm->sysv_id = -1;
 
-    err = ushm__backend.open(shm, size, flags, mode != 0 ? mode : 0600);
+    for (int tries = 1;; tries++) {
+        err = ushm__backend.open(shm, size, flags, mode != 0 ? mode : 0600);
+        if (err != USHM__RETRY)
+            break;
+        if (tries == USHM__TRIES) {
+            err = ushm__fail(EAGAIN, "ushm_open(%s): the segment was removed "
+                             "and made again %d times while opening it",
+                             canon, USHM__TRIES);
+            break;
+        }
+    }
     if (err == 0 && (flags & USHM_POPULATE)) {
         err = ushm__prefault(shm->addr, shm->size, !(flags & USHM_RDONLY));
         if (err < 0) {
