@@ -180,10 +180,12 @@ static int posix_thp_enabled(void)
         fclose(f);
     f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
     if (f != NULL) {
-        if (fgets(line, sizeof line, f) != NULL && strstr(line, "[force]"))
-            on = 1;
-        if (strstr(line, "[deny]"))
-            on = 0;
+        if (fgets(line, sizeof line, f) != NULL) {
+            if (strstr(line, "[force]"))
+                on = 1;
+            if (strstr(line, "[deny]"))
+                on = 0;
+        }
         fclose(f);
     }
     return on;
@@ -201,12 +203,18 @@ static int posix_complete(struct ushm *shm, int fd, struct stat *st,
     void *addr;
     int err = posix_lock(fd, POSIX_LOCK);
 
-    if (err < 0)
-        return ushm__fail(-err, "flock(%s): %s", shm->name,
-                          ushm_strerror(err));
+    if (err < 0) {
+        err = ushm__fail(-err, "flock(%s): %s", shm->name,
+                         ushm_strerror(err));
+        if (made)
+            shm_unlink(shm->name);
+        return err;
+    }
     if (fstat(fd, st) == -1) {
         err = ushm__fail(errno, "fstat(%s): %s", shm->name,
                          ushm_strerror(errno));
+        if (made)
+            shm_unlink(shm->name);
         goto out;
     }
     /* Unlinked while this call waited.  The call that made the name goes
@@ -378,10 +386,13 @@ static int posix_open_anon(struct ushm *shm, size_t size, int flags)
         shm->map_len = (size + huge - 1) / huge * huge;
         addr = mmap(NULL, shm->map_len, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-        if (addr == MAP_FAILED)
-            return ushm__fail(errno, "mmap((anonymous), %zu bytes, "
+        if (addr == MAP_FAILED) {
+            int err = errno; /* before the hint reads /proc/meminfo */
+
+            return ushm__fail(err, "mmap((anonymous), %zu bytes, "
                               "MAP_HUGETLB): %s: %s", size,
-                              ushm_strerror(errno), ushm__hugepage_hint());
+                              ushm_strerror(err), ushm__hugepage_hint());
+        }
         goto done;
 #else
         return ushm__fail(ENOTSUP, "ushm_open((anonymous), USHM_HUGEPAGES): "

@@ -6,6 +6,7 @@
 #endif
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,15 +97,17 @@ int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
         }
     }
     if (err == 0 && (flags & USHM_POPULATE)) {
-        err = ushm__prefault(shm->addr, shm->size, !(flags & USHM_RDONLY));
+        err = ushm__prefault(shm->addr, shm->size, !(flags & USHM_RDONLY),
+                             ushm__label(shm->name));
         if (err < 0) {
-            /* Keep the prefault message: undo quietly. */
+            char why[256];
+
+            /* Undo what was made, keeping the prefault's message. */
+            snprintf(why, sizeof why, "%s", ushm_last_error());
             ushm__backend.close(shm);
             if (shm->created && shm->name[0] != '\0')
                 ushm__backend.unlink(shm->name);
-            ushm__fail(-err, "ushm_open(%s, %zu bytes): prefaulting "
-                       "(USHM_POPULATE): %s", ushm__label(shm->name),
-                       shm->size, ushm_strerror(err));
+            ushm__fail(-err, "%s", why);
         }
     }
     if (err < 0) {

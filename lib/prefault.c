@@ -11,7 +11,7 @@
 
 #include "prefault.h"
 
-int ushm__prefault(void *addr, size_t len, int writable)
+int ushm__prefault(void *addr, size_t len, int writable, const char *label)
 {
     long page = sysconf(_SC_PAGESIZE);
     volatile const unsigned char *p = addr;
@@ -27,9 +27,12 @@ int ushm__prefault(void *addr, size_t len, int writable)
     if (rc == 0)
         return 0;
     if (errno != EINVAL)
-        return -errno;
+        return ushm__fail(errno, "madvise(%s, %zu bytes, MADV_POPULATE_%s): "
+                          "%s", label, len, writable ? "WRITE" : "READ",
+                          ushm_strerror(errno));
 #else
     (void)writable;
+    (void)label;
 #endif
     if (page <= 0)
         page = 4096;

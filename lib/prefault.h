@@ -5,7 +5,9 @@
 
 #include "backend.h"
 
-/* Fault in every page of [addr, addr + len); 0 or a negative errno. */
-USHM__HIDDEN int ushm__prefault(void *addr, size_t len, int writable);
+/* Fault in every page of [addr, addr + len) of the segment called label;
+ * 0, or a negative errno with last_error written. */
+USHM__HIDDEN int ushm__prefault(void *addr, size_t len, int writable,
+                                const char *label);
 
 #endif
