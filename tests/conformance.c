@@ -846,6 +846,9 @@ START_TEST(test_args_flags_mode)
         EXPECT_OPEN_FAIL(name, 4096, USHM_CREATE | USHM_EXCL, bad_modes[i], -EINVAL, NULL, 0);
         EXPECT_OPEN_FAIL(NULL, 4096, USHM_CREATE, bad_modes[i], -EINVAL, NULL, 0);
     }
+    /* USHM_EXCL means nothing without USHM_CREATE: refused, not ignored. */
+    EXPECT_OPEN_FAIL(name, 4096, USHM_EXCL, 0600, -EINVAL, NULL, 0);
+    ASSERT_RC(ushm_stat(name, NULL), -EINVAL);
     EXPECT_STAT_FAIL(name, -ENOENT, name);
 
     /* The same bad bits on an existing segment: still -EINVAL, still there. */

@@ -1,0 +1,1761 @@
+/*
+ * System call faults: every call libushm makes to the system fails in turn,
+ * on the backend this program is linked with (tests/syscall-faults-posix,
+ * tests/syscall-faults-sysv).
+ *
+ * Mechanism.  The program links the core and one backend statically (the
+ * convenience library tests/libushm-<backend>.la) and wraps the library's
+ * calls at link time with ld --wrap: __wrap_fstat() below counts each call
+ * and fails the one an injection plan names, else calls __real_fstat().
+ * Both names of each large-file function are wrapped (fstat and fstat64,
+ * mmap and mmap64, ...): which one the library references depends on
+ * _FILE_OFFSET_BITS, and the unused wrapper is harmless.  Link with
+ *
+ *   -Wl,--wrap=shm_open,--wrap=shm_unlink,--wrap=fstat,--wrap=fstat64,
+ *   --wrap=flock,--wrap=fchmod,--wrap=mmap,--wrap=mmap64,--wrap=munmap,
+ *   --wrap=madvise,--wrap=posix_fallocate,--wrap=posix_fallocate64,
+ *   --wrap=ftruncate,--wrap=ftruncate64,--wrap=statvfs,--wrap=statvfs64,
+ *   --wrap=fstatvfs,--wrap=fstatvfs64,--wrap=close,--wrap=sysconf,
+ *   --wrap=getrlimit,--wrap=getrlimit64,--wrap=fopen,--wrap=fopen64,
+ *   --wrap=calloc,--wrap=geteuid,--wrap=shmget,--wrap=shmat,--wrap=shmdt,
+ *   --wrap=shmctl
+ *
+ * (every function defined here as __wrap_X must be in that list, or
+ * __real_X does not link).  A call that is not wrapped, because the library
+ * references another symbol for it (e.g. __shmctl64 with _TIME_BITS=64),
+ * shows up as "injection not reached" and fails the case.
+ *
+ * Method.  For each public operation (create, open, open read-only,
+ * open-or-create, complete a half-made object, anonymous, POPULATE,
+ * HUGEPAGES, close, unlink, stat) the program runs it once with counting
+ * only, to learn the sequence of wrapped calls it makes, then once per
+ * position in that sequence with that call failing with a plausible errno,
+ * and once per call the library promises to retry on EINTR (shm_open,
+ * flock, posix_fallocate, ftruncate, madvise populate) with that call
+ * interrupted three times.  Targeted cases follow: odd posix_fallocate
+ * errors, the messages that name a limit, the retry loops run to their
+ * end, races (a hook does "another process's" action just before a call),
+ * huge page detection.
+ *
+ * Each case checks the return value; on failure that *shm is NULL, that
+ * ushm_last_error() is fresh and names the failed call and the segment, and
+ * that nothing is left: no /dev/shm entry, no SysV segment made by this
+ * process, no descriptor, no shared mapping; always that the signal mask is
+ * unchanged.  A failure of a call that is only a hint or a clean-up (close,
+ * flock LOCK_UN, madvise MADV_HUGEPAGE, sysconf, getrlimit, reading /proc)
+ * must not change the outcome.
+ *
+ * One line per case:
+ *   INJECT|<backend>|<scenario>|<injection>|<got>|<leftovers>|<PASS/FAIL>
+ * then "N passed, M failed"; exit status 0 or 1.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/statvfs.h>
+
+#include "fault-common.h"
+
+#ifdef __GLIBC__
+typedef __off_t sf_off_t;     /* what the plain names take */
+typedef __off64_t sf_off64_t; /* what the ...64 names take */
+#define SF_LFS64 1
+#else
+typedef off_t sf_off_t;
+#endif
+
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0
+#endif
+#ifndef SHM_HUGETLB
+#define SHM_HUGETLB 0
+#endif
+
+/* ------------------------------------------------------------------ */
+/* The wrapped functions and the injection plan.                        */
+
+enum fn {
+    F_SHM_OPEN, F_SHM_UNLINK, F_FSTAT, F_FLOCK, F_FCHMOD, F_MMAP, F_MUNMAP,
+    F_MADVISE, F_FALLOCATE, F_FTRUNCATE, F_STATVFS, F_FSTATVFS, F_CLOSE,
+    F_SYSCONF, F_GETRLIMIT, F_FOPEN, F_CALLOC, F_GETEUID, F_SHMGET, F_SHMAT,
+    F_SHMDT, F_SHMCTL, F_N
+};
+
+static const char *const fn_name[F_N] = {
+    "shm_open", "shm_unlink", "fstat", "flock", "fchmod", "mmap", "munmap",
+    "madvise", "posix_fallocate", "ftruncate", "statvfs", "fstatvfs", "close",
+    "sysconf", "getrlimit", "fopen", "calloc", "geteuid", "shmget", "shmat",
+    "shmdt", "shmctl",
+};
+
+enum act {
+    ACT_FAIL,  /* the call fails with err, the real one is not made */
+    ACT_HOOK,  /* hook() runs first, then the real call */
+    ACT_FAKE,  /* fopen: a file with text; mmap: without MAP_HUGETLB;
+                * geteuid: another uid */
+    ACT_COUNT, /* nothing: only checks that the call is made */
+};
+
+struct inj {
+    int fn;
+    long mask, value;     /* only calls with (detail & mask) == value */
+    const char *path;     /* and, when set, a path containing this */
+    int nth, count;       /* matching calls nth .. nth+count-1; count -1: all */
+    int err;
+    int act;
+    void (*hook)(void);
+    const char *text;     /* ACT_FAKE fopen: the file's contents */
+    int seen, hits;
+};
+
+struct call {
+    int fn;
+    long detail;
+    char path[48];
+};
+
+#define MAX_INJ 4
+#define MAX_SEQ 512
+
+static struct inj plan[MAX_INJ];
+static int nplan;
+static volatile int armed;          /* count and inject only while set */
+static struct call seq[MAX_SEQ];
+static int nseq;
+
+/* Record the call and return the injection that fails or fakes it. */
+static struct inj *consult(int fn, long detail, const char *path)
+{
+    struct inj *fault = NULL;
+
+    if (!armed)
+        return NULL;
+    if (nseq < MAX_SEQ) {
+        seq[nseq].fn = fn;
+        seq[nseq].detail = detail;
+        snprintf(seq[nseq].path, sizeof seq[nseq].path, "%s",
+                 path != NULL ? path : "");
+        nseq++;
+    }
+    for (int i = 0; i < nplan; i++) {
+        struct inj *p = &plan[i];
+
+        if (p->fn != fn || (detail & p->mask) != p->value ||
+            (p->path != NULL && (path == NULL || strstr(path, p->path) == NULL)))
+            continue;
+        p->seen++;
+        if (p->seen < p->nth || (p->count >= 0 && p->seen >= p->nth + p->count))
+            continue;
+        p->hits++;
+        if (p->act == ACT_HOOK) {
+            int saved = errno;
+
+            armed = 0;
+            p->hook();
+            armed = 1;
+            errno = saved;
+        } else if (p->act != ACT_COUNT && fault == NULL) {
+            fault = p;
+        }
+    }
+    return fault;
+}
+
+#define FAIL_INT(p) do { errno = (p)->err; return -1; } while (0)
+
+int __wrap_shm_open(const char *name, int oflag, mode_t mode);
+int __real_shm_open(const char *name, int oflag, mode_t mode);
+int __wrap_shm_open(const char *name, int oflag, mode_t mode)
+{
+    struct inj *p = consult(F_SHM_OPEN, oflag, name);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_shm_open(name, oflag, mode);
+}
+
+int __wrap_shm_unlink(const char *name);
+int __real_shm_unlink(const char *name);
+int __wrap_shm_unlink(const char *name)
+{
+    struct inj *p = consult(F_SHM_UNLINK, 0, name);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_shm_unlink(name);
+}
+
+int __wrap_fstat(int fd, void *st);
+int __real_fstat(int fd, void *st);
+int __wrap_fstat(int fd, void *st)
+{
+    struct inj *p = consult(F_FSTAT, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_fstat(fd, st);
+}
+
+int __wrap_flock(int fd, int op);
+int __real_flock(int fd, int op);
+int __wrap_flock(int fd, int op)
+{
+    struct inj *p = consult(F_FLOCK, op, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_flock(fd, op);
+}
+
+int __wrap_fchmod(int fd, mode_t mode);
+int __real_fchmod(int fd, mode_t mode);
+int __wrap_fchmod(int fd, mode_t mode)
+{
+    struct inj *p = consult(F_FCHMOD, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_fchmod(fd, mode);
+}
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                  sf_off_t off);
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                  sf_off_t off);
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                  sf_off_t off)
+{
+    struct inj *p = consult(F_MMAP, flags, NULL);
+
+    if (p != NULL && p->act == ACT_FAKE)
+        return __real_mmap(addr, len, prot, flags & ~MAP_HUGETLB, fd, off);
+    if (p != NULL) {
+        errno = p->err;
+        return MAP_FAILED;
+    }
+    return __real_mmap(addr, len, prot, flags, fd, off);
+}
+
+int __wrap_munmap(void *addr, size_t len);
+int __real_munmap(void *addr, size_t len);
+int __wrap_munmap(void *addr, size_t len)
+{
+    struct inj *p = consult(F_MUNMAP, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_munmap(addr, len);
+}
+
+int __wrap_madvise(void *addr, size_t len, int advice);
+int __real_madvise(void *addr, size_t len, int advice);
+int __wrap_madvise(void *addr, size_t len, int advice)
+{
+    struct inj *p = consult(F_MADVISE, advice, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_madvise(addr, len, advice);
+}
+
+/* posix_fallocate() returns the error number and leaves errno alone. */
+int __wrap_posix_fallocate(int fd, sf_off_t off, sf_off_t len);
+int __real_posix_fallocate(int fd, sf_off_t off, sf_off_t len);
+int __wrap_posix_fallocate(int fd, sf_off_t off, sf_off_t len)
+{
+    struct inj *p = consult(F_FALLOCATE, 0, NULL);
+
+    return p != NULL ? p->err : __real_posix_fallocate(fd, off, len);
+}
+
+int __wrap_ftruncate(int fd, sf_off_t len);
+int __real_ftruncate(int fd, sf_off_t len);
+int __wrap_ftruncate(int fd, sf_off_t len)
+{
+    struct inj *p = consult(F_FTRUNCATE, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_ftruncate(fd, len);
+}
+
+int __wrap_statvfs(const char *path, void *buf);
+int __real_statvfs(const char *path, void *buf);
+int __wrap_statvfs(const char *path, void *buf)
+{
+    struct inj *p = consult(F_STATVFS, 0, path);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_statvfs(path, buf);
+}
+
+int __wrap_fstatvfs(int fd, void *buf);
+int __real_fstatvfs(int fd, void *buf);
+int __wrap_fstatvfs(int fd, void *buf)
+{
+    struct inj *p = consult(F_FSTATVFS, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_fstatvfs(fd, buf);
+}
+
+/* Linux closes the descriptor even when close() reports an error. */
+int __wrap_close(int fd);
+int __real_close(int fd);
+int __wrap_close(int fd)
+{
+    struct inj *p = consult(F_CLOSE, 0, NULL);
+
+    if (p != NULL) {
+        __real_close(fd);
+        FAIL_INT(p);
+    }
+    return __real_close(fd);
+}
+
+long __wrap_sysconf(int name);
+long __real_sysconf(int name);
+long __wrap_sysconf(int name)
+{
+    struct inj *p = consult(F_SYSCONF, name, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_sysconf(name);
+}
+
+int __wrap_getrlimit(int resource, void *rl);
+int __real_getrlimit(int resource, void *rl);
+int __wrap_getrlimit(int resource, void *rl)
+{
+    struct inj *p = consult(F_GETRLIMIT, resource, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_getrlimit(resource, rl);
+}
+
+static FILE *fopen_fault(struct inj *p)
+{
+    if (p->act == ACT_FAKE)
+        return fmemopen((void *)(uintptr_t)p->text, strlen(p->text), "r");
+    errno = p->err;
+    return NULL;
+}
+
+FILE *__wrap_fopen(const char *path, const char *mode);
+FILE *__real_fopen(const char *path, const char *mode);
+FILE *__wrap_fopen(const char *path, const char *mode)
+{
+    struct inj *p = consult(F_FOPEN, 0, path);
+
+    return p != NULL ? fopen_fault(p) : __real_fopen(path, mode);
+}
+
+void *__wrap_calloc(size_t n, size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+    struct inj *p = consult(F_CALLOC, 0, NULL);
+
+    if (p != NULL) {
+        errno = p->err;
+        return NULL;
+    }
+    return __real_calloc(n, size);
+}
+
+/* geteuid() cannot fail: the fake is another user. */
+uid_t __wrap_geteuid(void);
+uid_t __real_geteuid(void);
+uid_t __wrap_geteuid(void)
+{
+    struct inj *p = consult(F_GETEUID, 0, NULL);
+
+    return __real_geteuid() + (p != NULL ? 1 : 0);
+}
+
+int __wrap_shmget(key_t key, size_t size, int flags);
+int __real_shmget(key_t key, size_t size, int flags);
+int __wrap_shmget(key_t key, size_t size, int flags)
+{
+    struct inj *p = consult(F_SHMGET, flags, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_shmget(key, size, flags);
+}
+
+void *__wrap_shmat(int id, const void *addr, int flags);
+void *__real_shmat(int id, const void *addr, int flags);
+void *__wrap_shmat(int id, const void *addr, int flags)
+{
+    struct inj *p = consult(F_SHMAT, flags, NULL);
+
+    if (p != NULL) {
+        errno = p->err;
+        return (void *)-1;
+    }
+    return __real_shmat(id, addr, flags);
+}
+
+int __wrap_shmdt(const void *addr);
+int __real_shmdt(const void *addr);
+int __wrap_shmdt(const void *addr)
+{
+    struct inj *p = consult(F_SHMDT, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_shmdt(addr);
+}
+
+int __wrap_shmctl(int id, int cmd, void *buf);
+int __real_shmctl(int id, int cmd, void *buf);
+int __wrap_shmctl(int id, int cmd, void *buf)
+{
+    struct inj *p = consult(F_SHMCTL, cmd, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_shmctl(id, cmd, buf);
+}
+
+#ifdef SF_LFS64
+/* The names the library references when _FILE_OFFSET_BITS is 64 on a
+ * 32-bit system. */
+int __wrap_fstat64(int fd, void *st);
+int __real_fstat64(int fd, void *st);
+int __wrap_fstat64(int fd, void *st)
+{
+    struct inj *p = consult(F_FSTAT, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_fstat64(fd, st);
+}
+
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                    sf_off64_t off);
+void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                    sf_off64_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                    sf_off64_t off)
+{
+    struct inj *p = consult(F_MMAP, flags, NULL);
+
+    if (p != NULL && p->act == ACT_FAKE)
+        return __real_mmap64(addr, len, prot, flags & ~MAP_HUGETLB, fd, off);
+    if (p != NULL) {
+        errno = p->err;
+        return MAP_FAILED;
+    }
+    return __real_mmap64(addr, len, prot, flags, fd, off);
+}
+
+int __wrap_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len);
+int __real_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len);
+int __wrap_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len)
+{
+    struct inj *p = consult(F_FALLOCATE, 0, NULL);
+
+    return p != NULL ? p->err : __real_posix_fallocate64(fd, off, len);
+}
+
+int __wrap_ftruncate64(int fd, sf_off64_t len);
+int __real_ftruncate64(int fd, sf_off64_t len);
+int __wrap_ftruncate64(int fd, sf_off64_t len)
+{
+    struct inj *p = consult(F_FTRUNCATE, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_ftruncate64(fd, len);
+}
+
+int __wrap_statvfs64(const char *path, void *buf);
+int __real_statvfs64(const char *path, void *buf);
+int __wrap_statvfs64(const char *path, void *buf)
+{
+    struct inj *p = consult(F_STATVFS, 0, path);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_statvfs64(path, buf);
+}
+
+int __wrap_fstatvfs64(int fd, void *buf);
+int __real_fstatvfs64(int fd, void *buf);
+int __wrap_fstatvfs64(int fd, void *buf)
+{
+    struct inj *p = consult(F_FSTATVFS, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_fstatvfs64(fd, buf);
+}
+
+int __wrap_getrlimit64(int resource, void *rl);
+int __real_getrlimit64(int resource, void *rl);
+int __wrap_getrlimit64(int resource, void *rl)
+{
+    struct inj *p = consult(F_GETRLIMIT, resource, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_getrlimit64(resource, rl);
+}
+
+FILE *__wrap_fopen64(const char *path, const char *mode);
+FILE *__real_fopen64(const char *path, const char *mode);
+FILE *__wrap_fopen64(const char *path, const char *mode)
+{
+    struct inj *p = consult(F_FOPEN, 0, path);
+
+    return p != NULL ? fopen_fault(p) : __real_fopen64(path, mode);
+}
+#endif /* SF_LFS64 */
+
+/* ------------------------------------------------------------------ */
+/* Names, and removing everything at the end.                           */
+
+#define MAX_NAMES 1024
+
+static pid_t main_pid;
+static int posix;                        /* the backend under test */
+static size_t page, seg_size, exist_size;
+static char prefix[24];                  /* "sf<pid>_": our /dev/shm entries */
+static char names[MAX_NAMES][USHM_NAME_MAX + 1];
+static int nnames;
+
+static const char *new_name(void)
+{
+    char *n = names[nnames < MAX_NAMES ? nnames : MAX_NAMES - 1];
+
+    snprintf(n, USHM_NAME_MAX + 1, "/%s%d", prefix, nnames);
+    if (nnames < MAX_NAMES)
+        nnames++;
+    return n;
+}
+
+/* Remove a name on both backends' terms, with the real calls. */
+static void remove_name(const char *name)
+{
+    int id;
+
+    if (posix) {
+        __real_shm_unlink(name);
+        return;
+    }
+    id = __real_shmget((key_t)fc_sysv_key(name), 0, 0);
+    if (id != -1)
+        __real_shmctl(id, IPC_RMID, NULL);
+}
+
+/* SysV segments this process created (cpid), with their ids. */
+struct sv_row { int id; long key; unsigned long size, nattch; };
+
+static int sysv_rows(struct sv_row *rows, int max)
+{
+    FILE *f = __real_fopen("/proc/sysvipc/shm", "re");
+    char line[512];
+    int n = 0;
+
+    if (f == NULL)
+        return 0;
+    if (fgets(line, sizeof line, f) == NULL) {
+        fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        long key, cpid, lpid;
+        int id;
+        unsigned long perms, size, nattch;
+
+        if (sscanf(line, "%ld %d %lo %lu %ld %ld %lu", &key, &id, &perms,
+                   &size, &cpid, &lpid, &nattch) != 7 || cpid != (long)main_pid)
+            continue;
+        if (n < max) {
+            rows[n].id = id;
+            rows[n].key = key;
+            rows[n].size = size;
+            rows[n].nattch = nattch;
+        }
+        n++;
+    }
+    fclose(f);
+    return n < max ? n : max;
+}
+
+/* Anonymous SysV segments left by a failed IPC_RMID: ours, unattached. */
+static void remove_private_segments(void)
+{
+    struct sv_row rows[64];
+    int n = sysv_rows(rows, 64);
+
+    for (int i = 0; i < n; i++)
+        if (rows[i].key == 0 && rows[i].nattch == 0)
+            __real_shmctl(rows[i].id, IPC_RMID, NULL);
+}
+
+static void sweep_all(void)
+{
+    char list[4096], *save, *tok;
+    struct sv_row rows[64];
+    int n;
+
+    if (getpid() != main_pid)
+        return;
+    armed = 0;
+    for (int i = 0; i < nnames; i++)
+        remove_name(names[i]);
+    fc_count_devshm(prefix, list, sizeof list);
+    for (tok = strtok_r(list, " ", &save); tok != NULL;
+         tok = strtok_r(NULL, " ", &save)) {
+        char path[64];
+
+        snprintf(path, sizeof path, "/%s", tok);
+        __real_shm_unlink(path);
+    }
+    n = sysv_rows(rows, 64);
+    for (int i = 0; i < n; i++)
+        __real_shmctl(rows[i].id, IPC_RMID, NULL);
+}
+
+static void on_signal(int sig)
+{
+    sweep_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* ------------------------------------------------------------------ */
+/* What the process and the system hold.                                */
+
+#define MAX_ENT 16
+
+struct entry { char name[48]; long long size; };
+
+struct snap {
+    int fds, maps;
+    int ndev;
+    struct entry dev[MAX_ENT];
+    int nsv;
+    struct sv_row sv[MAX_ENT];
+    sigset_t mask;
+};
+
+static void snap_sets(struct snap *s)
+{
+    char list[2048], *save, *tok;
+
+    s->ndev = 0;
+    fc_count_devshm(prefix, list, sizeof list);
+    for (tok = strtok_r(list, " ", &save); tok != NULL && s->ndev < MAX_ENT;
+         tok = strtok_r(NULL, " ", &save)) {
+        char path[80];
+        struct stat st;
+
+        snprintf(path, sizeof path, "/dev/shm/%s", tok);
+        snprintf(s->dev[s->ndev].name, sizeof s->dev[0].name, "/%s", tok);
+        s->dev[s->ndev].size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+        s->ndev++;
+    }
+    s->nsv = sysv_rows(s->sv, MAX_ENT);
+}
+
+static void snap_take(struct snap *s)
+{
+    s->fds = fc_count_fds();
+    s->maps = fc_count_maps();
+    snap_sets(s);
+    pthread_sigmask(SIG_BLOCK, NULL, &s->mask);
+}
+
+static const struct entry *find_dev(const struct snap *s, const char *name)
+{
+    for (int i = 0; i < s->ndev; i++)
+        if (strcmp(s->dev[i].name, name) == 0)
+            return &s->dev[i];
+    return NULL;
+}
+
+static const struct sv_row *find_sv(const struct snap *s, int id)
+{
+    for (int i = 0; i < s->nsv; i++)
+        if (s->sv[i].id == id)
+            return &s->sv[i];
+    return NULL;
+}
+
+static int same_mask(const sigset_t *a, const sigset_t *b)
+{
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(a, sig) != sigismember(b, sig))
+            return 0;
+    return 1;
+}
+
+/* Append to a ';'-separated text field. */
+static void addf(char *buf, size_t len, const char *fmt, ...) FC_PRINTF(3, 4);
+static void addf(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 3 >= len)
+        return;
+    if (used > 0) {
+        strcpy(buf + used, "; ");
+        used += 2;
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenarios and cases.                                                 */
+
+enum op { OP_OPEN, OP_CLOSE, OP_UNLINK, OP_STAT };
+enum setup { S_NONE, S_EXISTING, S_HALF, S_OPEN, S_OPEN_ANON };
+
+struct scen {
+    const char *label;
+    int op, setup, anon;
+    int sized;            /* 1: pass seg_size, 0: pass 0 */
+    int flags;
+    mode_t mode;
+    int posix_only;
+};
+
+/* What a case must give. */
+#define ALLOW_ZERO_LEFT 0x1 /* a size-0 POSIX name may stay: its removal failed */
+#define ALLOW_SYSV_LEFT 0x2 /* a SysV segment may stay: its IPC_RMID failed */
+#define ALLOW_MAP_LEFT  0x4 /* a mapping may stay: its munmap/shmdt failed */
+
+struct expect {
+    int rc;               /* 0 or -errno */
+    int alt_rc;           /* also accepted when nonzero */
+    int created;          /* on success: -1 for either */
+    const char *kw;       /* on failure: in ushm_last_error() */
+    int allow;
+    const char *note;     /* for the line */
+};
+
+struct outcome {
+    int rc, created;
+    int nseq;
+    struct call seq[MAX_SEQ];
+};
+
+/* The case in progress, for the hooks. */
+static struct {
+    char name[USHM_NAME_MAX + 1];
+    struct snap *before;
+} cur;
+
+static char sentinel[512];
+
+/* A known last_error, so that a failure that writes none is seen. */
+static void seed_last_error(void)
+{
+    ushm_unlink("");
+    snprintf(sentinel, sizeof sentinel, "%s", ushm_last_error());
+}
+
+/* fc_errno_name() and the few it does not know. */
+static const char *errname(int e)
+{
+    switch (e < 0 ? -e : e) {
+    case ENOLCK: return "ENOLCK";
+    default: return fc_errno_name(e);
+    }
+}
+
+static const char *op_name(int op)
+{
+    switch (op) {
+    case OP_OPEN: return "ushm_open";
+    case OP_CLOSE: return "ushm_close";
+    case OP_UNLINK: return "ushm_unlink";
+    default: return "ushm_stat";
+    }
+}
+
+static int setup_case(const struct scen *s, ushm_t **h, void **addr,
+                      size_t *len, char *why, size_t whylen)
+{
+    ushm_t *tmp = NULL;
+    int rc, fd;
+
+    *h = NULL;
+    cur.name[0] = '\0';
+    if (!s->anon)
+        snprintf(cur.name, sizeof cur.name, "%s", new_name());
+    switch (s->setup) {
+    case S_EXISTING:
+    case S_OPEN:
+        rc = ushm_open(&tmp, cur.name, exist_size, USHM_CREATE | USHM_EXCL, 0640);
+        if (rc < 0) {
+            snprintf(why, whylen, "setup ushm_open: %s", ushm_last_error());
+            return -1;
+        }
+        ushm_close(tmp);
+        if (s->setup == S_EXISTING)
+            break;
+        rc = ushm_open(h, cur.name, 0, 0, 0);
+        if (rc < 0) {
+            snprintf(why, whylen, "setup ushm_open: %s", ushm_last_error());
+            return -1;
+        }
+        break;
+    case S_OPEN_ANON:
+        rc = ushm_open(h, NULL, seg_size, USHM_CREATE, 0640);
+        if (rc < 0) {
+            snprintf(why, whylen, "setup ushm_open: %s", ushm_last_error());
+            return -1;
+        }
+        break;
+    case S_HALF:
+        /* What a creator that died before giving it a size leaves. */
+        fd = shm_open(cur.name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd == -1) {
+            snprintf(why, whylen, "setup shm_open: %s", strerror(errno));
+            return -1;
+        }
+        close(fd);
+        break;
+    default:
+        break;
+    }
+    if (*h != NULL) {
+        *addr = ushm_addr(*h);
+        *len = ushm_size(*h);
+    }
+    return 0;
+}
+
+static void teardown_case(void)
+{
+    if (cur.name[0] != '\0')
+        remove_name(cur.name);
+    if (!posix)
+        remove_private_segments();
+}
+
+static void describe_call(const struct call *c, char *buf, size_t len)
+{
+    const char *d = "";
+    char tmp[64];
+
+    switch (c->fn) {
+    case F_SHM_OPEN:
+        d = (c->detail & O_EXCL) ? "O_EXCL"
+            : (c->detail & O_ACCMODE) == O_RDONLY ? "O_RDONLY" : "O_RDWR";
+        break;
+    case F_FLOCK:
+        d = (c->detail & LOCK_UN) ? "LOCK_UN" : "LOCK_EX";
+        break;
+    case F_MMAP:
+        d = (MAP_HUGETLB && (c->detail & MAP_HUGETLB)) ? "MAP_HUGETLB"
+            : (c->detail & MAP_ANONYMOUS) ? "MAP_ANONYMOUS" : "";
+        break;
+    case F_MADVISE:
+        if (c->detail == MADV_HUGEPAGE)
+            d = "MADV_HUGEPAGE";
+#ifdef MADV_POPULATE_WRITE
+        else if (c->detail == MADV_POPULATE_WRITE)
+            d = "MADV_POPULATE_WRITE";
+#endif
+#ifdef MADV_POPULATE_READ
+        else if (c->detail == MADV_POPULATE_READ)
+            d = "MADV_POPULATE_READ";
+#endif
+        break;
+    case F_SHMGET:
+        d = (c->detail & IPC_EXCL) ? "IPC_EXCL"
+            : (c->detail & IPC_CREAT) ? "IPC_CREAT" : "lookup";
+        break;
+    case F_SHMCTL:
+        d = c->detail == IPC_STAT ? "IPC_STAT" : c->detail == IPC_SET ? "IPC_SET"
+            : c->detail == IPC_RMID ? "IPC_RMID" : "SHM_INFO";
+        break;
+    case F_FOPEN:
+        d = c->path;
+        break;
+    case F_GETRLIMIT:
+        d = c->detail == RLIMIT_NOFILE ? "RLIMIT_NOFILE" : "RLIMIT_AS";
+        break;
+    default:
+        break;
+    }
+    if (d[0] != '\0')
+        snprintf(tmp, sizeof tmp, "%s(%s)", fn_name[c->fn], d);
+    else
+        snprintf(tmp, sizeof tmp, "%s", fn_name[c->fn]);
+    snprintf(buf, len, "%s", tmp);
+}
+
+static int is_populate(long advice)
+{
+#ifdef MADV_POPULATE_WRITE
+    if (advice == MADV_POPULATE_WRITE)
+        return 1;
+#endif
+#ifdef MADV_POPULATE_READ
+    if (advice == MADV_POPULATE_READ)
+        return 1;
+#endif
+    (void)advice;
+    return 0;
+}
+
+/*
+ * Run scenario s with the injections inj[0..ninj): set it up, call the
+ * operation, check the outcome against want (NULL: the counting run, which
+ * only records what happens) and print the line.
+ */
+static int run_case(const struct scen *s, const struct inj *inj, int ninj,
+                    const struct expect *want, const char *desc,
+                    struct outcome *out)
+{
+    struct snap before, after;
+    ushm_t *h = NULL, *made = NULL;
+    struct ushm_stat st;
+    void *addr = NULL;
+    size_t len = 0, size = s->sized ? seg_size : 0;
+    char why[600] = "", got[700] = "", left[600] = "", msg[512];
+    int rc = 0, maps_during, fds_after, ok = 1, created = -1;
+    size_t got_size = 0;
+
+    if (setup_case(s, &h, &addr, &len, why, sizeof why) < 0) {
+        fc_line("INJECT", 0, 4, s->label, desc, why, "-");
+        teardown_case();
+        return -1;
+    }
+    cur.before = &before;
+    snap_take(&before);
+    seed_last_error();
+
+    if (ninj > 0)
+        memcpy(plan, inj, sizeof *inj * (size_t)ninj);
+    nplan = ninj;
+    for (int i = 0; i < nplan; i++)
+        plan[i].seen = plan[i].hits = 0;
+    nseq = 0;
+    armed = 1;
+    switch (s->op) {
+    case OP_OPEN:
+        made = (ushm_t *)&made; /* must become NULL or a handle */
+        rc = ushm_open(&made, s->anon ? NULL : cur.name, size, s->flags,
+                       s->mode);
+        break;
+    case OP_CLOSE:
+        rc = ushm_close(h);
+        break;
+    case OP_UNLINK:
+        rc = ushm_unlink(cur.name);
+        break;
+    case OP_STAT:
+        rc = ushm_stat(cur.name, &st);
+        break;
+    }
+    armed = 0;
+    snprintf(msg, sizeof msg, "%s", ushm_last_error());
+    fds_after = fc_count_fds();
+    maps_during = fc_count_maps();
+    if (s->op == OP_OPEN && rc == 0) {
+        created = ushm_created(made);
+        got_size = ushm_size(made);
+    }
+    if (out != NULL) {
+        out->rc = rc;
+        out->created = created;
+        out->nseq = nseq;
+        memcpy(out->seq, seq, sizeof seq[0] * (size_t)nseq);
+    }
+
+    if (rc == 0 && s->op == OP_OPEN)
+        snprintf(got, sizeof got, "%s 0 created=%d", op_name(s->op), created);
+    else
+        snprintf(got, sizeof got, "%s %s%s", op_name(s->op), rc < 0 ? "-" : "",
+                 rc < 0 ? errname(rc) : "0");
+
+    for (int i = 0; i < nplan; i++)
+        if (plan[i].hits == 0) {
+            ok = 0;
+            addf(got, sizeof got, "injection %d (%s) not reached", i + 1,
+                 fn_name[plan[i].fn]);
+        }
+    if (fds_after != before.fds) {
+        ok = 0;
+        addf(left, sizeof left, "%+d fd", fds_after - before.fds);
+    }
+
+    if (want != NULL && rc != want->rc &&
+        !(want->alt_rc != 0 && rc == want->alt_rc)) {
+        ok = 0;
+        addf(got, sizeof got, "want %s%s", want->rc == 0 ? "" : "-",
+             want->rc == 0 ? "success" : errname(want->rc));
+    }
+
+    if (rc == 0) {
+        switch (s->op) {
+        case OP_OPEN: {
+            /* An existing segment keeps its size; anything made here, or
+             * completed by a hook, has seg_size. */
+            size_t want_size = s->setup == S_EXISTING && !created
+                               ? exist_size : seg_size;
+
+            if (made == NULL || ushm_addr(made) == NULL) {
+                ok = 0;
+                addf(got, sizeof got, "no handle");
+                break;
+            }
+            if (want != NULL && want->created >= 0 && created != want->created) {
+                ok = 0;
+                addf(got, sizeof got, "want created=%d", want->created);
+            }
+            if (got_size != want_size) {
+                ok = 0;
+                addf(got, sizeof got, "size %zu, want %zu", got_size, want_size);
+            }
+            if (maps_during != before.maps + 1) {
+                ok = 0;
+                addf(left, sizeof left, "%+d mappings while open",
+                     maps_during - before.maps);
+            }
+            if (!(s->flags & USHM_RDONLY) &&
+                fc_touch_all(ushm_addr(made), got_size, created, why,
+                             sizeof why) < 0) {
+                ok = 0;
+                addf(got, sizeof got, "%s", why);
+            }
+            if (ushm_close(made) != 0) {
+                ok = 0;
+                addf(got, sizeof got, "ushm_close: %s", ushm_last_error());
+            }
+            made = NULL;
+            if (fc_count_maps() != before.maps) {
+                ok = 0;
+                addf(left, sizeof left, "%+d mappings after close",
+                     fc_count_maps() - before.maps);
+            }
+            break;
+        }
+        case OP_CLOSE:
+            if (maps_during != before.maps - 1) {
+                ok = 0;
+                addf(left, sizeof left, "%+d mappings after close",
+                     maps_during - (before.maps - 1));
+            }
+            break;
+        case OP_UNLINK:
+            if (ushm_stat(cur.name, &st) != -ENOENT) {
+                ok = 0;
+                addf(got, sizeof got, "the name is still there");
+            }
+            break;
+        case OP_STAT:
+            if (st.size != exist_size || st.mode != 0640) {
+                ok = 0;
+                addf(got, sizeof got, "stat size %zu mode 0%o", st.size,
+                     (unsigned)st.mode);
+            }
+            break;
+        }
+    } else {
+        /* A failure: clean, named, and nothing left. */
+        const char *label = s->anon ? "anonymous" : cur.name;
+
+        if (s->op == OP_OPEN && made != NULL) {
+            ok = 0;
+            addf(got, sizeof got, "*shm not NULL");
+            made = NULL;
+        }
+        if (strcmp(msg, sentinel) == 0 || msg[0] == '\0') {
+            ok = 0;
+            addf(got, sizeof got, "last_error not written");
+        } else if (want != NULL && want->kw != NULL && strstr(msg, want->kw) == NULL) {
+            ok = 0;
+            addf(got, sizeof got, "last_error lacks '%s'", want->kw);
+        } else if (strstr(msg, label) == NULL) {
+            ok = 0;
+            addf(got, sizeof got, "last_error lacks the segment '%s'", label);
+        }
+        if (maps_during != before.maps) {
+            if (want != NULL && (want->allow & ALLOW_MAP_LEFT) &&
+                maps_during == before.maps + (s->op == OP_CLOSE ? 0 : 1)) {
+                addf(left, sizeof left, "mapping stays (its removal was the "
+                     "failed call)");
+            } else {
+                ok = 0;
+                addf(left, sizeof left, "%+d mappings", maps_during - before.maps);
+            }
+        }
+        snap_sets(&after);
+        for (int i = 0; i < after.ndev; i++) {
+            const struct entry *b = find_dev(&before, after.dev[i].name);
+
+            if (b != NULL && b->size == after.dev[i].size)
+                continue;
+            if (b == NULL && after.dev[i].size == 0 && want != NULL &&
+                (want->allow & ALLOW_ZERO_LEFT)) {
+                addf(left, sizeof left, "size-0 %s stays (its shm_unlink was "
+                     "the failed call; API: counts as missing)",
+                     after.dev[i].name);
+                continue;
+            }
+            ok = 0;
+            if (b == NULL)
+                addf(left, sizeof left, "/dev/shm%s (%lld bytes)",
+                     after.dev[i].name, after.dev[i].size);
+            else
+                addf(left, sizeof left, "/dev/shm%s went from %lld to %lld bytes",
+                     after.dev[i].name, b->size, after.dev[i].size);
+        }
+        for (int i = 0; i < before.ndev; i++)
+            if (before.dev[i].size != 0 && find_dev(&after, before.dev[i].name) == NULL) {
+                ok = 0;
+                addf(left, sizeof left, "existing %s was removed",
+                     before.dev[i].name);
+            }
+        for (int i = 0; i < after.nsv; i++) {
+            const struct sv_row *b = find_sv(&before, after.sv[i].id);
+
+            if (b != NULL)
+                continue;
+            if (want != NULL && (want->allow & ALLOW_SYSV_LEFT)) {
+                addf(left, sizeof left, "SysV id %d stays (its IPC_RMID was "
+                     "the failed call)", after.sv[i].id);
+                continue;
+            }
+            ok = 0;
+            addf(left, sizeof left, "SysV id %d key 0x%08lx (%lu bytes)",
+                 after.sv[i].id, (unsigned long)after.sv[i].key,
+                 after.sv[i].size);
+        }
+        for (int i = 0; i < before.nsv; i++)
+            if (find_sv(&after, before.sv[i].id) == NULL) {
+                ok = 0;
+                addf(left, sizeof left, "existing SysV id %d was removed",
+                     before.sv[i].id);
+            }
+        if (s->op == OP_CLOSE && maps_during == before.maps) {
+            /* The unmapping failed, so the test does it. */
+            if (posix)
+                __real_munmap(addr, len);
+            else
+                __real_shmdt(addr);
+        }
+    }
+    {
+        sigset_t now;
+
+        pthread_sigmask(SIG_BLOCK, NULL, &now);
+        if (!same_mask(&now, &before.mask)) {
+            ok = 0;
+            addf(left, sizeof left, "signal mask changed");
+            pthread_sigmask(SIG_SETMASK, &before.mask, NULL);
+        }
+    }
+    if (want != NULL && want->note != NULL)
+        addf(got, sizeof got, "%s", want->note);
+    if (left[0] == '\0')
+        snprintf(left, sizeof left, "none");
+    if (want == NULL) {
+        /* The counting run: print the sequence. */
+        char list[600] = "none (counting:";
+
+        for (int i = 0; i < nseq; i++) {
+            char c[80];
+
+            describe_call(&seq[i], c, sizeof c);
+            if (strlen(list) + strlen(c) + 3 < sizeof list) {
+                strcat(list, " ");
+                strcat(list, c);
+            }
+        }
+        strcat(list, ")");
+        fc_line("INJECT", ok, 4, s->label, list, got, left);
+    } else {
+        fc_line("INJECT", ok, 4, s->label, desc, got, left);
+    }
+    if (!ok)
+        printf("#   last_error: %s\n", msg);
+    if (h != NULL && s->op != OP_CLOSE)
+        ushm_close(h);
+    teardown_case();
+    return ok ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The systematic sweep.                                                */
+
+static int sweep_errno(int fn, long detail)
+{
+    switch (fn) {
+    case F_SHM_OPEN: return EMFILE;
+    case F_SHM_UNLINK: return EACCES;
+    case F_FSTAT: return EIO;
+    case F_FLOCK: return ENOLCK;
+    case F_FCHMOD: return EIO;
+    case F_MMAP: return ENOMEM;
+    case F_MUNMAP: return EINVAL;
+    case F_MADVISE: return detail == MADV_HUGEPAGE ? EINVAL : ENOMEM;
+    case F_FALLOCATE: return EIO;
+    case F_FTRUNCATE: return EIO;
+    case F_STATVFS: case F_FSTATVFS: return EIO;
+    case F_CLOSE: return EIO;
+    case F_SYSCONF: return EINVAL;
+    case F_GETRLIMIT: return EINVAL;
+    case F_FOPEN: return ENOENT;
+    case F_CALLOC: return ENOMEM;
+    case F_SHMGET: return (detail & IPC_CREAT) ? ENOMEM : EACCES;
+    case F_SHMAT: return ENOMEM;
+    case F_SHMDT: return EINVAL;
+    case F_SHMCTL: return detail == IPC_STAT ? EACCES
+                          : detail == IPC_SET || detail == IPC_RMID ? EPERM
+                          : EINVAL;
+    default: return 0;
+    }
+}
+
+/* The call that, failing, only loses a hint or a clean-up. */
+static int harmless(const struct call *c)
+{
+    switch (c->fn) {
+    case F_CLOSE: case F_SYSCONF: case F_GETRLIMIT: case F_FOPEN:
+    case F_STATVFS: case F_FSTATVFS:
+        return 1;
+    case F_FLOCK:
+        return (c->detail & LOCK_UN) != 0;
+    case F_MADVISE:
+        return c->detail == MADV_HUGEPAGE;
+    case F_SHMCTL:
+        return c->detail != IPC_STAT && c->detail != IPC_SET &&
+               c->detail != IPC_RMID;
+    default:
+        return 0;
+    }
+}
+
+static const char *keyword(int fn)
+{
+    return fn == F_CALLOC ? "out of memory" : fn_name[fn];
+}
+
+/* What failing call i of the counting run base with err must give. */
+static void sweep_expect(const struct scen *s, const struct outcome *base,
+                         int i, int err, struct expect *w)
+{
+    const struct call *c = &base->seq[i];
+
+    memset(w, 0, sizeof *w);
+    w->created = base->rc == 0 ? base->created : -1;
+    w->rc = base->rc;
+    if (err == EINTR)
+        return; /* retried: as if nothing happened */
+    if (c->fn == F_FOPEN) {
+        int first_meminfo = 1;
+
+        for (int j = 0; j < i; j++)
+            if (base->seq[j].fn == F_FOPEN && strstr(base->seq[j].path, "meminfo"))
+                first_meminfo = 0;
+        if (posix && s->anon && (s->flags & USHM_HUGEPAGES) && first_meminfo &&
+            strstr(c->path, "meminfo")) {
+            /* No huge page size known: ENOTSUP instead of trying. */
+            w->rc = -ENOTSUP;
+            w->kw = "huge page size";
+            w->created = -1;
+        } else if (base->rc == 0 && (strstr(c->path, "mounts") ||
+                                     strstr(c->path, "shmem_enabled"))) {
+            w->alt_rc = -ENOTSUP; /* THP no longer seen as on */
+        }
+        return;
+    }
+    if (harmless(c))
+        return;
+    if (s->op == OP_OPEN && c->fn == F_SHM_UNLINK) {
+        /* Undoing a failed creation: the failure stays the first one. */
+        w->allow = ALLOW_ZERO_LEFT;
+        return;
+    }
+    if (s->op == OP_OPEN && (c->fn == F_MUNMAP || c->fn == F_SHMDT)) {
+        w->allow = ALLOW_MAP_LEFT;
+        return;
+    }
+    w->rc = -err;
+    w->kw = keyword(c->fn);
+    w->created = -1;
+    if (c->fn == F_SHMCTL && c->detail == IPC_RMID && s->op == OP_OPEN)
+        w->allow = ALLOW_SYSV_LEFT;
+    if (s->op == OP_CLOSE)
+        w->allow = ALLOW_MAP_LEFT;
+}
+
+static int retried_on_eintr(const struct call *c)
+{
+    switch (c->fn) {
+    case F_SHM_OPEN: case F_FLOCK: case F_FALLOCATE: case F_FTRUNCATE:
+        return 1;
+    case F_MADVISE:
+        return is_populate(c->detail);
+    default:
+        return 0;
+    }
+}
+
+static int baseline_ok(const struct scen *s, const struct outcome *o)
+{
+    if (o->rc == 0)
+        return 1;
+    /* Huge pages may be missing here: a clean refusal is a baseline too. */
+    return (s->flags & USHM_HUGEPAGES) &&
+           (o->rc == -ENOTSUP || o->rc == -ENOMEM || o->rc == -EPERM ||
+            o->rc == -EINVAL || o->rc == -ENOSPC);
+}
+
+static struct outcome base;
+
+static void sweep_scenario(const struct scen *s)
+{
+    if (s->posix_only && !posix)
+        return;
+    if (run_case(s, NULL, 0, NULL, "none", &base) < 0 || !baseline_ok(s, &base)) {
+        printf("# %s: the counting run did not succeed (%s): no sweep\n",
+               s->label, ushm_strerror(base.rc));
+        fc_failed++;
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < base.nseq; i++) {
+            const struct call *c = &base.seq[i];
+            struct inj inj = { 0 };
+            struct expect w;
+            char desc[160], what[80];
+            int nth = 0, err;
+
+            if (c->fn == F_GETEUID)
+                continue; /* cannot fail */
+            if (pass == 1 && !retried_on_eintr(c))
+                continue;
+            for (int j = 0; j <= i; j++)
+                if (base.seq[j].fn == c->fn)
+                    nth++;
+            err = pass == 0 ? sweep_errno(c->fn, c->detail) : EINTR;
+            inj.fn = c->fn;
+            inj.nth = nth;
+            inj.count = pass == 0 ? 1 : 3;
+            inj.err = err;
+            inj.act = ACT_FAIL;
+            sweep_expect(s, &base, i, err, &w);
+            describe_call(c, what, sizeof what);
+            snprintf(desc, sizeof desc, "%s #%d -> %s%s", what, nth,
+                     errname(err), pass == 1 ? " x3" : "");
+            run_case(s, &inj, 1, &w, desc, NULL);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Targeted cases.                                                      */
+
+static struct inj I(int fn, int nth, int count, int err)
+{
+    struct inj i = { 0 };
+
+    i.fn = fn;
+    i.nth = nth;
+    i.count = count;
+    i.err = err;
+    i.act = ACT_FAIL;
+    return i;
+}
+
+static struct inj I_match(int fn, long mask, long value, int count, int err)
+{
+    struct inj i = I(fn, 1, count, err);
+
+    i.mask = mask;
+    i.value = value;
+    return i;
+}
+
+static struct inj I_hook(int fn, int nth, void (*hook)(void))
+{
+    struct inj i = I(fn, nth, 1, 0);
+
+    i.act = ACT_HOOK;
+    i.hook = hook;
+    return i;
+}
+
+static struct inj I_fopen(const char *path, const char *text, int err)
+{
+    struct inj i = I(F_FOPEN, 1, -1, err);
+
+    i.path = path;
+    if (text != NULL) {
+        i.act = ACT_FAKE;
+        i.text = text;
+    }
+    return i;
+}
+
+static struct inj I_count(int fn, long mask, long value)
+{
+    struct inj i = I_match(fn, mask, value, -1, 0);
+
+    i.act = ACT_COUNT;
+    return i;
+}
+
+static struct expect OK(int created)
+{
+    struct expect e = { 0 };
+
+    e.created = created;
+    return e;
+}
+
+static struct expect ERR(int err, const char *kw)
+{
+    struct expect e = { 0 };
+
+    e.rc = -err;
+    e.kw = kw;
+    e.created = -1;
+    return e;
+}
+
+/* Hooks: what another process does just before the library's call. */
+static void hook_unlink(void)
+{
+    remove_name(cur.name);
+    snap_sets(cur.before);
+}
+
+/* Another process completes the half-made object. */
+static void hook_complete(void)
+{
+    int fd = __real_shm_open(cur.name, O_RDWR, 0);
+
+    if (fd != -1) {
+        __real_ftruncate(fd, (sf_off_t)seg_size);
+        __real_close(fd);
+    }
+    snap_sets(cur.before);
+}
+
+/* The name is removed, and another process makes a new segment under it. */
+static void hook_replace(void)
+{
+    int fd;
+
+    __real_shm_unlink(cur.name);
+    fd = __real_shm_open(cur.name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd != -1) {
+        __real_ftruncate(fd, (sf_off_t)seg_size);
+        __real_close(fd);
+    }
+    snap_sets(cur.before);
+}
+
+#define RUN(s, e, desc, ...) do { \
+        const struct inj injs_[] = { __VA_ARGS__ }; \
+        const struct expect e_ = e; \
+        run_case(&(s), injs_, (int)(sizeof injs_ / sizeof injs_[0]), &e_, \
+                 desc, NULL); \
+    } while (0)
+
+static const struct scen sc_create = {
+    "create named", OP_OPEN, S_NONE, 0, 1, USHM_CREATE | USHM_EXCL, 0640, 0 };
+static const struct scen sc_create_noexcl = {
+    "create named (no EXCL)", OP_OPEN, S_NONE, 0, 1, USHM_CREATE, 0640, 0 };
+static const struct scen sc_open = {
+    "open existing", OP_OPEN, S_EXISTING, 0, 0, 0, 0, 0 };
+static const struct scen sc_open_ro = {
+    "open existing RDONLY", OP_OPEN, S_EXISTING, 0, 0, USHM_RDONLY, 0, 0 };
+static const struct scen sc_open_or_create = {
+    "open-or-create existing", OP_OPEN, S_EXISTING, 0, 1, USHM_CREATE, 0640, 0 };
+static const struct scen sc_excl_existing = {
+    "create EXCL existing", OP_OPEN, S_EXISTING, 0, 1,
+    USHM_CREATE | USHM_EXCL, 0640, 0 };
+static const struct scen sc_half = {
+    "complete half-made", OP_OPEN, S_HALF, 0, 1, USHM_CREATE, 0640, 1 };
+static const struct scen sc_anon = {
+    "anonymous", OP_OPEN, S_NONE, 1, 1, USHM_CREATE, 0640, 0 };
+static const struct scen sc_populate = {
+    "create POPULATE", OP_OPEN, S_NONE, 0, 1,
+    USHM_CREATE | USHM_EXCL | USHM_POPULATE, 0640, 0 };
+static const struct scen sc_anon_populate = {
+    "anonymous POPULATE", OP_OPEN, S_NONE, 1, 1,
+    USHM_CREATE | USHM_POPULATE, 0640, 0 };
+static const struct scen sc_ro_populate = {
+    "open RDONLY POPULATE", OP_OPEN, S_EXISTING, 0, 0,
+    USHM_RDONLY | USHM_POPULATE, 0, 0 };
+static const struct scen sc_huge = {
+    "create HUGEPAGES", OP_OPEN, S_NONE, 0, 1,
+    USHM_CREATE | USHM_EXCL | USHM_HUGEPAGES, 0640, 0 };
+static const struct scen sc_anon_huge = {
+    "anonymous HUGEPAGES", OP_OPEN, S_NONE, 1, 1,
+    USHM_CREATE | USHM_HUGEPAGES, 0640, 0 };
+static const struct scen sc_close = {
+    "close", OP_CLOSE, S_OPEN, 0, 0, 0, 0, 0 };
+static const struct scen sc_close_anon = {
+    "close anonymous", OP_CLOSE, S_OPEN_ANON, 1, 0, 0, 0, 0 };
+static const struct scen sc_unlink = {
+    "unlink", OP_UNLINK, S_EXISTING, 0, 0, 0, 0, 0 };
+static const struct scen sc_stat = {
+    "stat", OP_STAT, S_EXISTING, 0, 0, 0, 0, 0 };
+
+static const struct scen *const sweeps[] = {
+    &sc_create, &sc_open, &sc_open_ro, &sc_open_or_create, &sc_half, &sc_anon,
+    &sc_populate, &sc_anon_populate, &sc_ro_populate, &sc_huge, &sc_anon_huge,
+    &sc_close, &sc_close_anon, &sc_unlink, &sc_stat,
+};
+
+static void targeted_posix(void)
+{
+    struct expect e;
+
+    /* posix_fallocate's odd answers: no way to reserve, so ftruncate. */
+    RUN(sc_create, OK(1), "posix_fallocate -> EOPNOTSUPP (ftruncate instead)",
+        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I_count(F_FTRUNCATE, 0, 0));
+    RUN(sc_create, OK(1), "posix_fallocate -> ENODEV (ftruncate instead)",
+        I(F_FALLOCATE, 1, 1, ENODEV), I_count(F_FTRUNCATE, 0, 0));
+    RUN(sc_create, OK(1), "posix_fallocate -> ENOSYS (ftruncate instead)",
+        I(F_FALLOCATE, 1, 1, ENOSYS), I_count(F_FTRUNCATE, 0, 0));
+    RUN(sc_create, OK(1), "posix_fallocate -> EINVAL (ftruncate instead)",
+        I(F_FALLOCATE, 1, 1, EINVAL), I_count(F_FTRUNCATE, 0, 0));
+    RUN(sc_create, OK(1), "posix_fallocate -> EOPNOTSUPP, ftruncate -> EINTR x2",
+        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I(F_FTRUNCATE, 1, 2, EINTR));
+    RUN(sc_create, ERR(EIO, "ftruncate"),
+        "posix_fallocate -> EOPNOTSUPP, ftruncate -> EIO",
+        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I(F_FTRUNCATE, 1, 1, EIO));
+    RUN(sc_create, ERR(EINVAL, "posix_fallocate"), "posix_fallocate -> EFBIG",
+        I(F_FALLOCATE, 1, 1, EFBIG));
+    RUN(sc_create, ERR(ENOSPC, "bytes free"), "posix_fallocate -> ENOSPC",
+        I(F_FALLOCATE, 1, 1, ENOSPC));
+    RUN(sc_create, ERR(ENOSPC, "posix_fallocate"),
+        "posix_fallocate -> ENOSPC, fstatvfs -> EIO",
+        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_FSTATVFS, 1, 1, EIO));
+    RUN(sc_create, ERR(ENOMEM, "posix_fallocate"), "posix_fallocate -> ENOMEM",
+        I(F_FALLOCATE, 1, 1, ENOMEM));
+    RUN(sc_create, OK(1), "posix_fallocate -> EINTR x1",
+        I(F_FALLOCATE, 1, 1, EINTR));
+
+    /* shm_open: the limit messages, and the answers that mean a race. */
+    RUN(sc_create, ERR(ENOSPC, "free inodes"), "shm_open(O_EXCL) -> ENOSPC",
+        I(F_SHM_OPEN, 1, 1, ENOSPC));
+    RUN(sc_create, ERR(ENOSPC, "shm_open"),
+        "shm_open(O_EXCL) -> ENOSPC, statvfs -> EIO",
+        I(F_SHM_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
+    RUN(sc_create, ERR(ENFILE, "shm_open"), "shm_open(O_EXCL) -> ENFILE",
+        I(F_SHM_OPEN, 1, 1, ENFILE));
+    RUN(sc_excl_existing, ERR(EEXIST, "shm_open"),
+        "shm_open(O_RDWR) -> EACCES after EEXIST",
+        I_match(F_SHM_OPEN, O_EXCL, 0, 1, EACCES));
+    RUN(sc_open_or_create, OK(0),
+        "shm_open(O_RDWR) -> ENOENT once (removed meanwhile: retried)",
+        I_match(F_SHM_OPEN, O_EXCL, 0, 1, ENOENT));
+    RUN(sc_create_noexcl, ERR(EAGAIN, "made again"),
+        "shm_open(O_EXCL) -> EEXIST, shm_open(O_RDWR) -> ENOENT, always",
+        I_match(F_SHM_OPEN, O_EXCL, O_EXCL, -1, EEXIST),
+        I_match(F_SHM_OPEN, O_EXCL, 0, -1, ENOENT));
+    RUN(sc_stat, OK(-1), "shm_open(O_RDONLY) -> EINTR x5",
+        I(F_SHM_OPEN, 1, 5, EINTR));
+
+    /* Races, as another process would make them. */
+    RUN(sc_half, OK(1), "hook: name removed before flock #1 (retried)",
+        I_hook(F_FLOCK, 1, hook_unlink));
+    RUN(sc_create, OK(1), "hook: name removed before flock #1 (made it: goes on)",
+        I_hook(F_FLOCK, 1, hook_unlink));
+    RUN(sc_create_noexcl, OK(0), "hook: another process completes it before flock #1",
+        I_hook(F_FLOCK, 1, hook_complete));
+    RUN(sc_create, ERR(EEXIST, "shm_open"),
+        "hook: another process completes it before flock #1",
+        I_hook(F_FLOCK, 1, hook_complete));
+    RUN(sc_create, ERR(EIO, "fchmod"),
+        "hook: name replaced by another's before flock #1, fchmod -> EIO "
+        "(the other's must stay)",
+        I_hook(F_FLOCK, 1, hook_replace), I(F_FCHMOD, 1, 1, EIO));
+    RUN(sc_half, ERR(EPERM, "unfinished object"),
+        "geteuid -> another uid (half-made object of another user)",
+        (struct inj){ .fn = F_GETEUID, .nth = 1, .count = -1, .act = ACT_FAKE });
+    RUN(sc_open_or_create, ERR(EPERM, "belongs to uid"),
+        "geteuid -> another uid (existing object of another user)",
+        (struct inj){ .fn = F_GETEUID, .nth = 1, .count = -1, .act = ACT_FAKE });
+
+    /* Huge pages: transparent huge pages on /dev/shm, as /proc tells. */
+    RUN(sc_huge, OK(1), "fopen(shmem_enabled) -> \"[force]\"",
+        I_fopen("/proc/self/mounts", "tmpfs /dev/shm tmpfs rw 0 0\n", 0),
+        I_fopen("shmem_enabled", "always within_size advise never deny [force]\n", 0),
+        I_count(F_MADVISE, -1, MADV_HUGEPAGE));
+    RUN(sc_huge, OK(1), "fopen(shmem_enabled) -> \"[force]\", madvise(MADV_HUGEPAGE) -> EINVAL",
+        I_fopen("/proc/self/mounts", "tmpfs /dev/shm tmpfs rw 0 0\n", 0),
+        I_fopen("shmem_enabled", "always within_size advise never deny [force]\n", 0),
+        I_match(F_MADVISE, -1, MADV_HUGEPAGE, 1, EINVAL));
+    RUN(sc_huge, OK(1), "fopen(mounts) -> \"huge=within_size\", fopen(shmem_enabled) -> ENOENT",
+        I_fopen("/proc/self/mounts",
+                "proc /proc proc rw 0 0\ntmpfs /dev/shm tmpfs rw,huge=within_size 0 0\n", 0),
+        I_fopen("shmem_enabled", NULL, ENOENT));
+    RUN(sc_huge, ERR(ENOTSUP, "huge"),
+        "fopen(mounts) -> \"huge=always\", fopen(shmem_enabled) -> \"[deny]\"",
+        I_fopen("/proc/self/mounts", "tmpfs /dev/shm tmpfs rw,huge=always 0 0\n", 0),
+        I_fopen("shmem_enabled", "always within_size advise never [deny] force\n", 0));
+    RUN(sc_anon_huge, OK(1), "mmap(MAP_HUGETLB) -> plain pages (as if reserved)",
+        (struct inj){ .fn = F_MMAP, .mask = MAP_HUGETLB, .value = MAP_HUGETLB,
+                      .nth = 1, .count = 1, .act = ACT_FAKE });
+    {
+        struct inj hint = I_fopen("/proc/meminfo", NULL, ENOENT);
+
+        hint.nth = 2; /* the first one gives the huge page size */
+        RUN(sc_anon_huge, ERR(ENOMEM, "mmap"),
+            "mmap(MAP_HUGETLB) -> ENOMEM, fopen(meminfo) #2.. -> ENOENT",
+            I_match(F_MMAP, MAP_HUGETLB, MAP_HUGETLB, 1, ENOMEM), hint);
+    }
+    e = ERR(ENOMEM, "mmap");
+    RUN(sc_anon, e, "mmap(MAP_ANONYMOUS) -> ENOMEM, getrlimit -> EINVAL",
+        I(F_MMAP, 1, 1, ENOMEM), I(F_GETRLIMIT, 1, 1, EINVAL));
+}
+
+static void targeted_sysv(void)
+{
+    /* shmget: which limit a creation hit. */
+    RUN(sc_create, ERR(ENOSPC, "kernel.shmmni"),
+        "shmget(IPC_EXCL) -> ENOSPC, shmctl(SHM_INFO) -> EINVAL",
+        I_match(F_SHMGET, IPC_EXCL, IPC_EXCL, 1, ENOSPC),
+        I_match(F_SHMCTL, -1, SHM_INFO, 1, EINVAL));
+    RUN(sc_create, ERR(ENOSPC, "shmget"),
+        "shmget(IPC_EXCL) -> ENOSPC, fopen(/proc/sys) -> ENOENT",
+        I_match(F_SHMGET, IPC_EXCL, IPC_EXCL, 1, ENOSPC),
+        I_fopen("/proc/sys/kernel", NULL, ENOENT));
+    RUN(sc_create, ERR(EINVAL, "shmget"), "shmget(IPC_EXCL) -> EINVAL (under shmmax)",
+        I_match(F_SHMGET, IPC_EXCL, IPC_EXCL, 1, EINVAL));
+    RUN(sc_create, ERR(EACCES, "shmget"), "shmget(IPC_EXCL) -> EACCES",
+        I_match(F_SHMGET, IPC_EXCL, IPC_EXCL, 1, EACCES));
+    RUN(sc_anon, ERR(ENOMEM, "shmget"), "shmget(IPC_PRIVATE) -> ENOMEM",
+        I(F_SHMGET, 1, 1, ENOMEM));
+
+    /* shmat/shmctl answers that mean "removed meanwhile", real and faked. */
+    RUN(sc_create, OK(1), "hook: segment removed before shmat #1 (retried)",
+        I_hook(F_SHMAT, 1, hook_unlink));
+    RUN(sc_create, ERR(EINVAL, "shmat"), "shmat #1 -> EINVAL (segment still there)",
+        I(F_SHMAT, 1, 1, EINVAL));
+    RUN(sc_create, OK(1),
+        "hook: segment removed before shmctl(IPC_STAT) #1 -> EIDRM (retried)",
+        I_hook(F_SHMCTL, 1, hook_unlink),
+        I_match(F_SHMCTL, -1, IPC_STAT, 1, EIDRM));
+    RUN(sc_open, ERR(ENOENT, "shmget"),
+        "hook: segment removed before shmctl(IPC_STAT) #1",
+        I_hook(F_SHMCTL, 1, hook_unlink));
+    RUN(sc_open_or_create, OK(1),
+        "hook: segment removed before shmctl(IPC_STAT) #1 (made again)",
+        I_hook(F_SHMCTL, 1, hook_unlink));
+    RUN(sc_open, ERR(ENOENT, "shmget"), "hook: segment removed before shmat #1",
+        I_hook(F_SHMAT, 1, hook_unlink));
+    RUN(sc_open, OK(0), "shmat #1 -> EIDRM once (retried)",
+        I(F_SHMAT, 1, 1, EIDRM));
+    RUN(sc_open, OK(0), "shmctl(IPC_STAT) #1 -> EINVAL once (retried)",
+        I_match(F_SHMCTL, -1, IPC_STAT, 1, EINVAL));
+    RUN(sc_create_noexcl, ERR(EAGAIN, "made again"),
+        "shmget(IPC_EXCL) -> EEXIST, shmget(lookup) -> ENOENT, always",
+        I_match(F_SHMGET, IPC_EXCL, IPC_EXCL, -1, EEXIST),
+        I_match(F_SHMGET, IPC_EXCL, 0, -1, ENOENT));
+    RUN(sc_unlink, ERR(ENOENT, "shmctl"), "shmctl(IPC_RMID) -> EIDRM",
+        I_match(F_SHMCTL, -1, IPC_RMID, 1, EIDRM));
+    RUN(sc_stat, ERR(ENOENT, "shmctl"), "shmctl(IPC_STAT) -> EINVAL",
+        I_match(F_SHMCTL, -1, IPC_STAT, 1, EINVAL));
+    RUN(sc_open_or_create, ERR(EPERM, "belongs to uid"),
+        "geteuid -> another uid (existing segment of another user)",
+        (struct inj){ .fn = F_GETEUID, .nth = 1, .count = -1, .act = ACT_FAKE });
+}
+
+static void targeted_common(void)
+{
+    /* USHM_POPULATE: a kernel without MADV_POPULATE_* answers EINVAL, and
+     * the pages are touched one by one instead. */
+#if defined(MADV_POPULATE_WRITE) && HAVE_DECL_MADV_POPULATE_WRITE
+    RUN(sc_populate, OK(1), "madvise(MADV_POPULATE_WRITE) -> EINVAL (page walk)",
+        I_match(F_MADVISE, -1, MADV_POPULATE_WRITE, 1, EINVAL));
+    RUN(sc_populate, OK(1),
+        "madvise(MADV_POPULATE_WRITE) -> EINVAL, sysconf -> EINVAL (page walk)",
+        I_match(F_MADVISE, -1, MADV_POPULATE_WRITE, 1, EINVAL),
+        I(F_SYSCONF, 1, -1, EINVAL));
+#endif
+#if defined(MADV_POPULATE_READ) && HAVE_DECL_MADV_POPULATE_READ
+    RUN(sc_ro_populate, OK(0), "madvise(MADV_POPULATE_READ) -> EINVAL (page walk)",
+        I_match(F_MADVISE, -1, MADV_POPULATE_READ, 1, EINVAL));
+#endif
+    RUN(sc_populate, ERR(EFAULT, "madvise"), "madvise(populate) -> EFAULT",
+        I(F_MADVISE, 1, 1, EFAULT));
+    RUN(sc_anon, ERR(ENOMEM, "out of memory"), "calloc -> ENOMEM",
+        I(F_CALLOC, 1, 1, ENOMEM));
+}
+
+int main(void)
+{
+    struct sigaction sa;
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGSEGV,
+                                SIGBUS, SIGABRT };
+
+    fc_check_backend("syscall-faults");
+    main_pid = getpid();
+    posix = fc_is_posix();
+    snprintf(prefix, sizeof prefix, "sf%ld_", (long)main_pid);
+    page = (size_t)sysconf(_SC_PAGESIZE);
+    seg_size = 3 * page + 100;      /* not a whole number of pages */
+    exist_size = 5 * page + 7;
+    /* shm_open() applies the umask; the library must fchmod() to the mode. */
+    umask(077);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+    atexit(sweep_all);
+    alarm(300);
+
+    printf("# syscall-faults: backend %s, pid %ld, segments of %zu bytes\n",
+           ushm_backend(), (long)main_pid, seg_size);
+    for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++) {
+        sweep_scenario(sweeps[i]);
+    }
+    if (posix)
+        targeted_posix();
+    else
+        targeted_sysv();
+    targeted_common();
+
+    sweep_all();
+    {
+        char list[256];
+
+        if (fc_count_devshm(prefix, list, sizeof list) != 0) {
+            printf("# left in /dev/shm: %s\n", list);
+            fc_failed++;
+        }
+        if (sysv_rows((struct sv_row[4]){ { 0 } }, 4) != 0) {
+            printf("# SysV segments of this process left\n");
+            fc_failed++;
+        }
+    }
+    return fc_finish();
+}
