@@ -119,7 +119,7 @@ static void enter_namespaces(void)
         as_root = 0;
     }
     /* Nothing we mount may propagate back to the host. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
         die("mount(/, MS_REC | MS_PRIVATE)");
     printf("# running in new IPC and mount namespaces (%s)\n", how);
 }
