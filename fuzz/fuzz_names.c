@@ -42,7 +42,7 @@ enum {
     OP_CANON, OP_OPEN, OP_STAT, OP_UNLINK, OP_ANON, OP_NULL_ARGS, OP_TWO_HANDLES,
     OP_KEY
 };
-#define SW_KNOWN_FLAGS 0x08  /* flags &= the four known bits */
+#define SW_KNOWN_FLAGS 0x08  /* flags &= the five known bits */
 #define SW_MODE_OK     0x10  /* mode &= 0777 */
 #define SW_MADE        0x20  /* make the private segment before the call */
 #define SW_HALFMADE    0x40  /* ... and leave it at size 0 */
@@ -100,7 +100,7 @@ static uint32_t model_key(const char *s)
 /* -EINVAL for arguments the contract rejects whatever the segment. */
 static int model_args(int flags, unsigned mode)
 {
-    if (flags & ~0xf)
+    if (flags & ~0x1f) /* the five flags of ushm.h */
         return -EINVAL;
     if (mode & ~0777u)
         return -EINVAL;
@@ -113,7 +113,7 @@ static int model_args(int flags, unsigned mode)
 static int resource_error(int rc)
 {
     return rc == -ENOSPC || rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE ||
-           rc == -EAGAIN;
+           rc == -EAGAIN || rc == -ENOTSUP; /* ENOTSUP: no huge pages here */
 }
 
 static int known_error(int rc)
@@ -458,7 +458,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shm_size = le(data, size, 7, 2);
     existing = le(data, size, 9, 2);
     if (sw & SW_KNOWN_FLAGS)
-        flags &= 0xf;
+        flags &= 0x1f;
     if (sw & SW_MODE_OK)
         mode &= 0777;
     while (HEADER + namelen < size && namelen < NAME_BUF - 1 &&
