@@ -320,6 +320,24 @@ static void posix_full(void)
     umount_shm();
 }
 
+/* After a second create failed: the first segment (512 KiB of 0xa5) is
+ * still whole, every byte readable and writable.  1, or 0 with why set. */
+static int stays_whole(const char *name, ushm_t *a, char *why, size_t len)
+{
+    struct ushm_stat st;
+
+    if (ushm_stat(name, &st) != 0 || st.size != 512 * KiB) {
+        snprintf(why, len, "first segment no longer 512 KiB");
+        return 0;
+    }
+    for (size_t i = 0; i < 512 * KiB; i++)
+        if (((unsigned char *)ushm_addr(a))[i] != 0xa5) {
+            snprintf(why, len, "first segment changed at byte %zu", i);
+            return 0;
+        }
+    return fc_touch_all(ushm_addr(a), 512 * KiB, 0, why, len) == 0;
+}
+
 static void posix_full_second(void)
 {
     const char *cas = "posix.dev_shm_full_second";
@@ -328,7 +346,6 @@ static void posix_full_second(void)
     char msg[MSG] = "", why[256] = "", needle[96];
     const char *na, *nb, *left;
     int rc = -1, ok = 0;
-    struct ushm_stat st;
 
     mount_shm("size=1m");
     take_base(&b);
@@ -346,19 +363,11 @@ static void posix_full_second(void)
              shm_free_bytes());
     if (!failed_as(rc, h, -ENOSPC, msg, needle, why, sizeof why))
         goto out;
-    if (ushm_stat(na, &st) != 0 || st.size != 512 * KiB ||
-        raw_size(na) != (long long)(512 * KiB)) {
+    if (raw_size(na) != (long long)(512 * KiB)) {
         snprintf(why, sizeof why, "first segment no longer 512 KiB");
         goto out;
     }
-    for (size_t i = 0; i < 512 * KiB; i++)
-        if (((unsigned char *)ushm_addr(a))[i] != 0xa5) {
-            snprintf(why, sizeof why, "first segment changed at byte %zu", i);
-            goto out;
-        }
-    if (fc_touch_all(ushm_addr(a), 512 * KiB, 0, why, sizeof why) != 0)
-        goto out;
-    ok = 1;
+    ok = stays_whole(na, a, why, sizeof why);
 out:
     if (h != NULL && h != (ushm_t *)&b) {
         ushm_close(h);
@@ -647,7 +656,6 @@ static void sysv_shmall(void)
     char msg[MSG] = "", why[256] = "", needle[96];
     const char *na, *nb, *left;
     int rc, ok = 0;
-    struct ushm_stat st;
     unsigned long long pages = 256;
 
     set_sysctl(2, pages);
@@ -674,18 +682,7 @@ static void sysv_shmall(void)
     snprintf(msg, sizeof msg, "%s", ushm_last_error());
     if (!failed_as(rc, h, -ENOSPC, msg, needle, why, sizeof why))
         goto out;
-    if (ushm_stat(na, &st) != 0 || st.size != 512 * KiB) {
-        snprintf(why, sizeof why, "first segment no longer 512 KiB");
-        goto out;
-    }
-    for (size_t i = 0; i < 512 * KiB; i++)
-        if (((unsigned char *)ushm_addr(a))[i] != 0xa5) {
-            snprintf(why, sizeof why, "first segment changed at byte %zu", i);
-            goto out;
-        }
-    if (fc_touch_all(ushm_addr(a), 512 * KiB, 0, why, sizeof why) != 0)
-        goto out;
-    ok = 1;
+    ok = stays_whole(na, a, why, sizeof why);
 out:
     if (h != NULL) {
         ushm_close(h);
