@@ -13,7 +13,7 @@
 # ignores what tcase_add_test_raise_signal() and tcase_add_exit_test() expect
 # (and tcase_set_timeout()): a test that is meant to die by a signal kills
 # the whole runner, one meant to exit ends it early.  A program must leave
-# such tests out when srunner_fork_status() is CK_NOFORK (conformance.c
+# such tests out when srunner_fork_status() is CK_NOFORK (tests/conformance/
 # does); this script fails a Check program that died by a signal or ended
 # without printing Check's summary line, and says why.
 #

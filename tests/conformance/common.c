@@ -1,0 +1,672 @@
+/*
+ * Conformance suite: what every topic shares (the name log, the helpers,
+ * child processes, the sweep) and main().  See common.h.
+ */
+#include "common.h"
+
+/* ------------------------------------------------------------------ */
+/* The name log: shared by every process forked from main().           */
+
+struct name_log *name_log;
+char prefix[24];          /* "u<main pid>x" */
+mode_t saved_umask;
+unsigned long swept_upto; /* main process only */
+unsigned leaks;           /* main process only */
+int dummy_byte;
+
+unsigned long log_reserve(void)
+{
+    unsigned long n = __atomic_fetch_add(&name_log->next, 1, __ATOMIC_SEQ_CST);
+
+    if (n >= LOG_MAX)
+        __atomic_store_n(&name_log->overflow, 1, __ATOMIC_SEQ_CST);
+    return n;
+}
+
+void log_fill(unsigned long n, const char *name, const char *who)
+{
+    struct log_entry *e;
+
+    if (n >= LOG_MAX)
+        return;
+    e = &name_log->e[n];
+    e->pid = getpid();
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->who, sizeof e->who, "%s", who);
+    __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * A fresh name "/<prefix><pid>_<n><suffix>", logged for the sweep.  With
+ * body_len, the part after the slash is padded with 'z' to exactly that
+ * length (the caller checks it could be).
+ */
+char *new_name_(char *buf, size_t len, const char *suffix,
+                size_t body_len, const char *who)
+{
+    unsigned long n = log_reserve();
+    size_t k;
+
+    snprintf(buf, len, "/%s%ld_%lu%s", prefix, (long)getpid(), n, suffix);
+    k = strlen(buf);
+    while (body_len && k < body_len + 1 && k + 1 < len)
+        buf[k++] = 'z';
+    buf[k] = '\0';
+    log_fill(n, buf, who);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers.                                                        */
+
+int is_sysv(void) { return strcmp(ushm_backend(), "sysv") == 0; }
+int is_posix(void) { return strcmp(ushm_backend(), "posix") == 0; }
+
+const char *last_err(void)
+{
+    const char *m = ushm_last_error();
+    return m ? m : "(ushm_last_error() returned NULL)";
+}
+
+const char *rcstr(int rc)
+{
+    return rc == 0 ? "success" : strerror(rc < 0 ? -rc : rc);
+}
+
+size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+
+unsigned char pattern_byte(size_t i, unsigned seed)
+{
+    return (unsigned char)((i * 31u + seed * 7u) ^ (i >> 9) ^ 0x5a);
+}
+
+void fill_pattern(void *p, size_t n, unsigned seed)
+{
+    unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        b[i] = pattern_byte(i, seed);
+}
+
+size_t pattern_mismatch(const void *p, size_t n, unsigned seed)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != pattern_byte(i, seed))
+            return i;
+    return NONE;
+}
+
+size_t first_nonzero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0)
+            return i;
+    return NONE;
+}
+
+int is_aligned(const void *p)
+{
+    return p != NULL && (uintptr_t)p % page_size() == 0;
+}
+
+/* /dev/shm/<name without slash>, or "" when there is no /dev/shm. */
+const char *devshm_path(const char *canon, char *buf, size_t len)
+{
+    struct stat sb;
+
+    if (stat("/dev/shm", &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        buf[0] = '\0';
+        return buf;
+    }
+    snprintf(buf, len, "/dev/shm%s", canon);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Counting what exists: descriptors, /dev/shm entries, SysV segments.  */
+
+/* Open descriptors of this process (and how many lack FD_CLOEXEC); -1 if unknown. */
+int count_fds(int *inheritable)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0, inh = 0, self;
+
+    if (!d)
+        return -1;
+    self = dirfd(d);
+    while ((de = readdir(d)) != NULL) {
+        int fd, fl;
+        if (de->d_name[0] == '.')
+            continue;
+        fd = atoi(de->d_name);
+        if (fd == self)
+            continue;
+        n++;
+        fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+            inh++;
+    }
+    closedir(d);
+    if (inheritable)
+        *inheritable = inh;
+    return n;
+}
+
+int devshm_count_prefix(void)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *de;
+    size_t pl = strlen(prefix);
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, prefix, pl) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Calls fn for every row of /proc/sysvipc/shm; -1 if the file is missing. */
+int sysv_each(void (*fn)(long key, long shmid, long cpid, void *arg), void *arg)
+{
+    FILE *f = fopen("/proc/sysvipc/shm", "r");
+    char line[1024];
+    int ckey = -1, cid = -1, ccpid = -1, need;
+
+    if (!f)
+        return -1;
+    if (fgets(line, sizeof line, f)) {
+        char *save = NULL, *tok = strtok_r(line, " \t\n", &save);
+        for (int i = 0; tok; i++, tok = strtok_r(NULL, " \t\n", &save)) {
+            if (strcmp(tok, "key") == 0)
+                ckey = i;
+            else if (strcmp(tok, "shmid") == 0)
+                cid = i;
+            else if (strcmp(tok, "cpid") == 0)
+                ccpid = i;
+        }
+    }
+    if (ckey < 0 || cid < 0 || ccpid < 0) {
+        fclose(f);
+        return -1;
+    }
+    need = ckey > cid ? ckey : cid;
+    need = need > ccpid ? need : ccpid;
+    while (fgets(line, sizeof line, f)) {
+        char *fields[64], *save = NULL, *tok = strtok_r(line, " \t\n", &save);
+        int nf = 0;
+        while (tok && nf < 64) {
+            fields[nf++] = tok;
+            tok = strtok_r(NULL, " \t\n", &save);
+        }
+        if (nf > need)
+            fn(strtol(fields[ckey], NULL, 10), strtol(fields[cid], NULL, 10),
+               strtol(fields[ccpid], NULL, 10), arg);
+    }
+    fclose(f);
+    return 0;
+}
+
+void count_cpid_row(long key, long shmid, long cpid, void *arg)
+{
+    struct cpid_count *c = arg;
+    (void)key;
+    (void)shmid;
+    if (cpid == (long)c->pid)
+        c->n++;
+}
+
+/* SysV segments (named or not, removed or not) created by pid. */
+int sysv_count_cpid(pid_t pid)
+{
+    struct cpid_count c = { pid, 0 };
+    sysv_each(count_cpid_row, &c);
+    return c.n;
+}
+
+void probe_take(struct probe *p)
+{
+    p->fds = count_fds(NULL);
+    p->devshm = devshm_count_prefix();
+    p->sysv = sysv_count_cpid(getpid());
+}
+
+int probe_differs(const struct probe *a, const struct probe *b, char *why, size_t len)
+{
+    if (a->fds != b->fds) {
+        snprintf(why, len, "open descriptors %d -> %d", a->fds, b->fds);
+        return 1;
+    }
+    if (a->devshm != b->devshm) {
+        snprintf(why, len, "our /dev/shm entries %d -> %d", a->devshm, b->devshm);
+        return 1;
+    }
+    if (a->sysv != b->sysv) {
+        snprintf(why, len, "our SysV segments %d -> %d", a->sysv, b->sysv);
+        return 1;
+    }
+    return 0;
+}
+
+void mapping_backing(const void *addr, struct backing *b)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+
+    memset(b, 0, sizeof *b);
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, ino;
+        unsigned maj, min;
+        int used = 0;
+
+        if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu %n", &lo, &hi, &maj, &min, &ino, &used) < 5)
+            continue;
+        if ((uintptr_t)addr < lo || (uintptr_t)addr >= hi)
+            continue;
+        b->maj = maj;
+        b->min = min;
+        b->ino = ino;
+        if (used > 0)
+            snprintf(b->path, sizeof b->path, "%.*s", (int)strcspn(line + used, "\n"), line + used);
+        break;
+    }
+    fclose(f);
+}
+
+/* Names in /dev/shm of the file b (a name left behind for an anonymous segment). */
+int devshm_names_of(const struct backing *b, char *out, size_t len)
+{
+    DIR *d;
+    struct dirent *de;
+    char path[512];
+    int n = 0;
+
+    out[0] = '\0';
+    if (b->ino == 0 || !(d = opendir("/dev/shm")))
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        struct stat sb;
+        snprintf(path, sizeof path, "/dev/shm/%s", de->d_name);
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_ino != b->ino ||
+            major(sb.st_dev) != b->maj || minor(sb.st_dev) != b->min)
+            continue;
+        snprintf(out + strlen(out), len - strlen(out), " %s", path);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Expected failures: exact error, *shm NULL, a message, nothing left.  */
+
+/*
+ * ushm_open() must fail with want, set *shm to NULL, leave a non-empty
+ * ushm_last_error() (containing canon when given, and a "(" naming the
+ * system call when syscall is set), and change no descriptor, no /dev/shm
+ * entry of ours and no SysV segment of ours.
+ */
+void expect_open_fail(int line, const char *name, size_t size, int flags,
+                      mode_t mode, int want, const char *canon, int syscall)
+{
+    struct probe before, after;
+    ushm_t *shm = DUMMY;
+    const char *msg;
+    char why[128];
+    int rc;
+
+    if (name == NULL)
+        NOTE_PID();
+    probe_take(&before);
+    rc = ushm_open(&shm, name, size, flags, mode);
+    msg = ushm_last_error();
+    if (rc == 0 && shm && shm != DUMMY)
+        ushm_close(shm);
+    ck_assert_msg(rc == want,
+                  "line %d: ushm_open(\"%s\", %zu, %#x, %#o) = %d (%s), want %d (%s); last error: %s",
+                  line, name ? name : "NULL", size, (unsigned)flags, (unsigned)mode,
+                  rc, rcstr(rc), want, rcstr(want), last_err());
+    ck_assert_msg(shm == NULL, "line %d: ushm_open failed with %d but left *shm = %p",
+                  line, rc, (void *)shm);
+    ck_assert_msg(msg != NULL && msg[0] != '\0',
+                  "line %d: ushm_last_error() is NULL or empty after a failure", line);
+    if (canon)
+        ck_assert_msg(strstr(msg, canon) != NULL,
+                      "line %d: ushm_last_error() \"%s\" does not name the segment %s",
+                      line, msg, canon);
+    if (syscall)
+        ck_assert_msg(strchr(msg, '(') != NULL,
+                      "line %d: ushm_last_error() \"%s\" does not name the system call",
+                      line, msg);
+    probe_take(&after);
+    ck_assert_msg(!probe_differs(&before, &after, why, sizeof why),
+                  "line %d: failed ushm_open(\"%s\") left something behind: %s",
+                  line, name ? name : "NULL", why);
+}
+
+/* ushm_stat / ushm_unlink must fail with want and explain it. */
+void expect_fail_msg(int line, const char *what, int rc, int want, const char *canon)
+{
+    const char *msg = ushm_last_error();
+
+    ck_assert_msg(rc == want, "line %d: %s = %d (%s), want %d (%s); last error: %s",
+                  line, what, rc, rcstr(rc), want, rcstr(want), last_err());
+    ck_assert_msg(msg != NULL && msg[0] != '\0',
+                  "line %d: %s: ushm_last_error() NULL or empty", line, what);
+    if (canon)
+        ck_assert_msg(strstr(msg, canon) != NULL,
+                      "line %d: %s: ushm_last_error() \"%s\" does not name %s",
+                      line, what, msg, canon);
+}
+
+ushm_t *open_ok(int line, const char *name, size_t size, int flags, mode_t mode)
+{
+    ushm_t *shm = DUMMY;
+    int rc;
+
+    if (name == NULL)
+        NOTE_PID(); /* an anonymous SysV segment would carry this cpid */
+    rc = ushm_open(&shm, name, size, flags, mode);
+
+    ck_assert_msg(rc == 0, "line %d: ushm_open(\"%s\", %zu, %#x, %#o) = %d (%s); last error: %s",
+                  line, name ? name : "NULL", size, (unsigned)flags, (unsigned)mode,
+                  rc, rcstr(rc), last_err());
+    ck_assert_msg(shm != NULL && shm != DUMMY, "line %d: ushm_open succeeded without a handle", line);
+    ck_assert_msg(is_aligned(ushm_addr(shm)), "line %d: address %p is not page-aligned",
+                  line, ushm_addr(shm));
+    return shm;
+}
+
+ushm_t *tracked[MAX_TRACKED];
+
+ushm_t *track(ushm_t *h)
+{
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i] == NULL) {
+            tracked[i] = h;
+            break;
+        }
+    return h;
+}
+
+int close_tracked(ushm_t *h)
+{
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i] == h && h != NULL)
+            tracked[i] = NULL;
+    return ushm_close(h);
+}
+
+void close_leftover_handles(void)
+{
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i] != NULL) {
+            ushm_close(tracked[i]);
+            tracked[i] = NULL;
+        }
+}
+
+long nattach_of(const char *name)
+{
+    struct ushm_stat st;
+    int rc = ushm_stat(name, &st);
+
+    ck_assert_msg(rc == 0, "ushm_stat(%s) = %d (%s): %s", name, rc, rcstr(rc), last_err());
+    return st.nattach;
+}
+
+/* ------------------------------------------------------------------ */
+/* Child processes: report through a pipe and the exit status.          */
+
+int drop_to_nobody(char *msg, size_t len)
+{
+    struct passwd *pw = getpwnam("nobody");
+    uid_t uid = pw ? pw->pw_uid : 65534;
+    gid_t gid = pw ? pw->pw_gid : 65534;
+
+    if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0 ||
+        geteuid() != uid || getegid() != gid) {
+        snprintf(msg, len, "could not become nobody (%ld:%ld): %s",
+                 (long)uid, (long)gid, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+uid_t nobody_uid(void)
+{
+    struct passwd *pw = getpwnam("nobody");
+    return pw ? pw->pw_uid : 65534;
+}
+
+/* Runs fn in a forked child (as nobody when drop is set); returns its exit status. */
+int run_child(child_fn fn, void *arg, int drop, char *msg, size_t len)
+{
+    int p[2], status;
+    size_t got = 0;
+    ssize_t r;
+    pid_t pid;
+
+    msg[0] = '\0';
+    ck_assert_msg(pipe(p) == 0, "pipe: %s", strerror(errno));
+    pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        char buf[1024] = "";
+        int rc;
+        close(p[0]);
+        NOTE_PID();
+        if (drop && drop_to_nobody(buf, sizeof buf) != 0)
+            rc = 250;
+        else
+            rc = fn(arg, buf, sizeof buf);
+        if (write(p[1], buf, strlen(buf)) < 0)
+            rc = 251;
+        _exit(rc);
+    }
+    close(p[1]);
+    while (got + 1 < len && (r = read(p[0], msg + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    msg[got] = '\0';
+    close(p[0]);
+    ck_assert_msg(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    snprintf(msg + strlen(msg), len - strlen(msg), " [killed by signal %d]", WTERMSIG(status));
+    return 256 + WTERMSIG(status);
+}
+
+int skip_unless_root(const char *what)
+{
+    if (geteuid() == 0)
+        return 0;
+    printf("SKIP %s (%s backend): needs root to act as another user\n", what, ushm_backend());
+    fflush(stdout);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------ */
+/* The sweep                                                            */
+
+/* Unlinks every logged name from index from on; returns how many still existed. */
+static unsigned sweep_names(unsigned long from, const char *when)
+{
+    unsigned long n = __atomic_load_n(&name_log->next, __ATOMIC_SEQ_CST);
+    unsigned found = 0;
+
+    if (n > LOG_MAX)
+        n = LOG_MAX;
+    for (unsigned long i = from; i < n; i++) {
+        struct log_entry *e = &name_log->e[i];
+        int rc;
+
+        if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) || e->name[0] == '\0')
+            continue;
+        rc = ushm_unlink(e->name);
+        if (rc == -ENOENT || rc == -ENAMETOOLONG)
+            continue;
+        found++;
+        if (rc == 0)
+            fprintf(stderr, "LEAK %s: %s (named by %s, pid %ld) still existed; removed\n",
+                    when, e->name, e->who, (long)e->pid);
+        else
+            fprintf(stderr, "LEAK %s: %s (named by %s, pid %ld): ushm_unlink = %d (%s)\n",
+                    when, e->name, e->who, (long)e->pid, rc, rcstr(rc));
+    }
+    return found;
+}
+
+void sweep_teardown(void)
+{
+    unsigned long n = __atomic_load_n(&name_log->next, __ATOMIC_SEQ_CST);
+
+    umask(saved_umask);
+    close_leftover_handles();
+    leaks += sweep_names(swept_upto, "after test case");
+    swept_upto = n > LOG_MAX ? LOG_MAX : n;
+}
+
+static unsigned devshm_leftovers(void)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *de;
+    size_t pl = strlen(prefix);
+    unsigned n = 0;
+    char path[512];
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, pl) != 0)
+            continue;
+        fprintf(stderr, "LEAK at exit: /dev/shm/%s; removed\n", de->d_name);
+        snprintf(path, sizeof path, "/dev/shm/%s", de->d_name);
+        unlink(path);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static int pid_is_ours(long pid)
+{
+    unsigned long n = __atomic_load_n(&name_log->next, __ATOMIC_SEQ_CST);
+
+    if (pid == (long)getpid())
+        return 1;
+    if (n > LOG_MAX)
+        n = LOG_MAX;
+    for (unsigned long i = 0; i < n; i++)
+        if (name_log->e[i].ready && (long)name_log->e[i].pid == pid)
+            return 1;
+    return 0;
+}
+
+static void sysv_leftover_row(long key, long shmid, long cpid, void *arg)
+{
+    if (!pid_is_ours(cpid))
+        return;
+    /* Every process of ours but this one is reaped by now: a live process
+     * with that pid is someone else's that reused it. */
+    if (cpid != (long)getpid() && (kill((pid_t)cpid, 0) == 0 || errno == EPERM))
+        return;
+    fprintf(stderr, "LEAK at exit: SysV segment key %#lx shmid %ld made by pid %ld; removed\n",
+            (unsigned long)key & 0xffffffffUL, shmid, cpid);
+    shmctl((int)shmid, IPC_RMID, NULL);
+    ++*(unsigned *)arg;
+}
+
+static unsigned sysv_leftovers(void)
+{
+    unsigned n = 0;
+    sysv_each(sysv_leftover_row, &n);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+
+TCase *add_tcase(Suite *s, const char *name, double timeout)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_set_timeout(tc, timeout);
+    tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+/* The test cases, topic by topic (one file each, declared in common.h). */
+static void build_suite(Suite *s, int forking)
+{
+    conf_add_names(s, forking);
+    conf_add_args(s, forking);
+    conf_add_open(s, forking);
+    conf_add_permissions(s, forking);
+    conf_add_processes(s, forking);
+    conf_add_creation(s, forking);
+    conf_add_pages(s, forking);
+    conf_add_info(s, forking);
+    conf_add_sync(s, forking);
+    conf_add_neighbours(s, forking);
+}
+
+int main(void)
+{
+    Suite *s;
+    SRunner *sr;
+    int failed, forking, overflow;
+    unsigned exit_leaks;
+
+    /* Check's forked children leave by exit(): nothing may wait in a buffer. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    snprintf(prefix, sizeof prefix, "u%ldx", (long)getpid());
+    saved_umask = umask(022);
+    umask(saved_umask);
+    name_log = mmap(NULL, sizeof *name_log, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (name_log == MAP_FAILED) {
+        perror("mmap name log");
+        return EXIT_FAILURE;
+    }
+    name_log->nr_hugepages_saved = -1;
+    if (is_sysv()) {
+        FILE *f = fopen("/proc/sys/kernel/shm_rmid_forced", "r");
+        int forced = 0;
+        if (f) {
+            if (fscanf(f, "%d", &forced) != 1)
+                forced = 0;
+            fclose(f);
+        }
+        if (forced)
+            printf("NOTE kernel.shm_rmid_forced=1: SysV segments vanish when the last "
+                   "user detaches, so the reopen-after-close tests will fail here\n");
+    }
+
+    s = suite_create("ushm conformance");
+    sr = srunner_create(s);
+    forking = srunner_fork_status(sr) != CK_NOFORK;
+    build_suite(s, forking);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+
+    exit_leaks = sweep_names(0, "at exit");
+    exit_leaks += devshm_leftovers();
+    exit_leaks += sysv_leftovers();
+    overflow = name_log->overflow;
+    if (overflow)
+        fprintf(stderr, "the name log overflowed (%d entries): some names were not swept\n", LOG_MAX);
+    if (leaks + exit_leaks > 0)
+        fprintf(stderr, "%u segment(s) were left behind by the tests (see LEAK lines)\n",
+                leaks + exit_leaks);
+    munmap(name_log, sizeof *name_log);
+    return failed == 0 && leaks + exit_leaks == 0 && !overflow ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,341 @@
+/*
+ * Conformance suite: Pages: a big prefaulted segment, huge pages.
+ */
+#include "common.h"
+
+/* ------------------------------------------------------------------ */
+/* A big prefaulted segment                                             */
+
+static int big_fits(size_t size)
+{
+    struct statvfs vf;
+    unsigned long long max = 0, all = 0;
+    FILE *f;
+
+    if (is_posix()) {
+        if (statvfs("/dev/shm", &vf) == 0 && vf.f_blocks > 0 &&
+            (unsigned long long)vf.f_bavail * vf.f_frsize < size + 32 * MiB)
+            return 0;
+        return 1;
+    }
+    if ((f = fopen("/proc/sys/kernel/shmmax", "r"))) {
+        if (fscanf(f, "%llu", &max) != 1)
+            max = 0;
+        fclose(f);
+    }
+    if ((f = fopen("/proc/sys/kernel/shmall", "r"))) {
+        if (fscanf(f, "%llu", &all) != 1)
+            all = 0;
+        fclose(f);
+    }
+    return (max == 0 || max >= size) && (all == 0 || all >= size / page_size());
+}
+
+START_TEST(test_big_populate)
+{
+    const size_t size = 256 * MiB, page = page_size();
+    char name[NAMEBUF];
+    volatile unsigned char *p;
+    ushm_t *h;
+
+    if (!big_fits(size)) {
+        printf("SKIP test_big_populate (%s backend): the system allows less than 256 MiB\n",
+               ushm_backend());
+        return;
+    }
+    NEW_NAME(name);
+    h = OPEN_OK(name, size, USHM_CREATE | USHM_EXCL | USHM_POPULATE, 0600);
+    ck_assert_int_eq(ushm_created(h), 1);
+    ck_assert_uint_eq(ushm_size(h), size);
+    p = ushm_addr(h);
+    for (size_t off = 0; off < size; off += page) {
+        size_t at = off + (off / page * 64) % page;
+        if (p[off] != 0 || p[at] != 0 || p[off + page - 1] != 0)
+            ck_abort_msg("page at %zu of a new 256 MiB segment is not zero", off);
+    }
+    p[0] = 0xf0;
+    p[size - 1] = 0x0f;
+    ck_assert_uint_eq(p[0], 0xf0);
+    ck_assert_uint_eq(p[size - 1], 0x0f);
+    CLOSE_OK(h);
+    h = OPEN_OK(name, 0, USHM_RDONLY, 0);
+    ck_assert_uint_eq(ushm_size(h), size);
+    ck_assert_uint_eq(((unsigned char *)ushm_addr(h))[size - 1], 0x0f);
+    CLOSE_OK(h);
+    ASSERT_RC(ushm_unlink(name), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Huge pages: both outcomes                                            */
+
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+#define HUGE_LOCK "/tmp/ushm-tests-hugepages.lock"
+
+static long meminfo_value(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[160];
+    size_t n = strlen(key);
+    long v = -1;
+
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':') {
+            v = strtol(line + n + 1, NULL, 10);
+            break;
+        }
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static long read_long(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long v = -1;
+
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+static int write_long(const char *path, long v)
+{
+    FILE *f = fopen(path, "w");
+    int ok;
+
+    if (!f)
+        return -1;
+    ok = fprintf(f, "%ld\n", v) > 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Does this process's /dev/shm hand out transparent huge pages? */
+static int devshm_thp(void)
+{
+    FILE *f = fopen("/proc/self/mounts", "r");
+    char line[512], dir[256], opts[256], mode[128] = "";
+    int on = 0;
+
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%*s %255s %*s %255s", dir, opts) == 2 && strcmp(dir, "/dev/shm") == 0)
+            on = strstr(opts, "huge=always") || strstr(opts, "huge=within_size");
+    if (f)
+        fclose(f);
+    if ((f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r"))) {
+        if (fgets(mode, sizeof mode, f) && strstr(mode, "[force]"))
+            on = 1;
+        if (strstr(mode, "[deny]"))
+            on = 0;
+        fclose(f);
+    }
+    return on;
+}
+
+/* valgrind hands huge-page mappings to the kernel its own way (seen: a
+ * MAP_HUGETLB mapping granted from an empty pool): no verdict there. */
+static int skip_under_valgrind(const char *what)
+{
+    if (getenv("USHM_UNDER_VALGRIND") == NULL)
+        return 0;
+    printf("SKIP %s: valgrind does not pass huge-page mappings through faithfully\n", what);
+    return 1;
+}
+
+/* Segments backed by the hugetlb pool: SysV always, POSIX when anonymous. */
+static int uses_hugetlb_pool(const char *name)
+{
+    return is_sysv() || name == NULL;
+}
+
+START_TEST(test_hugepages_unavailable)
+{
+    long huge_kb = meminfo_value("Hugepagesize"), free_pages = meminfo_value("HugePages_Free");
+    char name[NAMEBUF];
+
+    if (huge_kb <= 0) {
+        printf("SKIP test_hugepages_unavailable: this kernel has no huge pages\n");
+        return;
+    }
+    if (skip_under_valgrind("test_hugepages_unavailable"))
+        return;
+    NEW_NAME(name);
+    if (!fc_hugetlb_supported((size_t)huge_kb * 1024)) {
+        printf("SKIP test_hugepages_unavailable (hugetlb part): this system does not "
+               "know MAP_HUGETLB (an emulator?)\n");
+    } else if (read_long("/proc/sys/vm/nr_overcommit_hugepages") > 0) {
+        printf("SKIP test_hugepages_unavailable (hugetlb part): vm.nr_overcommit_hugepages "
+               "lets the kernel add pages on demand\n");
+    } else {
+        /* One page more than the pool has free. */
+        size_t size = (size_t)(free_pages + 1) * (size_t)huge_kb * 1024;
+        /* SysV first asks whether the caller may have huge pages at all. */
+        int refused = is_sysv() && geteuid() != 0 &&
+                      (long)getegid() != read_long("/proc/sys/vm/hugetlb_shm_group");
+        int want = refused ? -EPERM : -ENOMEM;
+        const char *hint = refused ? "hugetlb_shm_group" : "vm.nr_hugepages";
+
+        EXPECT_OPEN_FAIL(NULL, size, USHM_CREATE | USHM_HUGEPAGES, 0600, want, NULL, 1);
+        ck_assert_msg(strstr(ushm_last_error(), hint) != NULL,
+                      "the message does not name %s: %s", hint, last_err());
+        if (is_sysv()) {
+            EXPECT_OPEN_FAIL(name, size, USHM_CREATE | USHM_HUGEPAGES, 0600, want, name, 1);
+            ck_assert_msg(strstr(ushm_last_error(), hint) != NULL,
+                          "the message does not name %s: %s", hint, last_err());
+        }
+    }
+    if (is_posix() && !devshm_thp()) {
+        EXPECT_OPEN_FAIL(name, 4 * MiB, USHM_CREATE | USHM_HUGEPAGES, 0600, -ENOTSUP, name, 0);
+        ck_assert_msg(strstr(ushm_last_error(), "huge=within_size") != NULL,
+                      "the message does not say how to enable huge pages: %s", last_err());
+    }
+    EXPECT_STAT_FAIL(name, -ENOENT, name);
+}
+END_TEST
+
+/* Opens a huge-page segment of 3 pages + 5 bytes, checks it and that the huge pages
+ * were used; in the caller's process. */
+static int huge_roundtrip(const char *name, char *msg, size_t len)
+{
+    size_t huge = (size_t)meminfo_value("Hugepagesize") * 1024, size = 3 * huge + 5;
+    long free0 = meminfo_value("HugePages_Free"), shmem0 = meminfo_value("ShmemHugePages");
+    ushm_t *h = NULL, *again = NULL;
+    unsigned char *p;
+    int rc = ushm_open(&h, name, size, USHM_CREATE | USHM_EXCL | USHM_HUGEPAGES, 0640);
+    struct ushm_stat st;
+
+    CHILD_EXPECT(rc == 0, "ushm_open(%s, HUGEPAGES) = %d: %s", name ? name : "NULL", rc,
+                 ushm_last_error());
+    CHILD_EXPECT(ushm_size(h) == size && ushm_created(h) == 1, "size %zu created %d",
+                 ushm_size(h), ushm_created(h));
+    p = ushm_addr(h);
+    for (size_t i = 0; i < size; i++)
+        CHILD_EXPECT(p[i] == 0, "byte %zu of a new huge-page segment is %u", i, p[i]);
+    memset(p, 0xa5, size);
+    if (uses_hugetlb_pool(name)) {
+        long used = free0 - meminfo_value("HugePages_Free");
+        CHILD_EXPECT(used == 4, "HugePages_Free fell by %ld, want 4", used);
+    } else {
+        long grew = meminfo_value("ShmemHugePages") - shmem0;
+        CHILD_EXPECT(grew >= 3 * (long)(huge / 1024), "ShmemHugePages grew by %ld kB, want >= %zu",
+                     grew, 3 * huge / 1024);
+    }
+    if (name) {
+        CHILD_EXPECT(ushm_stat(name, &st) == 0 && st.size == size && st.mode == 0640,
+                     "stat: %s size %zu mode %o", ushm_last_error(), st.size, (unsigned)st.mode);
+        /* Joining needs no flag, and keeps the contents. */
+        rc = ushm_open(&again, name, 0, 0, 0);
+        CHILD_EXPECT(rc == 0 && ushm_size(again) == size &&
+                     ((unsigned char *)ushm_addr(again))[size - 1] == 0xa5,
+                     "reopen: %d %s", rc, ushm_last_error());
+        CHILD_EXPECT(ushm_close(again) == 0, "close: %s", ushm_last_error());
+    }
+    CHILD_EXPECT(ushm_close(h) == 0, "close: %s", ushm_last_error());
+    if (name)
+        CHILD_EXPECT(ushm_unlink(name) == 0, "unlink: %s", ushm_last_error());
+    if (uses_hugetlb_pool(name))
+        CHILD_EXPECT(meminfo_value("HugePages_Free") == free0, "huge pages not given back: %ld free, had %ld",
+                     meminfo_value("HugePages_Free"), free0);
+    return 0;
+}
+
+static int child_huge_named(void *arg, char *msg, size_t len)
+{
+    const char *name = arg;
+
+    if (is_posix()) {
+        /* A private /dev/shm: first without huge pages, then with them. */
+        ushm_t *h = NULL;
+        int rc;
+
+        CHILD_EXPECT(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS): %s", strerror(errno));
+        CHILD_EXPECT(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "mount private: %s",
+                     strerror(errno));
+        CHILD_EXPECT(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64m,huge=never") == 0,
+                     "mount tmpfs huge=never: %s", strerror(errno));
+        rc = ushm_open(&h, name, 4 * MiB, USHM_CREATE | USHM_HUGEPAGES, 0600);
+        CHILD_EXPECT(rc == -ENOTSUP && h == NULL, "huge=never: ushm_open = %d: %s", rc,
+                     ushm_last_error());
+        CHILD_EXPECT(ushm_unlink(name) == -ENOENT, "huge=never: the failed open left %s", name);
+        CHILD_EXPECT(umount("/dev/shm") == 0, "umount: %s", strerror(errno));
+        CHILD_EXPECT(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64m,huge=within_size") == 0,
+                     "mount tmpfs huge=within_size: %s", strerror(errno));
+    }
+    return huge_roundtrip(name, msg, len);
+}
+
+static int child_huge_anon(void *arg, char *msg, size_t len)
+{
+    (void)arg;
+    return huge_roundtrip(NULL, msg, len);
+}
+
+/* Restores vm.nr_hugepages if a test that raised it did not. */
+static void hugepages_teardown(void)
+{
+    long saved = __atomic_exchange_n(&name_log->nr_hugepages_saved, -1, __ATOMIC_SEQ_CST);
+
+    if (saved >= 0 && write_long(NR_HUGEPAGES, saved) != 0)
+        fprintf(stderr, "could not restore vm.nr_hugepages to %ld\n", saved);
+    sweep_teardown();
+}
+
+START_TEST(test_hugepages_available)
+{
+    char name[NAMEBUF];
+    long old, huge_kb = meminfo_value("Hugepagesize");
+    int lock;
+
+    if (skip_unless_root("test_hugepages_available (reserves huge pages)") ||
+        skip_under_valgrind("test_hugepages_available"))
+        return;
+    if (huge_kb <= 0 || read_long(NR_HUGEPAGES) < 0) {
+        printf("SKIP test_hugepages_available: this kernel has no huge pages\n");
+        return;
+    }
+    /* The posix and sysv programs may run at once: one changes the pool at a time. */
+    lock = open(HUGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ck_assert_msg(lock >= 0 && flock(lock, LOCK_EX) == 0, "lock %s: %s", HUGE_LOCK, strerror(errno));
+    old = read_long(NR_HUGEPAGES);
+    __atomic_store_n(&name_log->nr_hugepages_saved, old, __ATOMIC_SEQ_CST);
+    ck_assert_int_eq(write_long(NR_HUGEPAGES, old + 8), 0);
+    if (meminfo_value("HugePages_Free") < 8 || !fc_hugetlb_supported((size_t)huge_kb * 1024)) {
+        write_long(NR_HUGEPAGES, old);
+        __atomic_store_n(&name_log->nr_hugepages_saved, -1, __ATOMIC_SEQ_CST);
+        close(lock);
+        printf("SKIP test_hugepages_available: the kernel could not reserve 8 huge pages, "
+               "or does not know MAP_HUGETLB (an emulator?)\n");
+        return;
+    }
+    RUN_CHILD(child_huge_anon, NULL, 0);
+    NEW_NAME(name);
+    RUN_CHILD(child_huge_named, name, 0);
+    EXPECT_STAT_FAIL(name, -ENOENT, name);
+    ck_assert_int_eq(write_long(NR_HUGEPAGES, old), 0);
+    __atomic_store_n(&name_log->nr_hugepages_saved, -1, __ATOMIC_SEQ_CST);
+    ck_assert_int_eq(read_long(NR_HUGEPAGES), old);
+    close(lock);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+void conf_add_pages(Suite *s, int forking)
+{
+    TCase *tc;
+
+    (void)forking;
+
+    tc = add_tcase(s, "big", 300);
+    tcase_add_test(tc, test_big_populate);
+
+    tc = tcase_create("hugepages");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, hugepages_teardown);
+    tcase_add_test(tc, test_hugepages_unavailable);
+    tcase_add_test(tc, test_hugepages_available);
+    suite_add_tcase(s, tc);
+}
