@@ -25,9 +25,9 @@ extern "C" {
 #endif
 
 #define USHM_VERSION_MAJOR 0
-#define USHM_VERSION_MINOR 1
+#define USHM_VERSION_MINOR 2
 #define USHM_VERSION_PATCH 0
-#define USHM_VERSION_STRING "0.1.0"
+#define USHM_VERSION_STRING "0.2.0"
 
 /* Longest canonical name, leading slash included (macOS PSHMNAMLEN). */
 #define USHM_NAME_MAX 31
