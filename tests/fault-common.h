@@ -2,7 +2,8 @@
  * Helpers shared by the robustness programs (tests/faults.c, tests/crash.c,
  * tests/stress.c): errno names, counting what a process or the system holds
  * (descriptors, mappings, /dev/shm entries, SysV segments), touching every
- * byte of a segment in a child, and the result lines.
+ * byte of a segment in a child, private namespaces, and the result lines.
+ * The conformance suite (tests/conformance/common.h) includes it too.
  *
  * Each program prints one machine-readable line per case; fields never
  * contain '|' (line_field() replaces it), so a script can split them:
@@ -30,6 +31,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sched.h> /* unshare() */
+#include <sys/mount.h>
+#endif
 
 #include <ushm.h>
 
@@ -343,6 +350,112 @@ static inline int fc_touch_all(void *addr, size_t len, int want_zero,
     while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
         ;
     return fc_touch_status(status, why, whylen) == NULL ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Private namespaces.                                                  */
+
+/* Writes text to path (a /proc file); 0 or -1 with errno. */
+static inline int fc_write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t n = strlen(text);
+    ssize_t w;
+
+    if (fd == -1)
+        return -1;
+    w = write(fd, text, n);
+    if (w != (ssize_t)n) {
+        int e = w == -1 ? errno : EIO;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return close(fd);
+}
+
+/*
+ * New IPC and mount namespaces for this process, where nothing it mounts
+ * propagates back to the host (/ is made MS_REC | MS_PRIVATE).  As root
+ * that is unshare(CLONE_NEWIPC | CLONE_NEWNS); otherwise, when userns is
+ * set, a user namespace of its own maps its uid and gid to root there and
+ * *in_userns is set.  Returns 0; 77 when the system gives no such
+ * namespaces to this process (no privilege, none allowed: skip); -1 when a
+ * step failed otherwise.  why says what was done or what failed.
+ */
+static inline int fc_enter_namespaces(int userns, int *in_userns, char *why,
+                                      size_t len)
+{
+#if defined(__linux__) && defined(CLONE_NEWNS) && defined(CLONE_NEWIPC)
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    char map[64];
+    int e;
+
+    *in_userns = 0;
+    if (unshare(CLONE_NEWIPC | CLONE_NEWNS) == -1) {
+        e = errno;
+        if (e != EPERM && e != EINVAL) {
+            snprintf(why, len, "unshare(CLONE_NEWIPC | CLONE_NEWNS): %s", strerror(e));
+            return -1;
+        }
+        /* ENOSPC here means user.max_user_namespaces is 0: none allowed. */
+        if (!userns || unshare(CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWNS) == -1) {
+            if (!userns || errno == EPERM || errno == EINVAL || errno == ENOSPC) {
+                snprintf(why, len, "cannot make IPC and mount namespaces: unshare: "
+                         "%s (alone), %s (with a user namespace)", strerror(e),
+                         userns ? strerror(errno) : "not tried");
+                return 77;
+            }
+            snprintf(why, len, "unshare(CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWNS): %s",
+                     strerror(errno));
+            return -1;
+        }
+        fc_write_file("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof map, "0 %ld 1", (long)uid);
+        if (fc_write_file("/proc/self/uid_map", map) == -1) {
+            snprintf(why, len, "writing /proc/self/uid_map: %s", strerror(errno));
+            return -1;
+        }
+        snprintf(map, sizeof map, "0 %ld 1", (long)gid);
+        if (fc_write_file("/proc/self/gid_map", map) == -1) {
+            snprintf(why, len, "writing /proc/self/gid_map: %s", strerror(errno));
+            return -1;
+        }
+        *in_userns = 1;
+    }
+    /* Nothing we mount may propagate back to the host. */
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+        snprintf(why, len, "mount(/, MS_REC | MS_PRIVATE): %s", strerror(errno));
+        return -1;
+    }
+    snprintf(why, len, "new IPC and mount namespaces (%s)",
+             *in_userns ? "unprivileged, in a user namespace" : "as root");
+    return 0;
+#else
+    (void)userns;
+    *in_userns = 0;
+    snprintf(why, len, "no IPC and mount namespaces on this system");
+    return 77;
+#endif
+}
+
+/*
+ * A fresh tmpfs on /dev/shm (in namespaces from fc_enter_namespaces()),
+ * mounted with opts, e.g. "mode=1777,size=64m".  0, or -1 with why.
+ */
+static inline int fc_mount_devshm(const char *opts, char *why, size_t len)
+{
+#if defined(__linux__) && defined(CLONE_NEWNS)
+    if (mount("ushm-tests", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts) == -1) {
+        snprintf(why, len, "mount -t tmpfs -o %s on /dev/shm: %s", opts, strerror(errno));
+        return -1;
+    }
+    return 0;
+#else
+    snprintf(why, len, "cannot mount a tmpfs on /dev/shm (%s) here", opts);
+    return -1;
+#endif
 }
 
 /*
