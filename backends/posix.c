@@ -1,14 +1,20 @@
 /*
  * The POSIX backend: shm_open + mmap.
  *
- * Creation protocol.  An object of size 0 counts as missing: whoever gives it
- * its size is its creator.  The process that makes the name (O_EXCL) and any
- * process that finds the object at size 0 with USHM_CREATE take an exclusive
- * lock on it; under the lock, the first to see size 0 maps it, reserves the
- * memory (posix_fallocate sets the size only once every page is allocated)
- * and so becomes the one creator.  Everyone else sees the full size.
+ * Creation.  A segment is published under its name only once it is whole:
+ * on Linux it is built unnamed in the /dev/shm tmpfs (O_TMPFILE), given its
+ * mode, its memory and its mapping, and then linked into place; linkat()
+ * failing with EEXIST means somebody else holds the name.  Nothing is
+ * locked, and a creator that dies leaves nothing.  Where that cannot be done
+ * (configure found no O_TMPFILE, or the mount refuses it) the fallback makes
+ * the name with O_EXCL, which is then visible at size 0 until the memory is
+ * reserved; openers wait a bounded time for the size, and a creator killed
+ * in between leaves an empty object that they report (-EAGAIN).
+ *
+ * Whatever holds the name, libushm opens it non-blocking, never follows a
+ * symlink, and never changes or removes what it did not make.
  */
-#define _GNU_SOURCE /* MAP_ANONYMOUS and flock() are not in POSIX.1-2008 */
+#define _GNU_SOURCE /* O_TMPFILE, AT_EMPTY_PATH and MAP_ANONYMOUS are not POSIX */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -23,12 +29,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
-#if HAVE_FLOCK
-#include <sys/file.h>
-#endif
 
 #include "backend.h"
 
@@ -40,22 +45,85 @@
 #define O_CLOEXEC 0 /* the descriptor is closed before ushm_open() returns */
 #endif
 
+/* How long an opener waits for an empty object to get its size. */
+#define POSIX_EMPTY_WAIT_MS 1000
+
+/* What posix_create_* answers when the name is taken: go and join it. */
+#define POSIX_EXISTS 2
 
 static int posix_shm_open(const char *name, int oflag, mode_t mode)
 {
     int fd;
 
+    /* O_NONBLOCK: a FIFO in the way must not block; O_NOFOLLOW: nor lead
+     * anywhere else; O_NOCTTY: nor become a terminal. */
     do
-        fd = shm_open(name, oflag | O_CLOEXEC, mode);
+        fd = shm_open(name, oflag | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW |
+                      O_NOCTTY, mode);
     while (fd == -1 && errno == EINTR);
     return fd;
 }
 
-/* The system's reason for a failed shm_open(), with the limit behind it. */
-static int posix_open_fail(const char *name, int err)
+#define POSIX_PATH_LEN (sizeof USHM__POSIX_DIR + USHM_NAME_MAX)
+
+/* "/dev/shm/NAME": where shm_open() keeps NAME (configure checks it). */
+static void posix_path(const char *name, char path[POSIX_PATH_LEN])
+{
+    snprintf(path, POSIX_PATH_LEN, "%s%s", USHM__POSIX_DIR, name);
+}
+
+static const char *posix_file_type(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISLNK(m))
+        return "a symbolic link";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    return "not a regular file";
+}
+
+/* Something that is not a shared memory object holds the name: err, with a
+ * message that says what it is. */
+static int posix_not_object(const char *func, const char *name, mode_t m,
+                            int err)
+{
+    return ushm__fail(err, "%s(%s): %s: %s%s is %s, not a shared memory "
+                      "object; libushm leaves it alone", func, name,
+                      ushm_strerror(err), USHM__POSIX_DIR, name,
+                      posix_file_type(m));
+}
+
+/* The name's own type, without following or opening it; 0 if unknown. */
+static mode_t posix_lstat_type(const char *name)
+{
+    char path[POSIX_PATH_LEN];
+    struct stat st;
+
+    posix_path(name, path);
+    if (lstat(path, &st) == -1 || S_ISREG(st.st_mode))
+        return 0;
+    return st.st_mode;
+}
+
+/* The system's reason for a failed shm_open(), with the limit behind it;
+ * a name held by a symlink, directory or socket is err_other. */
+static int posix_open_fail(const char *func, const char *name, int err,
+                           int err_other)
 {
     struct statvfs vfs;
+    mode_t type;
 
+    if ((err == ELOOP || err == EISDIR || err == ENXIO || err == ENODEV ||
+         err == EOPNOTSUPP || err == EMLINK) &&
+        (type = posix_lstat_type(name)) != 0)
+        return posix_not_object(func, name, type, err_other);
     if (err == ENOSPC && statvfs(USHM__POSIX_DIR, &vfs) == 0)
         return ushm__fail(err, "shm_open(%s): %s: %s has %llu free inodes "
                           "of %llu", name, ushm_strerror(err), USHM__POSIX_DIR,
@@ -71,41 +139,53 @@ static int posix_mmap_fail(const char *name, size_t size, int err)
                       size, ushm_strerror(err), ushm__rlimit_hint(err));
 }
 
-#if HAVE_FLOCK
-static int posix_lock(int fd, int op)
+static int posix_nospace(const char *call, const char *name, size_t size,
+                         int fd, int err)
 {
-    while (flock(fd, op) == -1)
+    struct statvfs vfs;
+
+    if (fstatvfs(fd, &vfs) == 0)
+        return ushm__fail(err, "%s(%s, %zu bytes): %s: %s has %llu bytes "
+                          "free", call, name, size, ushm_strerror(err),
+                          USHM__POSIX_DIR,
+                          (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+    return ushm__fail(err, "%s(%s, %zu bytes): %s", call, name, size,
+                      ushm_strerror(err));
+}
+
+/* A size the process may not write would end in SIGXFSZ, not an error. */
+static int posix_check_fsize(const char *name, size_t size)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uintmax_t)size > (uintmax_t)rl.rlim_cur)
+        return ushm__fail(EINVAL, "ushm_open(%s, %zu bytes): %s: larger than "
+                          "this process's RLIMIT_FSIZE (%llu bytes)", name,
+                          size, ushm_strerror(EINVAL),
+                          (unsigned long long)rl.rlim_cur);
+    return 0;
+}
+
+#if !HAVE_POSIX_FALLOCATE
+/* Without posix_fallocate: give the size, then write a zero into every page,
+ * which makes tmpfs allocate it (or say ENOSPC) without changing it. */
+static int posix_fill(int fd, size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    static const unsigned char zero;
+
+    if (page <= 0)
+        page = 4096;
+    while (ftruncate(fd, (off_t)size) == -1)
         if (errno != EINTR)
-            return -errno;
+            return errno;
+    for (size_t off = 0; off < size; off += (size_t)page)
+        while (pwrite(fd, &zero, 1, (off_t)off) != 1)
+            if (errno != EINTR)
+                return errno;
     return 0;
 }
-#define POSIX_LOCK LOCK_EX
-#define POSIX_UNLOCK LOCK_UN
-#else
-/* Record locks belong to the process, not the descriptor: a mutex keeps two
- * threads of one process apart. */
-static pthread_mutex_t posix_lock_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static int posix_lock(int fd, int op)
-{
-    struct flock fl = { .l_type = (short)op, .l_whence = SEEK_SET };
-
-    if (op == F_WRLCK)
-        pthread_mutex_lock(&posix_lock_mutex);
-    while (fcntl(fd, F_SETLKW, &fl) == -1) {
-        if (errno != EINTR) {
-            int err = errno;
-            if (op == F_WRLCK)
-                pthread_mutex_unlock(&posix_lock_mutex);
-            return -err;
-        }
-    }
-    if (op == F_UNLCK)
-        pthread_mutex_unlock(&posix_lock_mutex);
-    return 0;
-}
-#define POSIX_LOCK F_WRLCK
-#define POSIX_UNLOCK F_UNLCK
 #endif
 
 /*
@@ -132,31 +212,25 @@ static int posix_reserve(const char *name, int fd, size_t size)
     }
     if (rc == 0)
         return 0;
-    if (rc == ENOSPC) {
-        struct statvfs vfs;
-
-        if (fstatvfs(fd, &vfs) == 0)
-            return ushm__fail(rc, "posix_fallocate(%s, %zu bytes): %s: %s has "
-                              "%llu bytes free", name, size, ushm_strerror(rc),
-                              USHM__POSIX_DIR,
-                              (unsigned long long)vfs.f_bavail * vfs.f_frsize);
-    }
+    if (rc == ENOSPC)
+        return posix_nospace("posix_fallocate", name, size, fd, rc);
     if (rc == EFBIG)
         return ushm__fail(EINVAL, "posix_fallocate(%s, %zu bytes): %s: larger "
                           "than the largest object the system allows", name,
                           size, ushm_strerror(rc));
-    if (rc != EOPNOTSUPP && rc != ENODEV && rc != ENOSYS && rc != EINVAL)
-        return ushm__fail(rc, "posix_fallocate(%s, %zu bytes): %s", name,
-                          size, ushm_strerror(rc));
+    return ushm__fail(rc, "posix_fallocate(%s, %zu bytes): %s", name, size,
+                      ushm_strerror(rc));
+#else
+    rc = posix_fill(fd, size);
+    if (rc == 0)
+        return 0;
+    if (rc == ENOSPC)
+        return posix_nospace("pwrite", name, size, fd, rc);
+    if (rc == EFBIG)
+        rc = EINVAL;
+    return ushm__fail(rc, "ftruncate/pwrite(%s, %zu bytes): %s", name, size,
+                      ushm_strerror(rc));
 #endif
-    /* No way to reserve here: set the size and hope. */
-    do
-        rc = ftruncate(fd, (off_t)size);
-    while (rc == -1 && errno == EINTR);
-    if (rc == -1)
-        return ushm__fail(errno, "ftruncate(%s, %zu bytes): %s", name, size,
-                          ushm_strerror(errno));
-    return 0;
 }
 
 /*
@@ -192,147 +266,238 @@ static int posix_thp_enabled(void)
 }
 
 /*
- * Called holding no lock, with fd open read-write on an object that was at
- * size 0.  Returns 0 with shm->created set when this call completed it, 0
- * with st updated when another process did, USHM__RETRY when the name was
- * removed meanwhile, or a negative errno with nothing left behind.
+ * Make the object behind fd, open read-write and of size 0, into the whole
+ * segment: its exact mode, its mapping, its memory.  Both protocols build
+ * with it; on failure the mapping is undone and the caller disposes of fd.
  */
-static int posix_complete(struct ushm *shm, int fd, struct stat *st,
-                          size_t size, int flags, mode_t mode, int made)
+static int posix_build(struct ushm *shm, int fd, size_t size, int flags,
+                       mode_t mode)
 {
     void *addr;
-    int err = posix_lock(fd, POSIX_LOCK);
+    int err;
 
-    if (err < 0) {
-        err = ushm__fail(-err, "flock(%s): %s", shm->name,
-                         ushm_strerror(err));
-        if (made)
-            shm_unlink(shm->name);
-        return err;
-    }
-    if (fstat(fd, st) == -1) {
-        err = ushm__fail(errno, "fstat(%s): %s", shm->name,
-                         ushm_strerror(errno));
-        if (made)
-            shm_unlink(shm->name);
-        goto out;
-    }
-    /* Unlinked while this call waited.  The call that made the name goes
-     * on, as if it had created the segment and then been unlinked; any
-     * other would complete an object nobody can find: it starts again. */
-    if (st->st_nlink == 0 && !made) {
-        err = USHM__RETRY;
-        goto out;
-    }
-    if (st->st_size != 0)
-        goto out;
-    if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled()) {
-        err = ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: huge "
-                         "pages for named POSIX segments are transparent huge "
-                         "pages on the %s tmpfs, and they are off there; "
-                         "enable them with: mount -o remount,huge=within_size "
-                         "%s", shm->name, ushm_strerror(ENOTSUP),
-                         USHM__POSIX_DIR, USHM__POSIX_DIR);
-        goto undo;
-    }
-    /* shm_open() applied the umask; the contract says mode, exactly. */
-    if ((st->st_mode & 0777) != mode && fchmod(fd, mode) == -1) {
-        err = ushm__fail(errno, "fchmod(%s, 0%o): %s", shm->name,
-                         (unsigned)mode, ushm_strerror(errno));
-        goto undo;
-    }
-    /* Map before reserving: once the size is set, others may map it, and
-     * a failure after that could no longer be undone cleanly. */
+    if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled())
+        return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: huge "
+                          "pages for named POSIX segments are transparent "
+                          "huge pages on the %s tmpfs, and they are off "
+                          "there; enable them with: mount -o "
+                          "remount,huge=within_size %s", shm->name,
+                          ushm_strerror(ENOTSUP), USHM__POSIX_DIR,
+                          USHM__POSIX_DIR);
+    /* open() applied the umask; the contract says mode, exactly. */
+    if (fchmod(fd, mode) == -1)
+        return ushm__fail(errno, "fchmod(%s, 0%o): %s", shm->name,
+                          (unsigned)mode, ushm_strerror(errno));
+    /* Mapped before the memory is reserved: in the fallback the size makes
+     * it whole for everyone, and nothing may fail after that. */
     addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (addr == MAP_FAILED) {
-        err = posix_mmap_fail(shm->name, size, errno);
-        goto undo;
-    }
+    if (addr == MAP_FAILED)
+        return posix_mmap_fail(shm->name, size, errno);
 #if HAVE_DECL_MADV_HUGEPAGE
     if (flags & USHM_HUGEPAGES)
         madvise(addr, size, MADV_HUGEPAGE); /* a hint: the mount decides */
 #endif
-    err = posix_reserve(shm->name, fd, size);
-    if (err < 0) {
+    if ((err = posix_reserve(shm->name, fd, size)) < 0) {
         munmap(addr, size);
-        goto undo;
+        return err;
     }
     shm->addr = addr;
     shm->size = size;
-    shm->created = 1;
-    goto out;
-undo:
-    if (st->st_nlink != 0) /* else the name is no longer this object's */
-        shm_unlink(shm->name);
-out:
-    posix_lock(fd, POSIX_UNLOCK);
+    return 0;
+}
+
+/*
+ * The fallback protocol: the name is made with O_EXCL and is visible at
+ * size 0 until posix_build() reserves the memory.  Whoever makes the name is
+ * the creator; no lock is taken.  Returns 0 (created), POSIX_EXISTS, or a
+ * negative errno with the name removed again.
+ */
+static int posix_create_fallback(struct ushm *shm, size_t size, int flags,
+                                 mode_t mode)
+{
+    char path[POSIX_PATH_LEN];
+    struct stat st, now;
+    int fd, err;
+
+    /* 0600 until posix_build() sets the mode: nobody else opens it. */
+    fd = posix_shm_open(shm->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd == -1)
+        return errno == EEXIST ? POSIX_EXISTS
+                               : posix_open_fail("ushm_open", shm->name,
+                                                 errno, EEXIST);
+    err = posix_build(shm, fd, size, flags, mode);
+    if (err < 0) {
+        /* Remove the name only while it is still this object's. */
+        posix_path(shm->name, path);
+        if (fstat(fd, &st) == 0 && lstat(path, &now) == 0 &&
+            st.st_dev == now.st_dev && st.st_ino == now.st_ino)
+            shm_unlink(shm->name);
+    }
+    close(fd);
     return err;
 }
 
-static int posix_try_open(struct ushm *shm, size_t size, int flags,
-                          mode_t mode)
+#if USHM_ATOMIC_PUBLISH
+/* 0: not tried yet, 1: AT_EMPTY_PATH links, 2: only /proc/self/fd does,
+ * 3: neither (nor O_TMPFILE): this process uses the fallback. */
+static int posix_link_route;
+
+static int posix_link(int fd, const char *path)
+{
+    int route = __atomic_load_n(&posix_link_route, __ATOMIC_RELAXED);
+    char proc[64];
+
+    if (route <= 1) {
+        if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) {
+            __atomic_store_n(&posix_link_route, 1, __ATOMIC_RELAXED);
+            return 0;
+        }
+        /* Without CAP_DAC_READ_SEARCH the kernel says ENOENT. */
+        if (errno != ENOENT || route == 1)
+            return -1;
+    }
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+        __atomic_store_n(&posix_link_route, 2, __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (errno == ENOENT && access("/proc/self/fd", F_OK) == -1) {
+        __atomic_store_n(&posix_link_route, 3, __ATOMIC_RELAXED);
+        errno = ENOTSUP;
+    }
+    return -1;
+}
+
+/*
+ * The atomic protocol: build the segment unnamed and link it into place.
+ * Returns 0 (created), POSIX_EXISTS, or a negative errno with nothing left.
+ */
+static int posix_create(struct ushm *shm, size_t size, int flags,
+                        mode_t mode)
+{
+    char path[POSIX_PATH_LEN];
+    int fd, err;
+
+    if (__atomic_load_n(&posix_link_route, __ATOMIC_RELAXED) == 3)
+        return posix_create_fallback(shm, size, flags, mode);
+    fd = open(USHM__POSIX_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        err = errno;
+        /* An old kernel or a file system without it: the fallback. */
+        if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL) {
+            __atomic_store_n(&posix_link_route, 3, __ATOMIC_RELAXED);
+            return posix_create_fallback(shm, size, flags, mode);
+        }
+        if (err == ENOSPC)
+            return posix_open_fail("ushm_open", shm->name, err, err);
+        return ushm__fail(err, "open(%s, O_TMPFILE) for %s: %s%s",
+                          USHM__POSIX_DIR, shm->name, ushm_strerror(err),
+                          ushm__rlimit_hint(err));
+    }
+    err = posix_build(shm, fd, size, flags, mode);
+    if (err == 0) {
+        posix_path(shm->name, path);
+        if (posix_link(fd, path) == -1) {
+            err = errno;
+            munmap(shm->addr, size);
+            shm->addr = NULL;
+            if (err == EEXIST)
+                err = POSIX_EXISTS;
+            else if (err == ENOTSUP)
+                err = posix_create_fallback(shm, size, flags, mode);
+            else if (err == ENOSPC)
+                err = posix_nospace("linkat", shm->name, size, fd, err);
+            else
+                err = ushm__fail(err, "linkat(%s): %s", shm->name,
+                                 ushm_strerror(err));
+        }
+    }
+    close(fd);
+    return err;
+}
+#else
+static int posix_create(struct ushm *shm, size_t size, int flags,
+                        mode_t mode)
+{
+    return posix_create_fallback(shm, size, flags, mode);
+}
+#endif
+
+static int64_t posix_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * An empty object that libushm did not make (another program between
+ * shm_open and ftruncate, or a creator of the fallback protocol that has
+ * not finished or died): wait a bounded time for its size, never touching
+ * it.  0 with st updated, USHM__RETRY when it was unlinked, or -EAGAIN.
+ */
+static int posix_wait_for_size(const char *name, int fd, struct stat *st)
+{
+    int64_t deadline = posix_now_ms() + POSIX_EMPTY_WAIT_MS;
+    long delay_us = 500;
+
+    for (;;) {
+        struct timespec ts = { 0, delay_us * 1000 };
+
+        nanosleep(&ts, NULL); /* a signal only makes it look again sooner */
+        if (fstat(fd, st) == -1)
+            return ushm__fail(errno, "fstat(%s): %s", name,
+                              ushm_strerror(errno));
+        if (st->st_nlink == 0)
+            return USHM__RETRY;
+        if (st->st_size != 0)
+            return 0;
+        if (posix_now_ms() >= deadline)
+            return ushm__fail(EAGAIN, "ushm_open(%s): %s: an empty object "
+                              "of uid %ld holds the name and got no size in "
+                              "%d ms (another program is still making it, or "
+                              "its creator died); ushm_unlink(\"%s\") removes "
+                              "it", name, ushm_strerror(EAGAIN),
+                              (long)st->st_uid, POSIX_EMPTY_WAIT_MS, name);
+        if (delay_us < 32000)
+            delay_us *= 2;
+    }
+}
+
+/* Map the existing object under shm->name. */
+static int posix_join(struct ushm *shm, size_t size, int flags)
 {
     const char *name = shm->name;
     int create = flags & USHM_CREATE, rdonly = flags & USHM_RDONLY;
-    int fd = -1, err = 0;
+    int excl = flags & USHM_EXCL, fd, err = 0;
     struct stat st;
     void *addr;
 
-    if (create && size > 0) {
-        fd = posix_shm_open(name, O_RDWR | O_CREAT | O_EXCL, mode);
-        if (fd == -1 && errno != EEXIST)
-            return posix_open_fail(name, errno);
-        /* This call made the name: straight to giving it its size. */
-        if (fd != -1) {
-            err = posix_complete(shm, fd, &st, size, flags, mode, 1);
-            if (err != 0 || shm->created)
-                goto out;
-            goto exists; /* another process completed it first */
-        }
-    }
     fd = posix_shm_open(name, rdonly ? O_RDONLY : O_RDWR, 0);
     if (fd == -1) {
         if (errno == ENOENT && create && size > 0)
-            return USHM__RETRY;
+            return USHM__RETRY; /* unlinked after it was seen: make it */
         if (errno == ENOENT && create)
             return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
                               "create a segment of 0 bytes", name);
-        if (errno == EACCES && (flags & USHM_EXCL))
+        if (errno == EACCES && excl)
             return ushm__fail(EEXIST, "shm_open(%s): %s (and no "
                               "permission to open it)", name,
                               ushm_strerror(EEXIST));
-        return posix_open_fail(name, errno);
+        return posix_open_fail("ushm_open", name, errno,
+                               excl ? EEXIST : EINVAL);
     }
     if (fstat(fd, &st) == -1) {
         err = ushm__fail(errno, "fstat(%s): %s", name, ushm_strerror(errno));
         goto out;
     }
-    if (st.st_size == 0) {
-        if (!create) {
-            err = ushm__fail(ENOENT, "ushm_open(%s): %s: the object has size "
-                             "0 (its creator died or has not finished); "
-                             "USHM_CREATE completes it", name,
-                             ushm_strerror(ENOENT));
-            goto out;
-        }
-        if (size == 0) {
-            err = ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot create "
-                             "a segment of 0 bytes", name);
-            goto out;
-        }
-        if (st.st_uid != geteuid()) {
-            err = ushm__fail(EPERM, "ushm_open(%s): %s: an unfinished object "
-                             "of uid %ld, not this process's uid %ld", name,
-                             ushm_strerror(EPERM), (long)st.st_uid,
-                             (long)geteuid());
-            goto out;
-        }
-        err = posix_complete(shm, fd, &st, size, flags, mode, 0);
-        if (err != 0 || shm->created)
-            goto out;
+    if (!S_ISREG(st.st_mode)) {
+        err = posix_not_object("ushm_open", name, st.st_mode,
+                               excl ? EEXIST : EINVAL);
+        goto out;
     }
-exists:
-    if (create && (flags & USHM_EXCL)) {
+    if (excl) {
         err = ushm__fail(EEXIST, "shm_open(%s): %s", name,
                          ushm_strerror(EEXIST));
         goto out;
@@ -343,6 +508,22 @@ exists:
                          "USHM_CREATE to join it", name, ushm_strerror(EPERM),
                          (long)st.st_uid, (long)geteuid());
         goto out;
+    }
+    if (st.st_size == 0) {
+        if (!create) {
+            err = ushm__fail(ENOENT, "ushm_open(%s): %s: the object is empty "
+                             "(another program is making it, or its creator "
+                             "died); ushm_unlink() removes it", name,
+                             ushm_strerror(ENOENT));
+            goto out;
+        }
+        if (size == 0) {
+            err = ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot create "
+                             "a segment of 0 bytes", name);
+            goto out;
+        }
+        if ((err = posix_wait_for_size(name, fd, &st)) != 0)
+            goto out;
     }
     if ((uintmax_t)st.st_size < (uintmax_t)size) {
         err = ushm__fail(EINVAL, "ushm_open(%s, %zu bytes): %s: the segment "
@@ -425,6 +606,8 @@ done:
 
 static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
 {
+    int err;
+
     if (shm->name[0] == '\0')
         return posix_open_anon(shm, size, flags);
 #if defined(SIZEOF_OFF_T) && SIZEOF_SIZE_T >= SIZEOF_OFF_T
@@ -435,7 +618,19 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
                           "the largest object size", shm->name, size,
                           ushm_strerror(EINVAL));
 #endif
-    return posix_try_open(shm, size, flags, mode);
+    if ((flags & USHM_CREATE) && size > 0) {
+        if ((err = posix_check_fsize(shm->name, size)) < 0)
+            return err;
+        err = posix_create(shm, size, flags, mode);
+        if (err != POSIX_EXISTS) {
+            shm->created = err == 0;
+            return err;
+        }
+        if (flags & USHM_EXCL)
+            return ushm__fail(EEXIST, "ushm_open(%s): %s", shm->name,
+                              ushm_strerror(EEXIST));
+    }
+    return posix_join(shm, size, flags);
 }
 
 /* Not posix_close(): POSIX.1-2024 took that name (musl declares it). */
@@ -449,6 +644,11 @@ static int posix_unmap(struct ushm *shm)
 
 static int posix_unlink(const char *name)
 {
+    mode_t type = posix_lstat_type(name);
+
+    /* Only shared memory objects: a FIFO or a directory is not ours. */
+    if (type != 0)
+        return posix_not_object("ushm_unlink", name, type, EINVAL);
     if (shm_unlink(name) == -1)
         return ushm__fail(errno, "shm_unlink(%s): %s", name,
                           ushm_strerror(errno));
@@ -461,13 +661,15 @@ static int posix_stat(const char *name, struct ushm_stat *st)
     int fd = posix_shm_open(name, O_RDONLY, 0), err = 0;
 
     if (fd == -1)
-        return posix_open_fail(name, errno);
+        return posix_open_fail("ushm_stat", name, errno, EINVAL);
     if (fstat(fd, &sb) == -1)
         err = ushm__fail(errno, "fstat(%s): %s", name, ushm_strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        err = posix_not_object("ushm_stat", name, sb.st_mode, EINVAL);
     else if (sb.st_size == 0)
-        err = ushm__fail(ENOENT, "ushm_stat(%s): %s: the object has size 0 "
-                         "(its creator died or has not finished)", name,
-                         ushm_strerror(ENOENT));
+        err = ushm__fail(ENOENT, "ushm_stat(%s): %s: the object is empty "
+                         "(another program is making it, or its creator "
+                         "died)", name, ushm_strerror(ENOENT));
     close(fd);
     if (err < 0)
         return err;
@@ -481,6 +683,7 @@ static int posix_stat(const char *name, struct ushm_stat *st)
 
 const struct ushm__backend ushm__backend = {
     .name = "posix",
+    .space_dir = USHM__POSIX_DIR,
     .open = posix_open,
     .close = posix_unmap,
     .unlink = posix_unlink,

@@ -119,10 +119,20 @@ static int sysv_gone(int id, int err)
 }
 
 /*
- * Attach the segment id this call has just made, and give it its mode: it
- * was made 0600 so that its creator can attach it read-write whatever mode
- * was asked for.  On failure the segment is removed; USHM__RETRY when another
- * process removed it first.
+ * The mode a segment is made with.  Its creator must attach it read-write,
+ * so a mode without owner read and write is made 0600 and set right after
+ * the attach (sysv_attach_new): a creator killed in between leaves a whole
+ * segment of mode 0600, as README and ushm_open(3) say.
+ */
+static mode_t sysv_create_mode(mode_t mode)
+{
+    return (mode & 0600) == 0600 ? mode : 0600;
+}
+
+/*
+ * Attach the segment id this call has just made, and give it its mode if
+ * it was made with another (sysv_create_mode).  On failure the segment is
+ * removed; USHM__RETRY when another process removed it first.
  */
 static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
 {
@@ -137,7 +147,7 @@ static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
         shmctl(id, IPC_RMID, NULL);
         return sysv_attach_fail(shm->name, id, err);
     }
-    if (mode != 0600) {
+    if (sysv_create_mode(mode) != mode) {
         if (shmctl(id, IPC_STAT, &ds) == 0) {
             ds.shm_perm.mode = (ds.shm_perm.mode & ~0777u) | mode;
             if (shmctl(id, IPC_SET, &ds) == 0)
@@ -156,7 +166,7 @@ done:
     shm->addr = addr;
     shm->size = size;
     shm->created = 1;
-    shm->sysv_id = id;
+    shm->backend_state = id;
     return 0;
 }
 
@@ -167,7 +177,8 @@ static int sysv_open_anon(struct ushm *shm, size_t size, int flags,
 
     if (err < 0)
         return err;
-    id = shmget(IPC_PRIVATE, size, IPC_CREAT | SYSV_HUGETLB(flags) | 0600);
+    id = shmget(IPC_PRIVATE, size, IPC_CREAT | SYSV_HUGETLB(flags) |
+                (int)sysv_create_mode(mode));
     if (id == -1)
         return sysv_create_fail("", IPC_PRIVATE, size, flags, errno);
     if ((err = sysv_attach_new(shm, id, size, mode)) < 0)
@@ -195,7 +206,8 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
     if (create && size > 0) {
         if ((err = sysv_hugepages_supported(flags)) < 0)
             return err;
-        id = shmget(key, size, IPC_CREAT | IPC_EXCL | SYSV_HUGETLB(flags) | 0600);
+        id = shmget(key, size, IPC_CREAT | IPC_EXCL | SYSV_HUGETLB(flags) |
+                    (int)sysv_create_mode(mode));
         if (id >= 0)
             return sysv_attach_new(shm, id, size, mode);
         if (errno != EEXIST)
@@ -229,12 +241,17 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
             return USHM__RETRY; /* removed meanwhile: maybe made again */
         return sysv_attach_fail(name, id, err);
     }
-    if (create && ds.shm_perm.uid != geteuid()) {
+    /* After the attach, so that no permission is -EACCES first.  A segment
+     * made by another user and given away (IPC_SET of its uid) stays in its
+     * creator's control: owner and creator must both be the caller. */
+    if (create && (ds.shm_perm.uid != geteuid() ||
+                   ds.shm_perm.cuid != geteuid())) {
         shmdt(addr);
-        return ushm__fail(EPERM, "ushm_open(%s): %s: it belongs to uid %ld, "
-                          "not this process's uid %ld; open it without "
-                          "USHM_CREATE to join it", name, ushm_strerror(EPERM),
-                          (long)ds.shm_perm.uid, (long)geteuid());
+        return ushm__fail(EPERM, "ushm_open(%s): %s: it belongs to uid %ld "
+                          "and was made by uid %ld, not this process's uid "
+                          "%ld; open it without USHM_CREATE to join it", name,
+                          ushm_strerror(EPERM), (long)ds.shm_perm.uid,
+                          (long)ds.shm_perm.cuid, (long)geteuid());
     }
     if ((uintmax_t)ds.shm_segsz < (uintmax_t)size) {
         shmdt(addr);
@@ -243,7 +260,7 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
                           ushm_strerror(EINVAL), (uintmax_t)ds.shm_segsz);
     }
     shm->addr = addr;
-    shm->sysv_id = id;
+    shm->backend_state = id;
     shm->size = (size_t)ds.shm_segsz;
     return 0;
 }
@@ -259,7 +276,7 @@ static int sysv_close(struct ushm *shm)
 {
     if (shmdt(shm->addr) == -1)
         return ushm__fail(errno, "shmdt(%s, id %d): %s",
-                          ushm__label(shm->name), shm->sysv_id,
+                          ushm__label(shm->name), (int)shm->backend_state,
                           ushm_strerror(errno));
     return 0;
 }
@@ -314,6 +331,7 @@ static int sysv_stat(const char *name, struct ushm_stat *st)
 
 const struct ushm__backend ushm__backend = {
     .name = "sysv",
+    .space_dir = NULL,
     .open = sysv_open,
     .close = sysv_close,
     .unlink = sysv_unlink,

@@ -9,6 +9,7 @@
 #define USHM_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ushm.h"
@@ -24,7 +25,8 @@
 #define USHM__FLAGS_ALL \
     (USHM_CREATE | USHM_EXCL | USHM_RDONLY | USHM_POPULATE | USHM_HUGEPAGES)
 
-/* Where Linux and most BSDs keep POSIX objects; only used to explain ENOSPC. */
+/* Where shm_open() keeps its objects on Linux (glibc and musl alike; configure
+ * checks it): the POSIX backend creates and inspects them there. */
 #define USHM__POSIX_DIR "/dev/shm"
 
 struct ushm {
@@ -32,7 +34,7 @@ struct ushm {
     size_t size;                    /* bytes of the segment, not rounded */
     size_t map_len;                 /* bytes mapped: size, or more for huge pages */
     int created;
-    int sysv_id;                    /* shmid on SysV, -1 otherwise */
+    intptr_t backend_state;         /* the backend's own (SysV: the shmid) */
     char name[USHM_NAME_MAX + 1];   /* canonical; "" when anonymous */
 };
 
@@ -41,6 +43,9 @@ struct ushm {
 
 struct ushm__backend {
     const char *name;
+    /* Where named segments take their memory from, for messages about
+     * running out of it (a directory for statvfs), or NULL. */
+    const char *space_dir;
     /*
      * Map the segment shm->name (anonymous when it is "") and fill addr,
      * size and created.  flags and mode are already valid, mode is never 0,

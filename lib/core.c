@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "name.h"
 #include "prefault.h"
+#include "sync.h"
 
 static int check_name(const char *func, const char *name,
                       char canon[USHM_NAME_MAX + 1])
@@ -27,6 +28,11 @@ static int check_name(const char *func, const char *name,
                           "%s(%.40s...): name longer than %d bytes "
                           "(USHM_NAME_MAX, slash included)",
                           func, name, USHM_NAME_MAX);
+    if (err < 0 && ushm__name_is_semaphore(name[0] == '/' ? name + 1 : name))
+        return ushm__fail(EINVAL,
+                          "%s(%.40s): invalid name: names beginning with "
+                          "\"sem.\" are POSIX semaphores' (sem_open)",
+                          func, name);
     if (err < 0)
         return ushm__fail(EINVAL,
                           "%s(%.40s): invalid name: want an optional '/' and "
@@ -83,7 +89,6 @@ int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
         return ushm__fail(ENOMEM, "ushm_open(%s): out of memory for the "
                           "handle", ushm__label(canon));
     memcpy(shm->name, canon, sizeof canon);
-    shm->sysv_id = -1;
 
     for (int tries = 1;; tries++) {
         err = ushm__backend.open(shm, size, flags, mode != 0 ? mode : 0600);
@@ -98,7 +103,8 @@ int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
     }
     if (err == 0 && (flags & USHM_POPULATE)) {
         err = ushm__prefault(shm->addr, shm->size, !(flags & USHM_RDONLY),
-                             ushm__label(shm->name));
+                             ushm__label(shm->name), shm->name[0] != '\0' ?
+                             ushm__backend.space_dir : NULL);
         if (err < 0) {
             char why[256];
 
@@ -120,10 +126,18 @@ int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
 
 int ushm_close(ushm_t *shm)
 {
+    const void *held;
     int err;
 
     if (shm == NULL)
         return 0;
+    /* A holder's mutex must stay mapped: the kernel marks it when the holder
+     * dies, in memory that would by then be gone or reused. */
+    if (ushm__sync_held_in(shm->addr, shm->map_len > shm->size ?
+                           shm->map_len : shm->size, &held))
+        return ushm__fail(EBUSY, "ushm_close(%s): the calling thread holds "
+                          "the mutex at %p inside this mapping: unlock it "
+                          "first", ushm__label(shm->name), held);
     err = ushm__backend.close(shm);
     free(shm);
     return err;

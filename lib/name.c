@@ -15,6 +15,11 @@ static int name_char_ok(unsigned char c)
            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+int ushm__name_is_semaphore(const char *body)
+{
+    return strncmp(body, "sem.", 4) == 0;
+}
+
 int ushm__name_canon(const char *name, char out[USHM_NAME_MAX + 1])
 {
     const char *body = name[0] == '/' ? name + 1 : name;
@@ -26,6 +31,9 @@ int ushm__name_canon(const char *name, char out[USHM_NAME_MAX + 1])
         if (!name_char_ok((unsigned char)*p))
             return -EINVAL;
     if (len == 0 || strcmp(body, ".") == 0 || strcmp(body, "..") == 0)
+        return -EINVAL;
+    /* glibc keeps the named semaphore "/x" as the object "/sem.x". */
+    if (ushm__name_is_semaphore(body))
         return -EINVAL;
     if (len + 1 > USHM_NAME_MAX)
         return -ENAMETOOLONG;

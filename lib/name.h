@@ -8,10 +8,15 @@
 
 /*
  * Copy the canonical form of name ("/" + body) into out.  Returns 0,
- * -EINVAL when name is not a name, or -ENAMETOOLONG when a well-formed name
- * is longer than USHM_NAME_MAX.  Does not write last_error.
+ * -EINVAL when name is not a name (a body beginning with "sem." included),
+ * or -ENAMETOOLONG when a well-formed name is longer than USHM_NAME_MAX.
+ * Does not write last_error.
  */
 USHM__HIDDEN int ushm__name_canon(const char *name, char out[USHM_NAME_MAX + 1]);
+
+/* Whether a name's body (the part after the slash) is a POSIX semaphore's:
+ * glibc keeps sem_open("/x") as the shared memory object "/sem.x". */
+USHM__HIDDEN int ushm__name_is_semaphore(const char *body);
 
 /*
  * The SysV key of a canonical name: 32-bit FNV-1a over its bytes (leading

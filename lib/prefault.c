@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "prefault.h"
 
-int ushm__prefault(void *addr, size_t len, int writable, const char *label)
+int ushm__prefault(void *addr, size_t len, int writable, const char *label,
+                   const char *space_dir)
 {
     long page = sysconf(_SC_PAGESIZE);
     volatile const unsigned char *p = addr;
@@ -26,6 +28,21 @@ int ushm__prefault(void *addr, size_t len, int writable, const char *label)
         ;
     if (rc == 0)
         return 0;
+    /* EFAULT: a page could not be had (what a touch would take as SIGBUS). */
+    if (errno == EFAULT) {
+        struct statvfs vfs;
+
+        if (space_dir != NULL && statvfs(space_dir, &vfs) == 0)
+            return ushm__fail(ENOSPC, "madvise(%s, %zu bytes, "
+                              "MADV_POPULATE_%s): %s: %s has %llu bytes free",
+                              label, len, writable ? "WRITE" : "READ",
+                              ushm_strerror(ENOSPC), space_dir,
+                              (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+        return ushm__fail(ENOMEM, "madvise(%s, %zu bytes, MADV_POPULATE_%s): "
+                          "%s: the kernel could not allocate its pages", label,
+                          len, writable ? "WRITE" : "READ",
+                          ushm_strerror(ENOMEM));
+    }
     if (errno != EINVAL)
         return ushm__fail(errno, "madvise(%s, %zu bytes, MADV_POPULATE_%s): "
                           "%s", label, len, writable ? "WRITE" : "READ",
@@ -33,6 +50,7 @@ int ushm__prefault(void *addr, size_t len, int writable, const char *label)
 #else
     (void)writable;
     (void)label;
+    (void)space_dir;
 #endif
     if (page <= 0)
         page = 4096;
