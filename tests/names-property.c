@@ -99,6 +99,9 @@ static int model_canon(const unsigned char *name, char *out, size_t outsize)
     }
     if (s != ST_BODY)
         return -EINVAL;
+    /* A body beginning "sem." is a POSIX semaphore's, whatever its length. */
+    if (strncmp((const char *)name + (name[0] == '/'), "sem.", 4) == 0)
+        return -EINVAL;
     if (body > BODY_MAX)
         return -ENAMETOOLONG;
     snprintf(out, outsize, "/%s", (const char *)name + (name[0] == '/'));
@@ -242,6 +245,8 @@ static const char *const fixed_names[] = {
     "//x", "//.", "x/", "/x/", "x/y", "/x//", "./x", "../x", "/./", "a.",
     ".a", "..a", "a..", "/.a", "/..a", "-", "_", "/-", "/_", "/.-", " x",
     "x ", "/x\n", "/ca\xc3\xa9", "\xff", "/\x7f", "/cache", "cache",
+    "sem.", "/sem.", "sem.x", "/sem.x", "/sem.x.y", "//sem.x", "/semx", "/sem",
+    "/Sem.x", "/xsem.x", "/sem..", "sem.0123456789012345678901234567890",
 };
 
 /* Fills gen[] and returns its length (the NUL comes after, or inside). */
