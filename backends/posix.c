@@ -120,8 +120,9 @@ static int posix_open_fail(const char *func, const char *name, int err,
     struct statvfs vfs;
     mode_t type;
 
-    if ((err == ELOOP || err == EISDIR || err == ENXIO || err == ENODEV ||
-         err == EOPNOTSUPP || err == EMLINK) &&
+    /* glibc turns EISDIR into EINVAL. */
+    if ((err == ELOOP || err == EISDIR || err == EINVAL || err == ENXIO ||
+         err == ENODEV || err == EOPNOTSUPP || err == EMLINK) &&
         (type = posix_lstat_type(name)) != 0)
         return posix_not_object(func, name, type, err_other);
     if (err == ENOSPC && statvfs(USHM__POSIX_DIR, &vfs) == 0)
@@ -502,13 +503,6 @@ static int posix_join(struct ushm *shm, size_t size, int flags)
                          ushm_strerror(EEXIST));
         goto out;
     }
-    if (create && st.st_uid != geteuid()) {
-        err = ushm__fail(EPERM, "ushm_open(%s): %s: it belongs to uid %ld, "
-                         "not this process's uid %ld; open it without "
-                         "USHM_CREATE to join it", name, ushm_strerror(EPERM),
-                         (long)st.st_uid, (long)geteuid());
-        goto out;
-    }
     if (st.st_size == 0) {
         if (!create) {
             err = ushm__fail(ENOENT, "ushm_open(%s): %s: the object is empty "
@@ -524,6 +518,13 @@ static int posix_join(struct ushm *shm, size_t size, int flags)
         }
         if ((err = posix_wait_for_size(name, fd, &st)) != 0)
             goto out;
+    }
+    if (create && st.st_uid != geteuid()) {
+        err = ushm__fail(EPERM, "ushm_open(%s): %s: it belongs to uid %ld, "
+                         "not this process's uid %ld; open it without "
+                         "USHM_CREATE to join it", name, ushm_strerror(EPERM),
+                         (long)st.st_uid, (long)geteuid());
+        goto out;
     }
     if ((uintmax_t)st.st_size < (uintmax_t)size) {
         err = ushm__fail(EINVAL, "ushm_open(%s, %zu bytes): %s: the segment "
