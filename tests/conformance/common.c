@@ -492,6 +492,136 @@ int skip_unless_root(const char *what)
 }
 
 /* ------------------------------------------------------------------ */
+/* Guarded children: every call under a deadline, optionally in private  */
+/* IPC and mount namespaces with a fresh 1777 tmpfs on /dev/shm.         */
+
+static int guard_fd = -1;       /* the pipe to the parent, in a guarded child */
+static char guard_step[512];   /* what the guarded child is doing */
+static size_t guard_step_len;
+
+static void guard_alarm(int sig)
+{
+    static const char head[] = "deadline passed (a hang) in: ";
+    ssize_t w;
+
+    (void)sig;
+    if (guard_fd >= 0) {
+        w = write(guard_fd, head, sizeof head - 1);
+        w = write(guard_fd, guard_step, guard_step_len);
+        (void)w;
+    }
+    _exit(GUARD_HUNG);
+}
+
+void deadline_begin(unsigned secs, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    alarm(0);
+    va_start(ap, fmt);
+    n = vsnprintf(guard_step, sizeof guard_step, fmt, ap);
+    va_end(ap);
+    guard_step_len = n < 0 ? 0 : (size_t)n < sizeof guard_step ? (size_t)n : sizeof guard_step - 1;
+    alarm(secs);
+}
+
+void deadline_end(void)
+{
+    alarm(0);
+    deadline_begin(GUARD_SECS, "the test between two calls");
+}
+
+double now_secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void guard_here(int fd)
+{
+    guard_fd = fd;
+    signal(SIGALRM, guard_alarm);
+    deadline_end();
+}
+
+pid_t guard_fork(void)
+{
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        NOTE_PID();
+        alarm(0);
+        signal(SIGALRM, SIG_DFL);
+        if (guard_fd >= 0)
+            close(guard_fd);
+        guard_fd = -1;
+#ifdef PR_SET_PDEATHSIG
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    }
+    return pid;
+}
+
+int run_guarded(child_fn fn, void *arg, int private_shm, char *msg, size_t len)
+{
+    int p[2], status;
+    size_t got = 0;
+    ssize_t r;
+    pid_t pid;
+
+    msg[0] = '\0';
+    ck_assert_msg(pipe(p) == 0, "pipe: %s", strerror(errno));
+    fflush(stdout);
+    pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        char buf[1024] = "";
+        int rc = 0, in_userns = 0;
+
+        close(p[0]);
+        NOTE_PID();
+        guard_fd = p[1];
+        signal(SIGALRM, guard_alarm);
+        deadline_begin(GUARD_SECS, "entering the namespaces");
+        if (private_shm) {
+            rc = fc_enter_namespaces(0, &in_userns, buf, sizeof buf);
+            if (rc == 0 && fc_mount_devshm("mode=1777,size=64m", buf, sizeof buf) != 0)
+                rc = 252;
+            else if (rc == 77)
+                rc = GUARD_SKIP;
+            else if (rc != 0)
+                rc = 252;
+        }
+        if (rc == 0) {
+            buf[0] = '\0';
+            deadline_end();
+            rc = fn(arg, buf, sizeof buf);
+        }
+        alarm(0);
+        if (write(p[1], buf, strlen(buf)) < 0)
+            rc = 251;
+        _exit(rc);
+    }
+    close(p[1]);
+    while (got + 1 < len && ((r = read(p[0], msg + got, len - 1 - got)) > 0 ||
+                             (r < 0 && errno == EINTR)))
+        if (r > 0)
+            got += (size_t)r;
+    msg[got] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &status, 0) != pid)
+        ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    snprintf(msg + strlen(msg), len - strlen(msg), " [killed by signal %d: %s]",
+             WTERMSIG(status), strsignal(WTERMSIG(status)));
+    return 256 + WTERMSIG(status);
+}
 
 /* ------------------------------------------------------------------ */
 /* The sweep                                                            */

@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,12 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #ifdef __linux__
+#include <sys/prctl.h>      /* PR_SET_PDEATHSIG */
 #include <sys/sysmacros.h> /* major(), minor() */
 #endif
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ushm.h>
@@ -229,6 +232,40 @@ int run_child(child_fn fn, void *arg, int drop, char *msg, size_t len);
                       (drop) ? " (as nobody)" : "", cst_, cmsg_);                   \
     } while (0)
 int skip_unless_root(const char *what);
+
+/*
+ * Guarded children, for calls that another program could make hang: fn
+ * runs in a forked child (in new IPC and mount namespaces with a fresh
+ * 1777 tmpfs on /dev/shm when private_shm is set: root only) under a
+ * deadline.  Each call under test goes between deadline_begin(), which
+ * says what is being done, and deadline_end(); if the deadline passes the
+ * child reports what hung and exits GUARD_HUNG.  Between calls the child
+ * has GUARD_SECS.  run_guarded() returns fn's value (0: passed, GUARD_SKIP:
+ * cannot run here, msg says why), GUARD_HUNG, or 256 + signal.  Helpers
+ * the guarded child forks come from guard_fork(): they do not hold the
+ * pipe and die with it (guard_here() gives one its own deadlines, reported
+ * on a pipe of its own).  RUN_GUARDED asserts a pass and prints a SKIP line.
+ */
+#define GUARD_SECS 20
+#define GUARD_HUNG 246 /* apart from CHILD_EXPECT's 1..200 */
+#define GUARD_SKIP 245
+void deadline_begin(unsigned secs, const char *fmt, ...) FC_PRINTF(2, 3);
+void deadline_end(void);
+double now_secs(void);
+pid_t guard_fork(void);
+void guard_here(int fd); /* a child of guard_fork() reporting hangs on fd */
+int run_guarded(child_fn fn, void *arg, int private_shm, char *msg, size_t len);
+#define RUN_GUARDED(fn, arg, private_shm)                                           \
+    do {                                                                            \
+        char gmsg_[1024];                                                           \
+        int gst_ = run_guarded((fn), (arg), (private_shm), gmsg_, sizeof gmsg_);    \
+        if (gst_ == GUARD_SKIP) {                                                   \
+            printf("SKIP %s (%s backend): %s\n", #fn, ushm_backend(), gmsg_);       \
+            fflush(stdout);                                                         \
+        } else {                                                                    \
+            ck_assert_msg(gst_ == 0, "%s failed (status %d): %s", #fn, gst_, gmsg_); \
+        }                                                                           \
+    } while (0)
 
 /* The sweep as a test case's unchecked teardown, and a test case with it. */
 void sweep_teardown(void);
