@@ -8,11 +8,19 @@ USHM=${USHM:-./ushm}
 pfx=ushm-test-$$
 a=$pfx-a
 tmp=${TMPDIR:-/tmp}/test-ushm.$$
-names="$a $pfx-b $pfx-m $pfx-z $pfx-r1 $pfx-r2 $pfx-r3 $pfx-missing"
+# A name of the longest length libushm takes (30 characters after the slash).
+long=$(printf '%s' "$pfx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" | cut -c1-30)
+names="$a $pfx-b $pfx-m $pfx-z $pfx-r1 $pfx-r2 $pfx-r3 $pfx-missing $pfx-h $long"
+# What other programs leave in /dev/shm, made by the POSIX checks below.
+esc=$(printf '\033')
+junk="$pfx-empty $pfx-fifo $pfx-dir $pfx-link $pfx-bad@name ${long}x sem.$pfx $pfx-e${esc}x"
 
 cleanup() {
     for n in $names; do
         "$USHM" rm "$n" >/dev/null 2>&1
+    done
+    for n in $junk; do
+        rm -rf "/dev/shm/$n"
     done
     rm -rf "$tmp"
 }
@@ -134,7 +142,7 @@ check "create prints nothing" test ! -s "$tmp/out"
 expect 0 "stat" "$USHM" stat "$a"
 check "stat: name: /$a" has "$tmp/out" "name: /$a"
 check "stat: backend: $backend" has "$tmp/out" "backend: $backend"
-check "stat: size: 8192 (8K)" has "$tmp/out" "size: 8192"
+check "stat: size: 8K" has "$tmp/out" "size: 8K"
 check "stat: mode: 0640" has "$tmp/out" "mode: 0640"
 check "stat: uid" grep "^uid: [0-9][0-9]*$" "$tmp/out"
 check "stat: gid" grep "^gid: [0-9][0-9]*$" "$tmp/out"
@@ -143,7 +151,7 @@ if [ "$backend" = sysv ]; then
     key=$(sysv_key "/$a")
     check "stat: key: $key, the documented hash of /$a" has "$tmp/out" "key: $key"
 else
-    check "stat: nattach: -1 on posix" has "$tmp/out" "nattach: -1"
+    check "stat: nattach: - on posix (it cannot tell)" has "$tmp/out" "nattach: -"
 fi
 check "the sh hash gives /cache the key in ushm(3)" \
     test "$(sysv_key /cache)" = 0xc681ccdc
@@ -164,7 +172,9 @@ expect 1 "create with size 0 exits 1" "$USHM" create "$pfx-z" 0
 check "create under umask 077 exits 0" test $? -eq 0
 expect 0 "stat of the 1M segment" "$USHM" stat "$pfx-m"
 check "umask is not applied: mode 0666" has "$tmp/out" "mode: 0666"
-check "1M is 1048576 bytes" has "$tmp/out" "size: 1048576"
+check "1M is shown as 1M" has "$tmp/out" "size: 1M"
+expect 0 "stat --bytes" "$USHM" stat "$pfx-m" --bytes
+check "1M is 1048576 bytes with --bytes" has "$tmp/out" "size: 1048576"
 
 # ---- write and read ----
 
@@ -212,13 +222,13 @@ check "rm of a missing segment names it" has "$tmp/err" "$m"
 
 # ---- ls ----
 
-expect 0 "ls" "$USHM" ls
+expect 0 "ls --bytes" "$USHM" ls --bytes
 if [ "$backend" = sysv ]; then
     check "ls shows the key $key with size 8192" \
         grep "^$key  *[0-9][0-9]*  *8192 " "$tmp/out"
     check "ls shows the header" has "$tmp/out" "NATTACH"
 else
-    check "ls shows /$a with size 8192" grep "^/$a  *8192  *0640 " "$tmp/out"
+    check "ls shows /$a with size 8192" grep "^/$a  *8192 0640 " "$tmp/out"
 fi
 expect 0 "ls --json" "$USHM" ls --json
 check "ls --json is valid JSON" valid_json "$tmp/out"
@@ -228,6 +238,240 @@ if [ "$backend" = sysv ]; then
 else
     check "ls --json has the name" has "$tmp/out" "\"name\": \"/$a\""
 fi
+
+# ---- ls: sizes, headings, columns, alignment ----
+
+# The row of this test's segment NAME: by name on POSIX, by key on SysV.
+if [ "$backend" = sysv ]; then
+    idcol=key
+    row_of() { sysv_key "/$1"; }
+else
+    idcol=name
+    row_of() { echo "/$1"; }
+fi
+run "$USHM" create "$pfx-h" 1536000 || ko "create $pfx-h 1536000"
+rowa=$(row_of "$a")
+rowh=$(row_of "$pfx-h")
+expect 0 "ls --output $idcol,size" "$USHM" ls --output "$idcol,size"
+check "ls shows 8192 bytes as 8K" grep "^$rowa  *8K\$" "$tmp/out"
+check "ls shows 1536000 bytes as 1.5M" grep "^$rowh  *1.5M\$" "$tmp/out"
+check "ls --output $idcol,size has that header" \
+    grep "^$(echo "$idcol" | tr a-z A-Z)  *SIZE\$" "$tmp/out"
+expect 0 "ls --bytes --output $idcol,size" "$USHM" ls --bytes --output "$idcol,size"
+check "ls --bytes shows 8192" grep "^$rowa  *8192\$" "$tmp/out"
+check "ls --bytes shows 1536000" grep "^$rowh  *1536000\$" "$tmp/out"
+expect 0 "ls -b -o with columns in lower and upper case" "$USHM" ls -b -o "Size,$idcol"
+check "ls -o Size,$idcol puts SIZE first" grep "^ *8192 $rowa\$" "$tmp/out"
+expect 0 "ls --noheadings" "$USHM" ls --noheadings
+check "ls --noheadings prints no header" lacks "$tmp/out" "SIZE"
+expect 0 "ls -n -o size" "$USHM" ls -n -o size
+check "ls -n -o size prints only sizes" test -z "$(grep -v '^ *[0-9.]*[BKMGTPE]$' "$tmp/out")"
+expect 0 "ls --output help" "$USHM" ls --output help
+for c in NAME BACKEND SIZE MODE OWNER UID GID NATTACH KEY ID CPID ALIVE STATUS REMOVE; do
+    check "--output help lists $c on a line of its own" grep "^  $c  *[a-zA-Z]" "$tmp/out"
+done
+expect 2 "ls --output with an unknown column exits 2" "$USHM" ls --output name,bogus
+check "the bad column is named" has "$tmp/err" "unknown column 'bogus'"
+expect 2 "ls --output with an empty column exits 2" "$USHM" ls --output name,
+expect 2 "ls --output with --json exits 2" "$USHM" ls --output name --json
+
+run "$USHM" create "$long" 4K || ko "create the 30-character name $long"
+if [ "$backend" = sysv ]; then
+    cols=key,id,size,mode
+    rowl=$(sysv_key "/$long")
+else
+    cols=name,size,mode
+    rowl=/$long
+fi
+expect 0 "ls --output $cols with a 30-character name" "$USHM" ls --output "$cols"
+check "ls shows the 30-character name's row" grep "^$rowl " "$tmp/out"
+# Each column as wide as its widest cell: with MODE (4 wide) last, every line
+# of this test's rows and the header is as long as the others.
+grep -e "^[A-Z]" -e "^/$pfx" -e "^0x" "$tmp/out" | grep -v "$esc" >"$tmp/rows"
+check "ls columns line up whatever the name's length" \
+    test "$(awk '{ print length($0) }' "$tmp/rows" | sort -u | wc -l)" -eq 1
+
+# ---- JSON: one shape for ls and stat, on both backends ----
+
+keys="name backend size mode owner uid gid nattach key id cpid cpid_alive status remove"
+expect 0 "ls --json (for parsing)" "$USHM" ls --json
+cp "$tmp/out" "$tmp/ls.json"
+expect 0 "stat --json (for parsing)" "$USHM" stat "$a" --json
+cp "$tmp/out" "$tmp/stat.json"
+if command -v python3 >/dev/null 2>&1; then
+    json_check() {  # json_check DESCRIPTION PYTHON-EXPRESSION
+        python3 -c '
+import json, sys
+ls = json.load(open(sys.argv[1]))
+st = json.load(open(sys.argv[2]))
+keys = sys.argv[3].split()
+backend, name, key = sys.argv[4], sys.argv[5], sys.argv[6]
+segs = ls["segments"]
+mine = [e for e in segs if (e["key"] == key if backend == "sysv" else e["name"] == name)]
+sys.exit(0 if eval(sys.argv[7]) else 1)
+' "$tmp/ls.json" "$tmp/stat.json" "$keys" "$backend" "/$a" "${key:-}" "$2" \
+            >"$tmp/out" 2>"$tmp/err"
+        check "$1" test $? -eq 0
+    }
+    json_check "ls --json is {\"segments\": [...]}, nothing else" \
+        'list(ls) == ["segments"] and isinstance(segs, list)'
+    json_check "every ls --json entry has exactly the keys: $keys" \
+        'all(list(e) == keys for e in segs)'
+    json_check "stat --json has exactly the keys of an ls entry" 'list(st) == keys'
+    json_check "ls --json lists /$a once" 'len(mine) == 1'
+    json_check "stat --json and the ls entry agree but for the name" \
+        'all(st[k] == mine[0][k] for k in keys if k != "name")'
+    json_check "stat --json: name, backend, size 8192, mode 0640, numbers" \
+        'st["name"] == name and st["backend"] == backend and st["size"] == 8192 and st["mode"] == "0640" and isinstance(st["uid"], int) and isinstance(st["gid"], int) and isinstance(st["owner"], str)'
+    json_check "stat --json: status ok and a remove command" \
+        'st["status"] == "ok" and st["remove"] == ("ipcrm -m %d" % st["id"] if backend == "sysv" else "ushm rm " + name)'
+    if [ "$backend" = sysv ]; then
+        json_check "stat --json on sysv: key, id, cpid, cpid_alive, nattach" \
+            'st["key"] == key and isinstance(st["id"], int) and isinstance(st["cpid"], int) and st["cpid_alive"] in (True, False) and st["nattach"] == 0'
+        json_check "ls --json on sysv: the name is null (a key has no name)" \
+            'all(e["name"] is None for e in segs)'
+    else
+        json_check "stat --json on posix: nattach, key, id, cpid, cpid_alive null" \
+            'all(st[k] is None for k in ("nattach", "key", "id", "cpid", "cpid_alive"))'
+    fi
+    json_check "every ls entry the backend will not remove by itself says how to remove it" \
+        'all(e["remove"] for e in segs if "removed" not in e["status"])'
+else
+    for k in $keys; do
+        check "stat --json has the key $k (no python3: grep)" has "$tmp/stat.json" "\"$k\": "
+        check "ls --json has the key $k (no python3: grep)" has "$tmp/ls.json" "\"$k\": "
+    done
+    check "ls --json begins {\"segments\": [" grep '^{"segments": \[' "$tmp/ls.json"
+fi
+
+# ---- ls marks what the library refuses (POSIX: objects in /dev/shm) ----
+
+if [ "$backend" = posix ]; then
+    : >"/dev/shm/$pfx-empty"
+    mkfifo "/dev/shm/$pfx-fifo"
+    mkdir "/dev/shm/$pfx-dir"
+    ln -s /nonexistent "/dev/shm/$pfx-link"
+    for n in "$pfx-bad@name" "${long}x" "sem.$pfx" "$pfx-e${esc}x"; do
+        printf x >"/dev/shm/$n"
+    done
+    expect 0 "ls --output name,status,remove with objects the library refuses" \
+        "$USHM" ls --output name,status,remove
+    check "ls: an empty object is 'empty', removed by ushm rm" \
+        grep "^/$pfx-empty  *empty  *ushm rm /$pfx-empty\$" "$tmp/out"
+    check "ls: a FIFO is 'fifo', removed by rm" \
+        grep "^/$pfx-fifo  *fifo  *rm /dev/shm/$pfx-fifo\$" "$tmp/out"
+    check "ls: a directory is 'directory', removed by rm -r" \
+        grep "^/$pfx-dir  *directory  *rm -r /dev/shm/$pfx-dir\$" "$tmp/out"
+    check "ls: a symlink is 'symlink'" grep "^/$pfx-link  *symlink  *rm " "$tmp/out"
+    check "ls: a name with @ is 'badname', removed by rm" \
+        grep "^/$pfx-bad@name  *badname  *rm /dev/shm/$pfx-bad@name\$" "$tmp/out"
+    check "ls: a 31-character name is 'badname'" grep "^/${long}x  *badname " "$tmp/out"
+    check "ls: a sem. name is 'badname'" grep "^/sem.$pfx  *badname " "$tmp/out"
+    check "ls: the ESC byte is shown as \\x1b" has "$tmp/out" "/$pfx-e\\x1bx "
+    check "ls: no raw ESC byte reaches the output" lacks "$tmp/out" "$esc"
+    check "ls: the ESC name's remove command is quoted \$'...'" \
+        has "$tmp/out" "rm \$'/dev/shm/$pfx-e\\x1bx'"
+    check "ls says on stderr how to remove the empty object" \
+        has "$tmp/err" "/$pfx-empty: empty (size 0)"
+    check "ls says on stderr how to remove the FIFO" \
+        has "$tmp/err" "remove it with: rm /dev/shm/$pfx-fifo"
+    check "ls: the stderr notes escape the ESC byte too" lacks "$tmp/err" "$esc"
+    expect 0 "ls --json with those objects" "$USHM" ls --json
+    check "ls --json: the ESC byte is \\u001b" has "$tmp/out" "\"/$pfx-e\\u001bx\""
+    check "ls --json: the FIFO's status" has "$tmp/out" '"status": "fifo"'
+    check "ls --json: no raw ESC byte" lacks "$tmp/out" "$esc"
+    if command -v python3 >/dev/null 2>&1; then
+        check "ls --json with those objects parses, and gives the ESC name back" \
+            python3 -c 'import json, sys
+names = [e["name"] for e in json.load(open(sys.argv[1]))["segments"]]
+sys.exit(0 if sys.argv[2] in names else 1)' "$tmp/out" "/$pfx-e${esc}x"
+    fi
+    expect 1 "ushm rm refuses a name that is not a libushm name" \
+        "$USHM" rm "$pfx-bad@name"
+    expect 0 "ushm rm removes the empty object, as ls says" "$USHM" rm "$pfx-empty"
+    check "the empty object is gone" test ! -e "/dev/shm/$pfx-empty"
+    if command -v bash >/dev/null 2>&1; then
+        run "$USHM" ls --noheadings --output name,remove
+        cmd=$(grep "^/$pfx-e" "$tmp/out" | sed 's/^[^ ]*  *//')
+        bash -c "$cmd" >/dev/null 2>&1
+        check "ls's remove command for the ESC name works in bash" \
+            test ! -e "/dev/shm/$pfx-e${esc}x"
+    fi
+    for n in $junk; do
+        rm -rf "/dev/shm/$n"
+    done
+fi
+
+# ---- help, version, and output that cannot be written ----
+
+for c in create rm stat write read ls info demo; do
+    expect 0 "$c --help exits 0" "$USHM" "$c" --help
+    check "$c --help: usage line" grep "^usage: ushm $c" "$tmp/out"
+    check "$c --help: several lines" test "$(wc -l <"$tmp/out")" -ge 5
+    check "$c --help: an example" grep "^  ushm $c" "$tmp/out"
+done
+run "$USHM" ls --help
+check "ls --help describes --output" has "$tmp/out" "--output"
+expect 0 "-V" "$USHM" -V
+cp "$tmp/out" "$tmp/V"
+expect 0 "--version" "$USHM" --version
+check "-V prints what --version prints" cmp -s "$tmp/out" "$tmp/V"
+expect 0 "ls -V" "$USHM" ls -V
+check "ls -V prints the version" cmp -s "$tmp/out" "$tmp/V"
+
+# print_to TARGET DESCRIPTION CMD...: with stdout on /dev/full or closed.
+print_to() {
+    target=$1
+    desc=$2
+    shift 2
+    case $target in
+    full) "$@" <"$stdin" >/dev/full 2>"$tmp/err" ;;
+    closed) "$@" <"$stdin" >&- 2>"$tmp/err" ;;
+    esac
+    got=$?
+    if [ "$got" -eq 1 ] && has "$tmp/err" "writing standard output"; then
+        ok "$desc"
+    else
+        ko "$desc (exit $got, expected 1 and a message)"
+    fi
+}
+for target in full closed; do
+    print_to $target "--help with stdout $target exits 1" "$USHM" --help
+    print_to $target "--version with stdout $target exits 1" "$USHM" --version
+    print_to $target "-V with stdout $target exits 1" "$USHM" -V
+    for c in create rm stat write read ls info demo; do
+        print_to $target "$c --help with stdout $target exits 1" "$USHM" $c --help
+    done
+    print_to $target "ls with stdout $target exits 1" "$USHM" ls
+    print_to $target "ls --json with stdout $target exits 1" "$USHM" ls --json
+    print_to $target "ls --output help with stdout $target exits 1" \
+        "$USHM" ls --output help
+    print_to $target "stat with stdout $target exits 1" "$USHM" stat "$a"
+    print_to $target "stat --json with stdout $target exits 1" "$USHM" stat "$a" --json
+    print_to $target "read with stdout $target exits 1" "$USHM" read "$a"
+    print_to $target "info with stdout $target exits 1" "$USHM" info
+    print_to $target "demo with stdout $target exits 1" "$USHM" demo
+done
+"$USHM" create "$pfx-z" 4K >/dev/full 2>"$tmp/err"
+check "create with stdout full exits 0 (it prints nothing)" test $? -eq 0
+"$USHM" rm "$pfx-z" >/dev/full 2>"$tmp/err"
+check "rm with stdout full exits 0 (it prints nothing)" test $? -eq 0
+"$USHM" create "$pfx-z" 4K >&- 2>"$tmp/err"
+check "create with stdout closed exits 0 (it prints nothing)" test $? -eq 0
+"$USHM" rm "$pfx-z" >&- 2>"$tmp/err"
+check "rm with stdout closed exits 0 (it prints nothing)" test $? -eq 0
+
+# A reader that has gone: the writer is killed by SIGPIPE (status 128 + 13
+# from the shell), quietly.  The fifo makes sure the reader is gone first.
+mkfifo "$tmp/go"
+( read -r x <"$tmp/go"; "$USHM" ls --json 2>"$tmp/err"; echo $? >"$tmp/status" ) |
+    ( exec 0<&-; echo go >"$tmp/go" )
+check "ls into a closed pipe dies of SIGPIPE (status 141)" \
+    test "$(cat "$tmp/status")" -eq 141
+check "ls into a closed pipe prints no error" test ! -s "$tmp/err"
+"$USHM" ls 2>"$tmp/err" | head -1 >"$tmp/out"
+check "ls | head -1 prints one line" test "$(wc -l <"$tmp/out")" -eq 1
+check "ls | head -1 says nothing about writing" lacks "$tmp/err" "writing standard output"
 
 # ---- rm of several names ----
 
@@ -262,7 +506,7 @@ expect 1 "demo leaves no segment behind" "$USHM" stat "${demo:-/ushm-demo-x}"
 
 # ---- nothing left ----
 
-expect 0 "rm of the remaining segments" "$USHM" rm "$a" "$pfx-m"
+expect 0 "rm of the remaining segments" "$USHM" rm "$a" "$pfx-m" "$pfx-h" "$long"
 expect 0 "ls after rm" "$USHM" ls
 check "ls shows none of this test's segments" lacks "$tmp/out" "$pfx"
 if [ "$backend" = sysv ]; then

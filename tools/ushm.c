@@ -3,9 +3,9 @@
  * shell, on the backend the library was configured with.  See ushm(1).
  *
  * Only the public API is used.  The library has no call that enumerates
- * segments, so "ls" reads /dev/shm (POSIX) or /proc/sysvipc/shm (SysV).
- * Options are parsed by hand: there are few, and it keeps the file free of
- * getopt_long and _GNU_SOURCE.
+ * segments, so "ls" reads /dev/shm (POSIX) or /proc/sysvipc/shm (SysV) and
+ * marks what the library would refuse.  Options are parsed by hand: there
+ * are few, and it keeps the file free of getopt_long and _GNU_SOURCE.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -41,23 +42,31 @@ enum {
     OPT_MODE = 1 << 2,
     OPT_OFFSET = 1 << 3,
     OPT_LENGTH = 1 << 4,
+    OPT_BYTES = 1 << 5,
+    OPT_NOHEADINGS = 1 << 6,
+    OPT_OUTPUT = 1 << 7,
 };
 
 static const struct option_def {
     const char *name;
+    const char *short_name;     /* NULL: none */
     unsigned bit;
     int has_arg;
 } options[] = {
-    { "--json", OPT_JSON, 0 },
-    { "--excl", OPT_EXCL, 0 },
-    { "--mode", OPT_MODE, 1 },
-    { "--offset", OPT_OFFSET, 1 },
-    { "--length", OPT_LENGTH, 1 },
+    { "--json", "-J", OPT_JSON, 0 },
+    { "--excl", NULL, OPT_EXCL, 0 },
+    { "--mode", NULL, OPT_MODE, 1 },
+    { "--offset", NULL, OPT_OFFSET, 1 },
+    { "--length", NULL, OPT_LENGTH, 1 },
+    { "--bytes", "-b", OPT_BYTES, 0 },
+    { "--noheadings", "-n", OPT_NOHEADINGS, 0 },
+    { "--output", "-o", OPT_OUTPUT, 1 },
 };
+#define NOPTIONS (sizeof options / sizeof options[0])
 
 struct args {
     unsigned seen;          /* OPT_* bits given */
-    const char *mode, *offset, *length;
+    const char *mode, *offset, *length, *output;
     char **pos;             /* positional arguments */
     int npos;
 };
@@ -65,6 +74,7 @@ struct args {
 struct command {
     const char *name;
     const char *usage;      /* what follows "ushm " */
+    const char *help;       /* what --help prints after the usage line */
     unsigned opts;          /* OPT_* bits accepted */
     int min_pos, max_pos;   /* max_pos < 0: no limit */
     int (*run)(const struct command *, struct args *);
@@ -79,17 +89,87 @@ static int cmd_ls(const struct command *, struct args *);
 static int cmd_info(const struct command *, struct args *);
 static int cmd_demo(const struct command *, struct args *);
 
+#define HELP_NAME \
+    "  NAME                \"/\" and 1 to 30 of A-Z a-z 0-9 . _ - (the slash may\n" \
+    "                      be left out)\n"
+#define HELP_HELP \
+    "  -h, --help          print this help and exit\n"
+
 static const struct command commands[] = {
     { "create", "create NAME SIZE [--mode MODE] [--excl]",
+      "Create the segment NAME with SIZE bytes, zero-filled.  If it exists with\n"
+      "at least SIZE bytes nothing is done (unless --excl).  Prints nothing.\n\n"
+      HELP_NAME
+      "  SIZE                bytes, or a number with a K, M or G suffix (1024s)\n"
+      "  --mode MODE         permission bits in octal (default 0600); the umask\n"
+      "                      is not applied\n"
+      "  --excl              fail if the segment exists\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm create /cache 64M --mode 0640\n",
       OPT_MODE | OPT_EXCL, 2, 2, cmd_create },
-    { "rm", "rm NAME...", 0, 1, -1, cmd_rm },
-    { "stat", "stat NAME [--json]", OPT_JSON, 1, 1, cmd_stat },
-    { "write", "write NAME [--offset N] < FILE", OPT_OFFSET, 1, 1, cmd_write },
+    { "rm", "rm NAME...",
+      "Remove each named segment; processes that have it mapped keep it until\n"
+      "they close it.  Every name is tried; the exit status is 1 if any could\n"
+      "not be removed.  An empty POSIX object under a libushm name is removed\n"
+      "too.  What is not a libushm name, or not a shared memory object, is\n"
+      "refused: 'ushm ls' shows the command that removes it.\n\n"
+      HELP_NAME HELP_HELP "\n"
+      "Example:\n  ushm rm /cache /cache-old\n",
+      0, 1, -1, cmd_rm },
+    { "stat", "stat NAME [--json] [--bytes]",
+      "Show one segment without mapping it: one 'key: value' line per field,\n"
+      "or with --json the object that 'ushm ls --json' gives for it.\n\n"
+      HELP_NAME
+      "  -J, --json          print JSON (see ushm(1), OUTPUT)\n"
+      "  -b, --bytes         the size in bytes rather than as 64M\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm stat /cache --json\n",
+      OPT_JSON | OPT_BYTES, 1, 1, cmd_stat },
+    { "write", "write NAME [--offset N] < FILE",
+      "Copy standard input into the segment, N bytes in.  If it does not fit\n"
+      "before the end of the segment, nothing is written and the exit status\n"
+      "is 1.  Prints nothing.\n\n"
+      HELP_NAME
+      "  --offset N          where to start (bytes, or with a K, M or G suffix;\n"
+      "                      default 0)\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm write /cache --offset 4K < header.bin\n",
+      OPT_OFFSET, 1, 1, cmd_write },
     { "read", "read NAME [--offset N] [--length N] > FILE",
+      "Copy the segment to standard output, from N bytes in to its end, or\n"
+      "--length bytes.  The segment is mapped read-only.\n\n"
+      HELP_NAME
+      "  --offset N          where to start (default 0)\n"
+      "  --length N          how many bytes (default: up to the end)\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm read /cache --offset 4K --length 1K | od -c\n",
       OPT_OFFSET | OPT_LENGTH, 1, 1, cmd_read },
-    { "ls", "ls [--json]", OPT_JSON, 0, 0, cmd_ls },
-    { "info", "info", 0, 0, 0, cmd_info },
-    { "demo", "demo", 0, 0, 0, cmd_demo },
+    { "ls", "ls [--json] [--bytes] [--noheadings] [--output COLUMNS]",
+      "List every segment the backend can see (" POSIX_SHM_DIR " or "
+      SYSV_SHM_FILE "),\nlibushm's or not, sorted.  STATUS marks what the "
+      "library refuses, and a\nline on standard error says how to remove it.\n\n"
+      "  -J, --json          print {\"segments\": [...]}, every key (ushm(1))\n"
+      "  -b, --bytes         sizes in bytes rather than as 64M\n"
+      "  -n, --noheadings    no header line\n"
+      "  -o, --output LIST   the columns to show, separated by commas;\n"
+      "                      '--output help' lists them\n"
+      HELP_HELP "\n"
+      "Examples:\n  ushm ls --output name,size,status\n"
+      "  ushm ls --noheadings --output name\n",
+      OPT_JSON | OPT_BYTES | OPT_NOHEADINGS | OPT_OUTPUT, 0, 0, cmd_ls },
+    { "info", "info",
+      "Print the backend, the library version, the page size, the kernel's\n"
+      "System V limits and the size and free space of " POSIX_SHM_DIR ".\n\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm info\n",
+      0, 0, 0, cmd_info },
+    { "demo", "demo",
+      "Show the library at work: a producer process and a consumer process\n"
+      "pass five messages through a segment named /ushm-demo-PID, which is\n"
+      "removed before the end.  Exit status 0 if every message arrived intact.\n\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm demo\n",
+      0, 0, 0, cmd_demo },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -98,9 +178,15 @@ static void print_usage(FILE *f)
     fputs("usage: ushm SUBCOMMAND [ARGS]\n", f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "       ushm %s\n", commands[i].usage);
-    fputs("       ushm --help | --version\n"
-          "SIZE, N: bytes, or a number with a K, M or G suffix (powers of 1024)\n",
+    fputs("       ushm -h | --help | -V | --version\n"
+          "SIZE, N: bytes, or a number with a K, M or G suffix (powers of 1024)\n"
+          "'ushm SUBCOMMAND --help' describes each subcommand; see ushm(1).\n",
           f);
+}
+
+static void print_version(void)
+{
+    printf("ushm %s (%s backend)\n", ushm_version(), ushm_backend());
 }
 
 #if defined(__GNUC__)
@@ -145,9 +231,27 @@ static int tool_error(const struct command *cmd, const char *msg)
     return 1;
 }
 
+enum { ARGS_HELP = -1, ARGS_VERSION = -2 };
+
+static const struct option_def *find_option(const struct command *cmd,
+                                            const char *arg, size_t len)
+{
+    for (size_t j = 0; j < NOPTIONS; j++) {
+        const struct option_def *o = &options[j];
+
+        if (!(cmd->opts & o->bit))
+            continue;
+        if ((strlen(o->name) == len && strncmp(o->name, arg, len) == 0) ||
+            (o->short_name && strlen(o->short_name) == len &&
+             strncmp(o->short_name, arg, len) == 0))
+            return o;
+    }
+    return NULL;
+}
+
 /*
- * Returns 0 when parsed, 2 on a usage error (already reported), or -1 when
- * --help was asked for.
+ * Returns 0 when parsed, 2 on a usage error (already reported), ARGS_HELP
+ * when --help was asked for, or ARGS_VERSION for --version.
  */
 static int parse_args(const struct command *cmd, int argc, char **argv,
                       struct args *a)
@@ -162,7 +266,7 @@ static int parse_args(const struct command *cmd, int argc, char **argv,
     }
     for (int i = 0; i < argc; i++) {
         char *arg = argv[i];
-        const struct option_def *o = NULL;
+        const struct option_def *o;
         size_t len;
         const char *value;
 
@@ -177,14 +281,11 @@ static int parse_args(const struct command *cmd, int argc, char **argv,
             continue;
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-            return -1;
+            return ARGS_HELP;
+        if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0)
+            return ARGS_VERSION;
         len = strcspn(arg, "=");
-        for (size_t j = 0; j < sizeof options / sizeof options[0]; j++)
-            if (strlen(options[j].name) == len &&
-                strncmp(options[j].name, arg, len) == 0 &&
-                (cmd->opts & options[j].bit))
-                o = &options[j];
-        if (!o)
+        if (!(o = find_option(cmd, arg, len)))
             return usage_error(cmd, "unknown option '%s'", arg);
         if (!o->has_arg) {
             if (arg[len] == '=')
@@ -204,6 +305,8 @@ static int parse_args(const struct command *cmd, int argc, char **argv,
             a->offset = value;
         else if (o->bit == OPT_LENGTH)
             a->length = value;
+        else if (o->bit == OPT_OUTPUT)
+            a->output = value;
     }
     if (a->npos < cmd->min_pos)
         return usage_error(cmd, "missing argument");
@@ -263,7 +366,7 @@ static int parse_number_opt(const struct command *cmd, const char *opt,
     return 0;
 }
 
-/* ---- output helpers ---- */
+/* ---- text, JSON and shell quoting ---- */
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629), or 0. */
 static int utf8_length(const unsigned char *p)
@@ -298,8 +401,55 @@ static int utf8_length(const unsigned char *p)
     return n;
 }
 
-/* A JSON string: escapes quotes, backslashes and control characters, and
- * replaces bytes that are not UTF-8 (names in /dev/shm are any bytes). */
+/* A C0 or C1 control character or DEL, as a sequence of n bytes at p. */
+static int is_control(const unsigned char *p, int n)
+{
+    if (n == 1)
+        return p[0] < 0x20 || p[0] == 0x7f;
+    return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+}
+
+/* The printable form of s for text output: control characters, C1 controls
+ * and bytes that are not UTF-8 become \xHH, and a backslash becomes \\, so
+ * that the escaped form is unambiguous.  Returns a malloc'd string. */
+static char *text_escape(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *out = malloc(strlen(s) * 8 + 1), *q = out;
+
+    if (!out)
+        return NULL;
+    while (*p) {
+        int n = utf8_length(p);
+
+        if (n == 0 || is_control(p, n)) {
+            for (int k = 0; k < (n ? n : 1); k++)
+                q += sprintf(q, "\\x%02x", p[k]);
+            p += n ? n : 1;
+            continue;
+        }
+        if (*p == '\\')
+            *q++ = '\\';
+        memcpy(q, p, (size_t)n);
+        q += n;
+        p += n;
+    }
+    *q = '\0';
+    return out;
+}
+
+/* Columns are as wide as their widest cell, in characters (code points). */
+static size_t display_width(const char *s)
+{
+    size_t w = 0;
+
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    return w;
+}
+
+/* A JSON string: quotes, backslashes and control characters (C1 and DEL
+ * too) escaped; bytes that are not UTF-8 replaced by U+FFFD. */
 static void json_string(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -313,28 +463,101 @@ static void json_string(FILE *f, const char *s)
             p++;
             continue;
         }
-        if (n > 1)
-            fwrite(p, 1, (size_t)n, f);
+        if (is_control(p, n))
+            fprintf(f, "\\u%04x", n == 1 ? p[0] : p[1]);
         else if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
         else
-            fputc(*p, f);
+            fwrite(p, 1, (size_t)n, f);
         p += n;
     }
     fputc('"', f);
 }
 
-/* For text output: a name with control characters must not break lines. */
-static void text_string(FILE *f, const char *s)
+/* s quoted for a POSIX shell, or for bash's $'...' when it holds bytes that
+ * text output would escape, so the command can be pasted as it is shown. */
+static void shell_quote(const char *s, char *out, size_t len)
 {
-    for (; *s; s++)
-        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+    const unsigned char *p = (const unsigned char *)s;
+    int plain = 1, printable = 1;
+    size_t o = 0;
+
+    for (const unsigned char *c = p; *c; c++)
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789._/-+,:=@%", *c))
+            plain = 0;
+    for (const unsigned char *c = p; *c;) {
+        int n = utf8_length(c);
+
+        if (n == 0 || is_control(c, n) || *c == '\'' || *c == '\\')
+            printable = 0;
+        c += n ? n : 1;
+    }
+    if (plain) {
+        snprintf(out, len, "%s", s);
+        return;
+    }
+    if (printable) {
+        snprintf(out, len, "'%s'", s);
+        return;
+    }
+    o += (size_t)snprintf(out, len, "$'");
+    while (*p && o + 6 < len) {
+        int n = utf8_length(p);
+
+        if (n == 0 || is_control(p, n)) {
+            o += (size_t)snprintf(out + o, len - o, "\\x%02x", *p);
+            p++;
+            continue;
+        }
+        if (*p == '\'' || *p == '\\')
+            out[o++] = '\\';
+        memcpy(out + o, p, (size_t)n);
+        o += (size_t)n;
+        p += n;
+    }
+    snprintf(out + o, len - o, "'");
+}
+
+/*
+ * A size as lsipc shows it: below 1 KiB in bytes ("512B"); else in the
+ * largest unit of K, M, G, T, P, E (powers of 1024) that it reaches, with no
+ * decimal when it is an exact multiple ("64M"), else rounded to one decimal
+ * below 10 ("1.5M") and to a whole number from 10 up ("123M").
+ */
+static void human_size(unsigned long long v, char *buf, size_t len)
+{
+    static const char units[] = "KMGTPE";
+    unsigned long long q, r, half;
+    unsigned shift = 10;
+    int u = 0;
+
+    if (v < 1024) {
+        snprintf(buf, len, "%lluB", v);
+        return;
+    }
+    while (u < 5 && (v >> (shift + 10)) != 0) {
+        shift += 10;
+        u++;
+    }
+    q = v >> shift;
+    r = v & ((1ULL << shift) - 1);
+    half = 1ULL << (shift - 1);
+    if (r == 0) {
+        snprintf(buf, len, "%llu%c", q, units[u]);
+    } else if (q < 10) {
+        /* r < 2^60, so r * 10 + half cannot overflow. */
+        unsigned long long tenths = q * 10 + ((r * 10 + half) >> shift);
+
+        if (tenths >= 100)
+            snprintf(buf, len, "%llu%c", tenths / 10, units[u]);
+        else
+            snprintf(buf, len, "%llu.%llu%c", tenths / 10, tenths % 10, units[u]);
+    } else if (q + (r >= half) >= 1024 && u < 5) {
+        snprintf(buf, len, "1.0%c", units[u + 1]);
+    } else {
+        snprintf(buf, len, "%llu%c", q + (r >= half), units[u]);
+    }
 }
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
@@ -413,6 +636,660 @@ static ssize_t read_full(int fd, void *buf, size_t len)
     return (ssize_t)got;
 }
 
+/* ---- what the backend holds: one entry per segment ---- */
+
+/* What the library refuses, or why no name reaches a segment. */
+enum {
+    ST_NOTFILE = 1 << 0,    /* POSIX: not a regular file (see type) */
+    ST_BADNAME = 1 << 1,    /* POSIX: not a libushm name */
+    ST_EMPTY = 1 << 2,      /* POSIX: size 0 */
+    ST_PRIVATE = 1 << 3,    /* SysV: key IPC_PRIVATE */
+    ST_REMOVED = 1 << 4,    /* SysV: removed, waiting for the last detach */
+};
+
+/* Unknown numbers are -1 (and key_known 0): JSON null, "-" in text. */
+struct entry {
+    char *name;             /* canonical, with the slash; NULL if unknown */
+    const char *type;       /* with ST_NOTFILE: "fifo", "directory"... */
+    const char *why;        /* with ST_BADNAME: what is wrong with the name */
+    long long size;
+    unsigned mode;          /* permission bits */
+    long long uid, gid, nattach, id, cpid;
+    int cpid_alive;
+    int key_known;
+    uint32_t key;
+    unsigned status;        /* ST_* bits */
+};
+
+struct entries {
+    struct entry *e;
+    size_t n, cap;
+};
+
+static struct entry *add_entry(struct entries *l)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        struct entry *p = realloc(l->e, cap * sizeof *p);
+
+        if (!p)
+            return NULL;
+        l->e = p;
+        l->cap = cap;
+    }
+    memset(&l->e[l->n], 0, sizeof l->e[0]);
+    l->e[l->n].nattach = l->e[l->n].id = l->e[l->n].cpid = -1;
+    l->e[l->n].cpid_alive = -1;
+    return &l->e[l->n++];
+}
+
+static void free_entries(struct entries *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->e[i].name);
+    free(l->e);
+    l->e = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Why the name of a /dev/shm entry is not one libushm accepts, or NULL. */
+static const char *name_problem(const char *base)
+{
+    size_t len = strlen(base);
+
+    if (len > USHM_NAME_MAX - 1)
+        return "longer than 30 characters";
+    if (strspn(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") != len)
+        return "characters outside A-Z a-z 0-9 . _ -";
+    if (strncmp(base, "sem.", 4) == 0)
+        return "a POSIX semaphore's name (sem. prefix)";
+    return NULL;
+}
+
+static const char *file_type(mode_t m)
+{
+    return S_ISDIR(m) ? "directory" : S_ISFIFO(m) ? "fifo" :
+           S_ISLNK(m) ? "symlink" : S_ISSOCK(m) ? "socket" :
+           S_ISCHR(m) || S_ISBLK(m) ? "device" : "other";
+}
+
+static int compare_entries(const void *x, const void *y)
+{
+    const struct entry *a = x, *b = y;
+
+    if (a->name && b->name)
+        return strcmp(a->name, b->name);
+    if (a->key != b->key)
+        return a->key > b->key ? 1 : -1;
+    return (a->id > b->id) - (a->id < b->id);  /* several with key 0 */
+}
+
+static int posix_entry(struct entries *l, int dfd, const char *base)
+{
+    struct entry *e;
+    struct stat st;
+
+    /* Gone since readdir, or not ours to look at: not listed. */
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return 0;
+    if (!(e = add_entry(l)) || !(e->name = malloc(strlen(base) + 2)))
+        return -1;
+    sprintf(e->name, "/%s", base);
+    e->size = (long long)st.st_size;
+    e->mode = (unsigned)(st.st_mode & 07777);
+    e->uid = (long long)st.st_uid;
+    e->gid = (long long)st.st_gid;
+    if (!S_ISREG(st.st_mode)) {
+        e->status |= ST_NOTFILE;
+        e->type = file_type(st.st_mode);
+    }
+    if ((e->why = name_problem(base)) != NULL)
+        e->status |= ST_BADNAME;
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+        e->status |= ST_EMPTY;
+    return 0;
+}
+
+/* Every entry of /dev/shm; on failure, a message in msg. */
+static int posix_entries(struct entries *l, char *msg, size_t len)
+{
+    struct dirent *d;
+    DIR *dir = opendir(POSIX_SHM_DIR);
+    int rc = 0;
+
+    if (!dir) {
+        snprintf(msg, len, "cannot list POSIX segments: %s: %s",
+                 POSIX_SHM_DIR, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (d = readdir(dir)) != NULL)
+        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+            rc = posix_entry(l, dirfd(dir), d->d_name);
+    closedir(dir);
+    if (rc != 0)
+        snprintf(msg, len, "out of memory");
+    return rc;
+}
+
+static int pid_alive(long long pid)
+{
+    /* EPERM: the process exists but belongs to someone else. */
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+enum { KEY, SHMID, PERMS, SIZE, CPID, NATTCH, UID, GID, NSYSVCOLS };
+static const char *const sysv_colname[NSYSVCOLS] = {
+    "key", "shmid", "perms", "size", "cpid", "nattch", "uid", "gid"
+};
+
+/* Where each column is, from the header line: not from fixed positions. */
+static int sysv_header(char *line, int col[NSYSVCOLS], char *msg, size_t len)
+{
+    char *tok, *save;
+    int i = 0;
+
+    for (int c = 0; c < NSYSVCOLS; c++)
+        col[c] = -1;
+    for (tok = strtok_r(line, " \t\n", &save); tok;
+         tok = strtok_r(NULL, " \t\n", &save), i++)
+        for (int c = 0; c < NSYSVCOLS; c++)
+            if (strcmp(tok, sysv_colname[c]) == 0)
+                col[c] = i;
+    for (int c = 0; c < NSYSVCOLS; c++)
+        if (col[c] < 0) {
+            snprintf(msg, len, "%s: no '%s' column", SYSV_SHM_FILE,
+                     sysv_colname[c]);
+            return -1;
+        }
+    return 0;
+}
+
+/* One line of /proc/sysvipc/shm; 1 if it was not a segment's line. */
+static int sysv_entry(struct entries *l, char *line, const int col[NSYSVCOLS])
+{
+    const char *v[NSYSVCOLS] = { 0 };
+    char *tok, *save;
+    struct entry *e;
+    unsigned long perms;
+    int i = 0;
+
+    for (tok = strtok_r(line, " \t\n", &save); tok;
+         tok = strtok_r(NULL, " \t\n", &save), i++)
+        for (int c = 0; c < NSYSVCOLS; c++)
+            if (col[c] == i)
+                v[c] = tok;
+    for (int c = 0; c < NSYSVCOLS; c++)
+        if (!v[c])
+            return 1;
+    if (!(e = add_entry(l)))
+        return -1;
+    /* The kernel prints the key as a signed int. */
+    e->key = (uint32_t)strtoll(v[KEY], NULL, 10);
+    e->key_known = 1;
+    e->id = strtoll(v[SHMID], NULL, 10);
+    perms = strtoul(v[PERMS], NULL, 8);
+    e->mode = (unsigned)(perms & 0777);
+    e->size = strtoll(v[SIZE], NULL, 10);
+    e->cpid = strtoll(v[CPID], NULL, 10);
+    e->cpid_alive = pid_alive(e->cpid);
+    e->nattach = strtoll(v[NATTCH], NULL, 10);
+    e->uid = strtoll(v[UID], NULL, 10);
+    e->gid = strtoll(v[GID], NULL, 10);
+    if (e->key == 0)
+        e->status |= ST_PRIVATE;
+    if (perms & 01000)      /* SHM_DEST */
+        e->status |= ST_REMOVED;
+    return 0;
+}
+
+/* Every segment of /proc/sysvipc/shm; on failure, a message in msg. */
+static int sysv_entries(struct entries *l, char *msg, size_t len)
+{
+    int col[NSYSVCOLS], rc = 0;
+    char *line = NULL;
+    size_t linecap = 0;
+    FILE *f = fopen(SYSV_SHM_FILE, "r");
+
+    if (!f) {
+        snprintf(msg, len, "cannot list SysV segments: %s: %s",
+                 SYSV_SHM_FILE, strerror(errno));
+        return -1;
+    }
+    if (getline(&line, &linecap, f) <= 0) {
+        snprintf(msg, len, "%s: no header line", SYSV_SHM_FILE);
+        rc = -1;
+    } else if ((rc = sysv_header(line, col, msg, len)) == 0) {
+        while (rc >= 0 && getline(&line, &linecap, f) > 0)
+            rc = sysv_entry(l, line, col);
+        if (rc < 0)
+            snprintf(msg, len, "out of memory");
+    }
+    free(line);
+    fclose(f);
+    return rc < 0 ? -1 : 0;
+}
+
+static int backend_entries(struct entries *l, char *msg, size_t len)
+{
+    int rc = is_sysv() ? sysv_entries(l, msg, len) : posix_entries(l, msg, len);
+
+    if (rc == 0 && l->n > 1)
+        qsort(l->e, l->n, sizeof l->e[0], compare_entries);
+    return rc;
+}
+
+/* What "status" says: "ok", or the ST_* words joined by commas. */
+static void status_text(const struct entry *e, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    if (e->status & ST_NOTFILE)
+        o += (size_t)snprintf(buf + o, len - o, "%s,", e->type);
+    if (e->status & ST_BADNAME)
+        o += (size_t)snprintf(buf + o, len - o, "badname,");
+    if (e->status & ST_EMPTY)
+        o += (size_t)snprintf(buf + o, len - o, "empty,");
+    if (e->status & ST_PRIVATE)
+        o += (size_t)snprintf(buf + o, len - o, "private,");
+    if (e->status & ST_REMOVED)
+        o += (size_t)snprintf(buf + o, len - o, "removed,");
+    if (o == 0)
+        snprintf(buf, len, "ok");
+    else
+        buf[o - 1] = '\0';
+}
+
+/* The command that removes it; 0 if none does (removed, waiting to go). */
+static int remove_command(const struct entry *e, char *buf, size_t len)
+{
+    char path[PATH_MAX], quoted[PATH_MAX * 4 + 8];
+
+    if (e->status & ST_REMOVED)
+        return 0;
+    if (e->id >= 0) {
+        snprintf(buf, len, "ipcrm -m %lld", e->id);
+        return 1;
+    }
+    if (!e->name)
+        return 0;
+    if (!(e->status & (ST_NOTFILE | ST_BADNAME))) {
+        /* ushm_unlink() takes empty objects under libushm names too. */
+        shell_quote(e->name, quoted, sizeof quoted);
+        snprintf(buf, len, "ushm rm %s", quoted);
+        return 1;
+    }
+    snprintf(path, sizeof path, POSIX_SHM_DIR "%s", e->name);
+    shell_quote(path, quoted, sizeof quoted);
+    snprintf(buf, len, "%s %s", (e->status & ST_NOTFILE) &&
+             strcmp(e->type, "directory") == 0 ? "rm -r" : "rm", quoted);
+    return 1;
+}
+
+/* ---- columns: the one table behind ls, stat and their JSON ---- */
+
+static int stdout_errno;    /* why writing standard output first failed */
+
+static void flush_stdout(void)
+{
+    if (fflush(stdout) != 0 && !stdout_errno)
+        stdout_errno = errno;
+}
+
+/* V_RAW: a string that is printable as it is, made so (a shell command). */
+enum vtype { V_NULL, V_STR, V_RAW, V_NUM, V_BOOL, V_SIZE };
+
+struct value {
+    enum vtype type;
+    const char *s;          /* V_STR, V_RAW */
+    long long n;            /* V_NUM, V_BOOL, V_SIZE */
+};
+
+#define CELL_MAX (PATH_MAX * 4 + 64)
+
+typedef void get_fn(const struct entry *, struct value *, char *, size_t);
+
+static void set_num(struct value *v, long long n)
+{
+    v->type = n < 0 ? V_NULL : V_NUM;
+    v->n = n;
+}
+
+static void get_name(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    v->type = e->name ? V_STR : V_NULL;
+    v->s = e->name;
+}
+
+static void get_backend(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)e, (void)b, (void)l;
+    v->type = V_STR;
+    v->s = ushm_backend();
+}
+
+static void get_size(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    v->type = V_SIZE;
+    v->n = e->size;
+}
+
+static void get_mode(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    snprintf(b, l, "%04o", e->mode);
+    v->type = V_STR;
+    v->s = b;
+}
+
+static void get_owner(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    v->type = V_STR;
+    v->s = user_name((uid_t)e->uid, b, l);
+}
+
+static void get_uid(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    set_num(v, e->uid);
+}
+
+static void get_gid(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    set_num(v, e->gid);
+}
+
+static void get_nattach(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    set_num(v, e->nattach);
+}
+
+static void get_key(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    snprintf(b, l, "0x%08" PRIx32, e->key);
+    v->type = e->key_known ? V_STR : V_NULL;
+    v->s = b;
+}
+
+static void get_id(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    set_num(v, e->id);
+}
+
+static void get_cpid(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    set_num(v, e->cpid);
+}
+
+static void get_alive(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    (void)b, (void)l;
+    v->type = e->cpid_alive < 0 ? V_NULL : V_BOOL;
+    v->n = e->cpid_alive;
+}
+
+static void get_status(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    status_text(e, b, l);
+    v->type = V_STR;
+    v->s = b;
+}
+
+static void get_remove(const struct entry *e, struct value *v, char *b, size_t l)
+{
+    v->type = remove_command(e, b, l) ? V_RAW : V_NULL;
+    v->s = b;
+}
+
+/* In this order: the JSON keys, stat's lines, --output help. */
+static const struct column {
+    const char *name;       /* for --output, upper case in the header */
+    const char *key;        /* JSON key and stat's label */
+    int right;              /* right-aligned */
+    const char *help;
+    get_fn *get;
+} columns[] = {
+    { "NAME", "name", 0, "segment name (- on SysV in ls: a key is not "
+      "turned back into a name)", get_name },
+    { "BACKEND", "backend", 0, "posix or sysv", get_backend },
+    { "SIZE", "size", 1, "size, as 64M (in bytes with --bytes)", get_size },
+    { "MODE", "mode", 0, "permission bits, in octal", get_mode },
+    { "OWNER", "owner", 0, "owner's user name, or uid", get_owner },
+    { "UID", "uid", 1, "owner's user id", get_uid },
+    { "GID", "gid", 1, "owner's group id", get_gid },
+    { "NATTACH", "nattach", 1, "processes attached (SysV; - on POSIX)",
+      get_nattach },
+    { "KEY", "key", 0, "SysV key, as 0x%08x", get_key },
+    { "ID", "id", 1, "SysV shmid", get_id },
+    { "CPID", "cpid", 1, "pid of the SysV segment's creator", get_cpid },
+    { "ALIVE", "cpid_alive", 0, "whether that creator is still running",
+      get_alive },
+    { "STATUS", "status", 0, "ok, or what the library refuses (badname, "
+      "empty, fifo...)", get_status },
+    { "REMOVE", "remove", 0, "a command that removes it (- if it goes by "
+      "itself)", get_remove },
+};
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+static const char *const default_posix[] = {
+    "NAME", "SIZE", "MODE", "OWNER", "STATUS", NULL
+};
+static const char *const default_sysv[] = {
+    "KEY", "ID", "SIZE", "OWNER", "MODE", "NATTACH", "CPID", "ALIVE",
+    "STATUS", NULL
+};
+
+static int find_column(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NCOLUMNS; i++)
+        if (strlen(columns[i].name) == len &&
+            strncasecmp(columns[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void print_columns_help(void)
+{
+    printf("Columns for --output (names in either case, separated by commas):\n");
+    for (size_t i = 0; i < NCOLUMNS; i++)
+        printf("  %-8s %s\n", columns[i].name, columns[i].help);
+}
+
+/* The columns of --output LIST, or the backend's default; n of them. */
+static int pick_columns(const struct command *cmd, const char *list,
+                        int cols[NCOLUMNS], int *n)
+{
+    const char *const *def = is_sysv() ? default_sysv : default_posix;
+    const char *p = list;
+
+    *n = 0;
+    if (!list) {
+        for (; def[*n]; (*n)++)
+            cols[*n] = find_column(def[*n], strlen(def[*n]));
+        return 0;
+    }
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        int c = find_column(p, len);
+
+        if (c < 0)
+            return usage_error(cmd, "unknown column '%.*s' in --output "
+                               "(--output help lists them)", (int)len, p);
+        if (*n == (int)NCOLUMNS)
+            return usage_error(cmd, "too many columns in --output");
+        cols[(*n)++] = c;
+        if (p[len] == '\0')
+            return 0;
+        p += len + 1;
+    }
+}
+
+/* The text of a cell, escaped; a malloc'd string. */
+static char *cell_text(const struct entry *e, int col, int bytes)
+{
+    char buf[CELL_MAX], num[32];
+    struct value v = { V_NULL, NULL, 0 };
+
+    columns[col].get(e, &v, buf, sizeof buf);
+    switch (v.type) {
+    case V_NULL:
+        return text_escape("-");
+    case V_STR:
+        return text_escape(v.s);
+    case V_RAW:
+        return strdup(v.s);
+    case V_BOOL:
+        return text_escape(v.n ? "yes" : "no");
+    case V_SIZE:
+        if (bytes)
+            snprintf(num, sizeof num, "%lld", v.n);
+        else
+            human_size((unsigned long long)v.n, num, sizeof num);
+        return text_escape(num);
+    case V_NUM:
+        break;
+    }
+    snprintf(num, sizeof num, "%lld", v.n);
+    return text_escape(num);
+}
+
+static void json_value(FILE *f, const struct value *v)
+{
+    switch (v->type) {
+    case V_NULL:
+        fputs("null", f);
+        break;
+    case V_STR:
+    case V_RAW:
+        json_string(f, v->s);
+        break;
+    case V_BOOL:
+        fputs(v->n ? "true" : "false", f);
+        break;
+    case V_NUM:
+    case V_SIZE:
+        fprintf(f, "%lld", v->n);
+        break;
+    }
+}
+
+/* One entry as a JSON object with every key, null where unknown. */
+static void json_entry(FILE *f, const struct entry *e)
+{
+    char buf[CELL_MAX];
+
+    fputc('{', f);
+    for (size_t i = 0; i < NCOLUMNS; i++) {
+        struct value v = { V_NULL, NULL, 0 };
+
+        columns[i].get(e, &v, buf, sizeof buf);
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", columns[i].key);
+        json_value(f, &v);
+    }
+    fputc('}', f);
+}
+
+static void print_cell(const char *s, size_t width, int right, int last)
+{
+    size_t pad = width - display_width(s);
+
+    if (right)
+        printf("%*s%s", (int)pad, "", s);
+    else if (last)
+        fputs(s, stdout);
+    else
+        printf("%s%*s", s, (int)pad, "");
+}
+
+/* The table, each column as wide as its widest cell (header included). */
+static int print_table(const struct entries *l, const int *cols, int ncols,
+                       int bytes, int headings)
+{
+    size_t width[NCOLUMNS], ncells = l->n * (size_t)ncols;
+    char **cell = calloc(ncells ? ncells : 1, sizeof *cell);
+    int rc = 0;
+
+    if (!cell)
+        return -1;
+    for (int c = 0; c < ncols; c++)
+        width[c] = headings ? strlen(columns[cols[c]].name) : 0;
+    for (size_t i = 0; i < ncells; i++) {
+        size_t w;
+
+        if (!(cell[i] = cell_text(&l->e[i / ncols], cols[i % ncols], bytes))) {
+            rc = -1;
+            goto out;
+        }
+        if ((w = display_width(cell[i])) > width[i % ncols])
+            width[i % ncols] = w;
+    }
+    for (int c = 0; headings && c < ncols; c++) {
+        if (c)
+            putchar(' ');
+        print_cell(columns[cols[c]].name, width[c], columns[cols[c]].right,
+                   c == ncols - 1);
+    }
+    if (headings)
+        putchar('\n');
+    for (size_t i = 0; i < ncells; i++) {
+        int c = (int)(i % ncols);
+
+        if (c)
+            putchar(' ');
+        print_cell(cell[i], width[c], columns[cols[c]].right, c == ncols - 1);
+        if (c == ncols - 1)
+            putchar('\n');
+    }
+out:
+    for (size_t i = 0; i < ncells; i++)
+        free(cell[i]);
+    free(cell);
+    return rc;
+}
+
+static const char *problem_text(const struct entry *e)
+{
+    if (e->status & ST_NOTFILE)
+        return "not a shared memory object";
+    if (e->status & ST_BADNAME)
+        return e->why;
+    if (e->status & ST_EMPTY)
+        return "empty (size 0): the library does not open it";
+    return "key IPC_PRIVATE: no name reaches it";
+}
+
+/* On stderr, for each entry the library refuses: why, and what removes it. */
+static void print_notes(const struct command *cmd, const struct entries *l)
+{
+    char how[CELL_MAX], label[64];
+
+    for (size_t i = 0; i < l->n; i++) {
+        const struct entry *e = &l->e[i];
+        char *name, *what;
+
+        if (!(e->status & ~ST_REMOVED))
+            continue;
+        snprintf(label, sizeof label, "key 0x%08" PRIx32 " (id %lld)",
+                 e->key, e->id);
+        if (!remove_command(e, how, sizeof how))
+            continue;
+        name = text_escape(e->name ? e->name : label);
+        what = text_escape(problem_text(e));
+        if (name && what)
+            fprintf(stderr, "ushm: %s: %s: %s%s%s; remove it with: %s\n",
+                    cmd->name, name, what, e->type ? ": " : "",
+                    e->type ? e->type : "", how);
+        free(name);
+        free(what);
+    }
+}
+
 /* ---- subcommands ---- */
 
 static int cmd_create(const struct command *cmd, struct args *a)
@@ -444,35 +1321,71 @@ static int cmd_rm(const struct command *cmd, struct args *a)
     return status;
 }
 
-static int cmd_stat(const struct command *cmd, struct args *a)
+/* What ushm_stat() says, and on SysV the id and creator from the kernel's
+ * list (the segment with the name's key that is not removed). */
+static int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
 {
     struct ushm_stat st;
-    char name[USHM_NAME_MAX + 2];
-    int sysv = is_sysv();
+    struct entries l = { 0 };
+    char canon[USHM_NAME_MAX + 2];
 
-    if (ushm_stat(a->pos[0], &st) < 0)
-        return lib_error(cmd);
-    canonical_name(a->pos[0], name, sizeof name);
-    if (a->seen & OPT_JSON) {
-        fputs("{\"name\": ", stdout);
-        json_string(stdout, name);
-        fputs(", \"backend\": ", stdout);
-        json_string(stdout, ushm_backend());
-        if (sysv)
-            printf(", \"key\": \"0x%08" PRIx32 "\"", sysv_key(name));
-        printf(", \"size\": %zu, \"mode\": \"%04o\", \"uid\": %lu, "
-               "\"gid\": %lu, \"nattach\": %ld}\n",
-               st.size, (unsigned)(st.mode & 07777), (unsigned long)st.uid,
-               (unsigned long)st.gid, st.nattach);
-    } else {
-        printf("name: %s\nbackend: %s\n", name, ushm_backend());
-        if (sysv)
-            printf("key: 0x%08" PRIx32 "\n", sysv_key(name));
-        printf("size: %zu\nmode: %04o\nuid: %lu\ngid: %lu\nnattach: %ld\n",
-               st.size, (unsigned)(st.mode & 07777), (unsigned long)st.uid,
-               (unsigned long)st.gid, st.nattach);
+    if (ushm_stat(name, &st) < 0)
+        return 1;
+    canonical_name(name, canon, sizeof canon);
+    memset(e, 0, sizeof *e);
+    e->id = e->cpid = -1;
+    e->cpid_alive = -1;
+    if (!(e->name = strdup(canon))) {
+        snprintf(msg, len, "out of memory");
+        return -1;
     }
+    e->size = (long long)st.size;
+    e->mode = (unsigned)(st.mode & 07777);
+    e->uid = (long long)st.uid;
+    e->gid = (long long)st.gid;
+    e->nattach = st.nattach;
+    if (!is_sysv())
+        return 0;
+    e->key = sysv_key(canon);
+    e->key_known = 1;
+    if (sysv_entries(&l, msg, len) != 0)
+        return -1;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.e[i].key == e->key && !(l.e[i].status & ST_REMOVED)) {
+            e->id = l.e[i].id;
+            e->cpid = l.e[i].cpid;
+            e->cpid_alive = l.e[i].cpid_alive;
+        }
+    free_entries(&l);
     return 0;
+}
+
+static int cmd_stat(const struct command *cmd, struct args *a)
+{
+    struct entry e;
+    char msg[256];
+    int rc = stat_entry(a->pos[0], &e, msg, sizeof msg);
+
+    if (rc > 0)
+        return lib_error(cmd);
+    if (rc < 0)
+        return tool_error(cmd, msg);
+    if (a->seen & OPT_JSON) {
+        json_entry(stdout, &e);
+        putchar('\n');
+    }
+    for (size_t i = 0; !(a->seen & OPT_JSON) && i < NCOLUMNS; i++) {
+        char *text = cell_text(&e, (int)i, (a->seen & OPT_BYTES) != 0);
+
+        if (!text) {
+            rc = tool_error(cmd, "out of memory");
+            break;
+        }
+        printf("%s: %s\n", columns[i].key, text);
+        free(text);
+    }
+    free(e.name);
+    return rc;
 }
 
 static int cmd_write(const struct command *cmd, struct args *a)
@@ -583,195 +1496,46 @@ out:
     return status;
 }
 
-struct posix_entry {
-    char *name;
-    struct stat st;
-};
-
-static int compare_entries(const void *x, const void *y)
+static void print_json_list(const struct entries *l)
 {
-    return strcmp(((const struct posix_entry *)x)->name,
-                  ((const struct posix_entry *)y)->name);
-}
-
-static int ls_posix(const struct command *cmd, int json)
-{
-    struct posix_entry *e = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *d;
-    char msg[256], ubuf[32];
-    DIR *dir = opendir(POSIX_SHM_DIR);
-
-    if (!dir) {
-        snprintf(msg, sizeof msg, "cannot list POSIX segments: %s: %s",
-                 POSIX_SHM_DIR, strerror(errno));
-        return tool_error(cmd, msg);
+    fputs("{\"segments\": [", stdout);
+    for (size_t i = 0; i < l->n; i++) {
+        fputs(i ? ",\n  " : "\n  ", stdout);
+        json_entry(stdout, &l->e[i]);
     }
-    while ((d = readdir(dir)) != NULL) {
-        struct stat st;
-
-        /* Dotfiles are not objects; "sem." files are POSIX semaphores. */
-        if (d->d_name[0] == '.' || strncmp(d->d_name, "sem.", 4) == 0)
-            continue;
-        if (fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode))
-            continue;
-        if (n == cap) {
-            struct posix_entry *p = realloc(e, (cap ? cap * 2 : 32) * sizeof *e);
-            if (!p)
-                break;
-            e = p;
-            cap = cap ? cap * 2 : 32;
-        }
-        e[n].st = st;
-        if ((e[n].name = malloc(strlen(d->d_name) + 2)) == NULL)
-            break;
-        sprintf(e[n].name, "/%s", d->d_name);
-        n++;
-    }
-    closedir(dir);
-    if (d != NULL) {
-        for (size_t i = 0; i < n; i++)
-            free(e[i].name);
-        free(e);
-        return tool_error(cmd, "out of memory");
-    }
-    if (n > 1)
-        qsort(e, n, sizeof *e, compare_entries);
-
-    if (json)
-        fputc('[', stdout);
-    else
-        printf("%-32s %14s %5s %s\n", "NAME", "SIZE", "MODE", "OWNER");
-    for (size_t i = 0; i < n; i++) {
-        const char *user = user_name(e[i].st.st_uid, ubuf, sizeof ubuf);
-        unsigned mode = (unsigned)(e[i].st.st_mode & 07777);
-        long long size = (long long)e[i].st.st_size;
-
-        if (json) {
-            fputs(i ? ",\n {\"name\": " : "\n {\"name\": ", stdout);
-            json_string(stdout, e[i].name);
-            printf(", \"size\": %lld, \"mode\": \"%04o\", \"uid\": %lu, "
-                   "\"owner\": ", size, mode, (unsigned long)e[i].st.st_uid);
-            json_string(stdout, user);
-            fputc('}', stdout);
-        } else {
-            text_string(stdout, e[i].name);
-            printf("%*s %14lld  %04o %s\n",
-                   strlen(e[i].name) < 32 ? (int)(32 - strlen(e[i].name)) : 0,
-                   "", size, mode, user);
-        }
-        free(e[i].name);
-    }
-    if (json)
-        fputs(n ? "\n]\n" : "]\n", stdout);
-    free(e);
-    return 0;
-}
-
-static int pid_alive(long pid)
-{
-    /* EPERM: the process exists but belongs to someone else. */
-    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
-static int ls_sysv(const struct command *cmd, int json)
-{
-    enum { KEY, SHMID, PERMS, SIZE, CPID, NATTCH, UID, NCOLS };
-    static const char *const colname[NCOLS] = {
-        "key", "shmid", "perms", "size", "cpid", "nattch", "uid"
-    };
-    int col[NCOLS];
-    char *line = NULL, *tok, *save, msg[256], ubuf[32];
-    size_t linecap = 0, rows = 0;
-    FILE *f = fopen(SYSV_SHM_FILE, "r");
-
-    if (!f) {
-        snprintf(msg, sizeof msg, "cannot list SysV segments: %s: %s",
-                 SYSV_SHM_FILE, strerror(errno));
-        return tool_error(cmd, msg);
-    }
-    /* Find the columns by their header names, not their positions. */
-    for (int c = 0; c < NCOLS; c++)
-        col[c] = -1;
-    if (getline(&line, &linecap, f) > 0) {
-        int i = 0;
-        for (tok = strtok_r(line, " \t\n", &save); tok;
-             tok = strtok_r(NULL, " \t\n", &save), i++)
-            for (int c = 0; c < NCOLS; c++)
-                if (strcmp(tok, colname[c]) == 0)
-                    col[c] = i;
-    }
-    for (int c = 0; c < NCOLS; c++)
-        if (col[c] < 0) {
-            free(line);
-            fclose(f);
-            snprintf(msg, sizeof msg, "%s: no '%s' column", SYSV_SHM_FILE,
-                     colname[c]);
-            return tool_error(cmd, msg);
-        }
-
-    if (json)
-        fputc('[', stdout);
-    else
-        printf("%-10s %10s %14s %-10s %4s %7s %8s %s\n", "KEY", "SHMID",
-               "SIZE", "OWNER", "MODE", "NATTACH", "CPID", "ALIVE");
-    while (getline(&line, &linecap, f) > 0) {
-        const char *v[NCOLS] = { 0 };
-        unsigned long perms, nattach;
-        unsigned long long size;
-        long shmid, cpid, uid;
-        uint32_t key;
-        int i = 0, alive;
-        const char *user;
-
-        for (tok = strtok_r(line, " \t\n", &save); tok;
-             tok = strtok_r(NULL, " \t\n", &save), i++)
-            for (int c = 0; c < NCOLS; c++)
-                if (col[c] == i)
-                    v[c] = tok;
-        if (!v[KEY] || !v[UID] || !v[CPID] || !v[NATTCH] || !v[SIZE] ||
-            !v[PERMS] || !v[SHMID])
-            continue;
-        /* The kernel prints the key as a signed int. */
-        key = (uint32_t)strtoll(v[KEY], NULL, 10);
-        shmid = strtol(v[SHMID], NULL, 10);
-        perms = strtoul(v[PERMS], NULL, 8);
-        size = strtoull(v[SIZE], NULL, 10);
-        nattach = strtoul(v[NATTCH], NULL, 10);
-        cpid = strtol(v[CPID], NULL, 10);
-        uid = strtol(v[UID], NULL, 10);
-        alive = pid_alive(cpid);
-        user = user_name((uid_t)uid, ubuf, sizeof ubuf);
-        if (json) {
-            printf("%s {\"key\": \"0x%08" PRIx32 "\", \"shmid\": %ld, "
-                   "\"size\": %llu, \"uid\": %ld, \"owner\": ",
-                   rows ? ",\n" : "\n", key, shmid, size, uid);
-            json_string(stdout, user);
-            printf(", \"mode\": \"%04lo\", \"nattach\": %lu, \"cpid\": %ld, "
-                   "\"cpid_alive\": %s, \"removed\": %s}", perms & 0777,
-                   nattach, cpid, alive ? "true" : "false",
-                   (perms & 01000) ? "true" : "false");
-        } else {
-            /* 01000 is SHM_DEST: removed, waiting for the last detach. */
-            printf("0x%08" PRIx32 " %10ld %14llu %-10s %04lo %7lu %8ld %s%s\n",
-                   key, shmid, size, user, perms & 0777, nattach, cpid,
-                   alive ? "yes" : "no", (perms & 01000) ? " (removed)" : "");
-        }
-        rows++;
-    }
-    if (json)
-        fputs(rows ? "\n]\n" : "]\n", stdout);
-    free(line);
-    fclose(f);
-    return 0;
+    fputs(l->n ? "\n]}\n" : "]}\n", stdout);
 }
 
 static int cmd_ls(const struct command *cmd, struct args *a)
 {
-    int json = (a->seen & OPT_JSON) != 0;
+    struct entries l = { 0 };
+    int cols[NCOLUMNS], ncols, rc;
+    char msg[256];
 
-    return is_sysv() ? ls_sysv(cmd, json) : ls_posix(cmd, json);
+    if (a->output && strcasecmp(a->output, "help") == 0) {
+        print_columns_help();
+        return 0;
+    }
+    if (a->output && (a->seen & OPT_JSON))
+        return usage_error(cmd, "--output does not go with --json, which "
+                           "prints every key");
+    if ((rc = pick_columns(cmd, a->output, cols, &ncols)) != 0)
+        return rc;
+    if (backend_entries(&l, msg, sizeof msg) != 0) {
+        free_entries(&l);
+        return tool_error(cmd, msg);
+    }
+    if (a->seen & OPT_JSON) {
+        print_json_list(&l);
+    } else if (print_table(&l, cols, ncols, (a->seen & OPT_BYTES) != 0,
+                           !(a->seen & OPT_NOHEADINGS)) != 0) {
+        rc = tool_error(cmd, "out of memory");
+    } else {
+        flush_stdout();     /* the notes come after the table */
+        print_notes(cmd, &l);
+    }
+    free_entries(&l);
+    return rc;
 }
 
 static void print_kernel_value(const char *key, const char *unit)
@@ -987,7 +1751,62 @@ static int cmd_demo(const struct command *cmd, struct args *a)
     return status;
 }
 
-int main(int argc, char **argv)
+/* A standard descriptor that is closed gets /dev/null opened the other way
+ * round, so that using it fails (EBADF) rather than reaching a file that
+ * the command opens later under the same number. */
+static void guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        int nfd;
+
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        nfd = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+        if (nfd >= 0 && nfd != fd) {
+            dup2(nfd, fd);
+            close(nfd);
+        }
+    }
+}
+
+/* Like ls and cat: a reader that went away kills the command by SIGPIPE,
+ * quietly, even when the caller left the signal ignored or blocked. */
+static void default_sigpipe(void)
+{
+    sigset_t set;
+
+    signal(SIGPIPE, SIG_DFL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Output that did not get out is a failure, whatever the subcommand. */
+static int close_stdout(const char *who, int rc)
+{
+    int failed, err;
+
+    errno = 0;
+    failed = fflush(stdout) != 0 || ferror(stdout);
+    err = stdout_errno ? stdout_errno : errno;
+    /* EBADF with nothing left to write: stdout was closed and unused. */
+    if (fclose(stdout) != 0 && !failed && errno != EBADF) {
+        failed = 1;
+        err = errno;
+    }
+    if (!failed)
+        return rc;
+    if (err == EPIPE) {
+        default_sigpipe();
+        raise(SIGPIPE);
+        return 1;
+    }
+    fprintf(stderr, "ushm: %s%swriting standard output: %s\n", who ? who : "",
+            who ? ": " : "", err ? strerror(err) : "write error");
+    return 1;
+}
+
+static int run(int argc, char **argv, const char **who)
 {
     const struct command *cmd = NULL;
     struct args a;
@@ -999,8 +1818,8 @@ int main(int argc, char **argv)
         print_usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("ushm %s (%s backend)\n", ushm_version(), ushm_backend());
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        print_version();
         return 0;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -1010,18 +1829,28 @@ int main(int argc, char **argv)
         return usage_error(NULL, "unknown option '%s'", argv[1]);
     if (!cmd)
         return usage_error(NULL, "unknown subcommand '%s'", argv[1]);
+    *who = cmd->name;
     rc = parse_args(cmd, argc - 2, argv + 2, &a);
-    if (rc < 0) {
-        printf("usage: ushm %s\n", cmd->usage);
+    if (rc == ARGS_HELP) {
+        printf("usage: ushm %s\n\n%s", cmd->usage, cmd->help);
+        rc = 0;
+    } else if (rc == ARGS_VERSION) {
+        print_version();
         rc = 0;
     } else if (rc == 0) {
         rc = cmd->run(cmd, &a);
     }
     free(a.pos);
-    if (fflush(stdout) != 0 && rc == 0) {
-        fprintf(stderr, "ushm: %s: writing standard output: %s\n", cmd->name,
-                strerror(errno));
-        rc = 1;
-    }
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *who = NULL;
+    int rc;
+
+    guard_std_fds();
+    default_sigpipe();
+    rc = run(argc, argv, &who);
+    return close_stdout(who, rc);
 }
