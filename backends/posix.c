@@ -339,22 +339,21 @@ static int posix_create_fallback(struct ushm *shm, size_t size, int flags,
 }
 
 #if USHM_ATOMIC_PUBLISH
-/* 0: not tried yet, 1: AT_EMPTY_PATH links, 2: only /proc/self/fd does,
- * 3: neither (nor O_TMPFILE): this process uses the fallback. */
+/* 0: nothing learnt yet, 2: AT_EMPTY_PATH said ENOENT (no privilege for
+ * it), so /proc/self/fd is the way; 3: neither that nor O_TMPFILE works:
+ * this process uses the fallback.  A process that gives up its privilege
+ * after linking learns 2 at its next creation. */
 static int posix_link_route;
 
 static int posix_link(int fd, const char *path)
 {
-    int route = __atomic_load_n(&posix_link_route, __ATOMIC_RELAXED);
     char proc[64];
 
-    if (route <= 1) {
-        if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) {
-            __atomic_store_n(&posix_link_route, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&posix_link_route, __ATOMIC_RELAXED) != 2) {
+        if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
             return 0;
-        }
         /* Without CAP_DAC_READ_SEARCH the kernel says ENOENT. */
-        if (errno != ENOENT || route == 1)
+        if (errno != ENOENT)
             return -1;
     }
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);

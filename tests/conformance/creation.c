@@ -402,6 +402,44 @@ START_TEST(test_halfmade_unlink)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* A process that creates, gives up root, and creates again: the second
+ * publication cannot use the privileged link of the first. */
+
+static int child_create_then_drop(void *arg, char *msg, size_t len)
+{
+    char (*names)[NAMEBUF] = arg;
+    ushm_t *h = NULL;
+    int rc;
+
+    for (int i = 0; i < 2; i++) {
+        if (i == 1 && drop_to_nobody(msg, len) != 0)
+            return 90;
+        rc = ushm_open(&h, names[i], 5000, USHM_CREATE | USHM_EXCL, 0644);
+        CHILD_EXPECT(rc == 0 && ushm_created(h) == 1 && ushm_size(h) == 5000,
+                     "creation %d (%s) = %d: %s", i + 1, i ? "as nobody" : "as root", rc,
+                     ushm_last_error());
+        CHILD_EXPECT(ushm_close(h) == 0, "close: %s", ushm_last_error());
+        rc = ushm_unlink(names[i]);
+        CHILD_EXPECT(rc == 0, "unlink %s = %d: %s", names[i], rc, ushm_last_error());
+    }
+    return 0;
+}
+
+START_TEST(test_create_after_dropping_root)
+{
+    char names[2][NAMEBUF];
+
+    if (skip_unless_root("test_create_after_dropping_root"))
+        return;
+    NEW_NAME(names[0]);
+    NEW_NAME(names[1]);
+    RUN_CHILD(child_create_then_drop, names, 0);
+    EXPECT_STAT_FAIL(names[0], -ENOENT, names[0]);
+    EXPECT_STAT_FAIL(names[1], -ENOENT, names[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 void conf_add_creation(Suite *s, int forking)
 {
@@ -411,6 +449,7 @@ void conf_add_creation(Suite *s, int forking)
 
     tc = add_tcase(s, "race", 300);
     tcase_add_test(tc, test_race_create);
+    tcase_add_test(tc, test_create_after_dropping_root);
 
     tc = add_tcase(s, "failures", 60);
     tcase_add_test(tc, test_fail_no_leak);
