@@ -473,6 +473,41 @@ check "ls into a closed pipe prints no error" test ! -s "$tmp/err"
 check "ls | head -1 prints one line" test "$(wc -l <"$tmp/out")" -eq 1
 check "ls | head -1 says nothing about writing" lacks "$tmp/err" "writing standard output"
 
+# ---- bash completion ----
+
+completion=$(dirname "$0")/../completion/ushm
+if command -v bash >/dev/null 2>&1 && [ -f "$completion" ]; then
+    # complete WORD...: what the completion offers for the last word.
+    complete_words() {
+        bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+                 _ushm; [ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"' \
+            sh "$completion" "$USHM" "$@" >"$tmp/out" 2>"$tmp/err"
+    }
+    complete_words s
+    check "completion: 's' gives stat" test "$(cat "$tmp/out")" = stat
+    complete_words ""
+    check "completion: every subcommand" \
+        test "$(grep -c -x -e create -e rm -e stat -e write -e read -e ls -e info -e demo "$tmp/out")" -eq 8
+    complete_words ls --no
+    check "completion: ls --no gives --noheadings" test "$(cat "$tmp/out")" = --noheadings
+    complete_words create x 4K --e
+    check "completion: create's options" test "$(cat "$tmp/out")" = --excl
+    complete_words stat --e
+    check "completion: no create option for stat" test ! -s "$tmp/out"
+    complete_words ls --output name,si
+    check "completion: a second column after a comma" test "$(cat "$tmp/out")" = name,size
+    complete_words ls --output = stat   # bash splits --output=stat so
+    check "completion: --output=COLUMN" test "$(cat "$tmp/out")" = status
+    complete_words rm "$pfx-"
+    if [ "$backend" = posix ]; then
+        check "completion: rm offers this test's segment $a" grep -x "$a" "$tmp/out"
+        complete_words stat "/$pfx-"
+        check "completion: names with the slash too" grep -x "/$a" "$tmp/out"
+    else
+        check "completion: no names on sysv (keys have none)" test ! -s "$tmp/out"
+    fi
+fi
+
 # ---- rm of several names ----
 
 for n in r1 r2 r3; do
