@@ -66,6 +66,40 @@ USHM_EXPORT const char *ushm_version(void);
 USHM_EXPORT const char *ushm_strerror(int err);
 USHM_EXPORT const char *ushm_last_error(void);
 
+/*
+ * Synchronisation objects that live inside a segment (8-byte aligned).
+ * All-zero bytes are an unlocked mutex and an event at 0: a new segment
+ * needs no set-up.  The bytes are the library's; their size and alignment
+ * are part of the ABI.  See ushm_mutex_lock(3) and ushm_event_wait(3).
+ */
+#if defined(__GNUC__)
+#define USHM__EXT __extension__ /* long long in C89 */
+#else
+#define USHM__EXT
+#endif
+#if defined(__cplusplus) && __cplusplus < 201103L && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wlong-long" /* g++ -std=c++98 -pedantic */
+#endif
+typedef union ushm_mutex { unsigned char opaque_[64]; USHM__EXT long long align_; } ushm_mutex_t;
+typedef union ushm_event { unsigned char opaque_[16]; USHM__EXT long long align_; } ushm_event_t;
+#if defined(__cplusplus) && __cplusplus < 201103L && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#undef USHM__EXT
+
+/* Positive: the mutex is acquired, and its previous holder died holding it. */
+#define USHM_OWNERDEAD 1
+
+USHM_EXPORT int ushm_mutex_lock(ushm_mutex_t *m);
+USHM_EXPORT int ushm_mutex_trylock(ushm_mutex_t *m);
+USHM_EXPORT int ushm_mutex_timedlock(ushm_mutex_t *m, long timeout_ms);
+USHM_EXPORT int ushm_mutex_unlock(ushm_mutex_t *m);
+
+USHM_EXPORT unsigned ushm_event_read(const ushm_event_t *ev);
+USHM_EXPORT int ushm_event_wait(ushm_event_t *ev, unsigned seen, long timeout_ms);
+USHM_EXPORT int ushm_event_notify(ushm_event_t *ev);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,768 @@
+/*
+ * ushm_mutex_t and ushm_event_t: synchronisation in memory shared between
+ * processes.  This is memory, not a segment operation, so it is the same for
+ * every backend.  The platform primitives sit behind two small interfaces
+ * chosen by configure:
+ *   - the robust mutex (prim_*): a robust, process-shared, error-checking
+ *     pthread mutex, or nothing (every mutex call is then -ENOTSUP);
+ *   - waiting on a 32-bit word (wait_on_word / wake_word): the Linux futex,
+ *     or polling with a bounded backoff (configure --disable-futex).
+ */
+#define _GNU_SOURCE /* syscall(), pthread_mutex_clocklock() on glibc */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "sync.h"
+
+#if USHM_USE_FUTEX
+#include <sys/syscall.h>
+#if HAVE_LINUX_FUTEX_H
+#include <linux/futex.h>
+#else
+#define FUTEX_WAIT 0 /* the kernel's ABI (musl-gcc has no kernel headers) */
+#define FUTEX_WAKE 1
+#endif
+#endif
+
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "ushm_mutex_t and ushm_event_t need a lock-free 32-bit atomic"
+#endif
+
+_Static_assert(sizeof(ushm_mutex_t) == 64, "ushm_mutex_t is 64 bytes (ABI)");
+_Static_assert(sizeof(ushm_event_t) == 16, "ushm_event_t is 16 bytes (ABI)");
+_Static_assert(sizeof(unsigned) == 4, "the event counter is 32 bits");
+
+#define SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
+
+static int misaligned(const void *p)
+{
+    return ((uintptr_t)p & (SYNC_ALIGN - 1)) != 0;
+}
+
+/* ---- time: deadlines on CLOCK_MONOTONIC -------------------------------- */
+
+static struct timespec mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts;
+}
+
+static struct timespec deadline_after(long ms)
+{
+    struct timespec d = mono_now();
+
+    d.tv_sec += (time_t)(ms / 1000);
+    d.tv_nsec += (ms % 1000) * 1000000L;
+    if (d.tv_nsec >= 1000000000L) {
+        d.tv_sec++;
+        d.tv_nsec -= 1000000000L;
+    }
+    return d;
+}
+
+/* The time left until deadline in *left; 0 once it has passed. */
+static int time_left(const struct timespec *deadline, struct timespec *left)
+{
+    struct timespec now = mono_now();
+
+    left->tv_sec = deadline->tv_sec - now.tv_sec;
+    left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+    if (left->tv_nsec < 0) {
+        left->tv_sec--;
+        left->tv_nsec += 1000000000L;
+    }
+    return left->tv_sec > 0 || (left->tv_sec == 0 && left->tv_nsec > 0);
+}
+
+static int passed(const struct timespec *deadline)
+{
+    struct timespec left;
+
+    return !time_left(deadline, &left);
+}
+
+/* A short nap for the rare waits that have no primitive to sleep on. */
+static void nap(long us, const struct timespec *deadline)
+{
+    struct timespec ts = { 0, us * 1000L }, left;
+
+    if (deadline != NULL && time_left(deadline, &left) &&
+        (left.tv_sec == 0 && left.tv_nsec < ts.tv_nsec))
+        ts = left;
+    nanosleep(&ts, NULL); /* EINTR: the caller checks and comes back */
+}
+
+static void cpu_relax(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__ __volatile__("pause");
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#else
+    sched_yield();
+#endif
+}
+
+/* Spinning only pays when another CPU can change the word meanwhile. */
+static int spin_worthwhile(void)
+{
+    static atomic_int cpus; /* 0: not asked yet */
+    int n = atomic_load_explicit(&cpus, memory_order_relaxed);
+
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+        n = c > 1 ? 2 : 1;
+        atomic_store_explicit(&cpus, n, memory_order_relaxed);
+    }
+    return n > 1;
+}
+
+/* ---- the mutex ---------------------------------------------------------- */
+
+static int check_mutex(const char *func, const ushm_mutex_t *m)
+{
+    if (m == NULL)
+        return ushm__fail(EINVAL, "%s: the mutex is NULL", func);
+    if (misaligned(m))
+        return ushm__fail(EINVAL, "%s(%p): the mutex is not %d-byte aligned",
+                          func, (const void *)m, SYNC_ALIGN);
+    return 0;
+}
+
+#if USHM_HAVE_ROBUST_MUTEX
+
+/* ---- the mutexes this thread holds (for -EDEADLK, -EPERM, ushm_close) --- */
+
+#define HELD_INLINE 16
+
+struct held_list {
+    const void **v;                  /* NULL: inline_ */
+    size_t n, cap;                   /* cap 0 means HELD_INLINE */
+    const void *inline_[HELD_INLINE];
+};
+
+/* Heap storage is only used past HELD_INLINE mutexes held at once, and is
+ * given back as soon as the count falls to HELD_INLINE again. */
+static _Thread_local struct held_list held;
+
+static const void **held_items(void)
+{
+    return held.v != NULL ? held.v : held.inline_;
+}
+
+static size_t held_cap(void)
+{
+    return held.v != NULL ? held.cap : HELD_INLINE;
+}
+
+/* The child of fork() holds none of its parent's mutexes. */
+static void held_forget(void)
+{
+    held.n = 0;
+}
+
+static pthread_once_t held_once = PTHREAD_ONCE_INIT;
+
+static void held_setup(void)
+{
+    pthread_atfork(NULL, NULL, held_forget);
+}
+
+static int held_find(const void *m)
+{
+    const void **v = held_items();
+
+    for (size_t i = held.n; i-- > 0;)
+        if (v[i] == m)
+            return 1;
+    return 0;
+}
+
+/* Room for one more entry, made before locking so that pushing cannot fail. */
+static int held_reserve(const char *func, const void *m)
+{
+    size_t cap = held_cap();
+    const void **v;
+
+    pthread_once(&held_once, held_setup);
+    if (held.n < cap)
+        return 0;
+    v = malloc(2 * cap * sizeof *v);
+    if (v == NULL)
+        return ushm__fail(ENOMEM, "%s(%p): out of memory to record the %zu "
+                          "mutexes this thread holds", func, m, held.n + 1);
+    memcpy(v, held_items(), held.n * sizeof *v);
+    free(held.v);
+    held.v = v;
+    held.cap = 2 * cap;
+    return 0;
+}
+
+static void held_push(const void *m)
+{
+    held_items()[held.n++] = m;
+}
+
+static void held_remove(const void *m)
+{
+    const void **v = held_items();
+
+    for (size_t i = held.n; i-- > 0;) {
+        if (v[i] == m) {
+            memmove(&v[i], &v[i + 1], (held.n - i - 1) * sizeof *v);
+            held.n--;
+            break;
+        }
+    }
+    if (held.v != NULL && held.n <= HELD_INLINE) {
+        memcpy(held.inline_, held.v, held.n * sizeof *v);
+        free(held.v);
+        held.v = NULL;
+        held.cap = 0;
+    }
+}
+
+int ushm__sync_held_in(const void *addr, size_t len, const void **found)
+{
+    const void **v = held_items();
+    uintptr_t lo = (uintptr_t)addr;
+
+    for (size_t i = 0; i < held.n; i++) {
+        uintptr_t p = (uintptr_t)v[i];
+
+        if (p >= lo && p - lo < len) {
+            if (found != NULL)
+                *found = v[i];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+/*
+ * The 64 bytes: a state word, then the pthread mutex.  The state is
+ *   0                  never used: unlocked and ready (a zero-filled segment)
+ *   INITING | pid      process pid is initialising the pthread mutex
+ *   the ABI tag        initialised by a program of that ABI
+ * A process killed while INITING is found dead by the next user, which takes
+ * the initialisation over with a compare-and-swap.  Nobody locks before the
+ * tag is published, so an initialisation run twice never meets a holder.
+ */
+struct sync_mutex {
+    atomic_uint state;
+    uint32_t unused_;
+    pthread_mutex_t pm;
+};
+
+_Static_assert(sizeof(struct sync_mutex) <= sizeof(ushm_mutex_t),
+               "pthread_mutex_t does not fit in ushm_mutex_t");
+_Static_assert(_Alignof(struct sync_mutex) <= SYNC_ALIGN,
+               "pthread_mutex_t needs more than 8-byte alignment");
+
+#define INITING 0x80000000u
+#define TAG_MAGIC 0x55u
+
+/* The C library, part of the tag: each lays out pthread_mutex_t its own way. */
+#define LIBC_GLIBC 1u
+#define LIBC_MUSL 2u
+#define LIBC_OTHER 3u
+#if defined(__GLIBC__) && !defined(__UCLIBC__)
+#define THIS_LIBC LIBC_GLIBC
+#elif defined(__linux__) && !defined(__UCLIBC__) && !defined(__BIONIC__) && \
+      !defined(__ANDROID__)
+#define THIS_LIBC LIBC_MUSL /* the other C library of Linux; it has no macro */
+#else
+#define THIS_LIBC LIBC_OTHER
+#endif
+
+/* magic | C library | pointer bytes | sizeof(pthread_mutex_t): never 0 and
+ * never has INITING's bit. */
+#define ABI_TAG ((TAG_MAGIC << 24) | (THIS_LIBC << 16) | \
+                 ((unsigned)sizeof(void *) << 8) | \
+                 (unsigned)sizeof(pthread_mutex_t))
+
+static const char *libc_name(unsigned id)
+{
+    return id == LIBC_GLIBC ? "glibc" : id == LIBC_MUSL ? "musl" :
+           id == LIBC_OTHER ? "another C library" : "an unknown C library";
+}
+
+static void abi_text(char *buf, size_t len, unsigned tag)
+{
+    snprintf(buf, len, "a %u-bit %s program (pthread_mutex_t of %u bytes)",
+             ((tag >> 8) & 0xffu) * 8, libc_name((tag >> 16) & 0xffu),
+             tag & 0xffu);
+}
+
+static int abi_mismatch(const char *func, const void *m, unsigned tag)
+{
+    char theirs[96], ours[96], what[96] = "";
+
+    if (tag >> 24 != TAG_MAGIC)
+        return ushm__fail(EPROTO, "%s(%p): these bytes are not a "
+                          "ushm_mutex_t (state word 0x%08x): memory that was "
+                          "not zero-filled, or overwritten", func, m, tag);
+    abi_text(theirs, sizeof theirs, tag);
+    abi_text(ours, sizeof ours, ABI_TAG);
+    if (((tag >> 8) & 0xffu) != sizeof(void *))
+        strcat(what, ", word size");
+    if (((tag >> 16) & 0xffu) != THIS_LIBC)
+        strcat(what, ", C library");
+    if ((tag & 0xffu) != sizeof(pthread_mutex_t))
+        strcat(what, ", size of pthread_mutex_t");
+    return ushm__fail(EPROTO, "%s(%p): the mutex was initialised by %s and "
+                      "this is %s: they differ in %s", func, m, theirs, ours,
+                      what[0] != '\0' ? what + 2 : "layout");
+}
+
+/*
+ * 1 when process pid is gone: no such process, or a zombie that nobody has
+ * reaped yet (it will never run again).  0 when it may still be running.
+ */
+static int process_gone(pid_t pid)
+{
+    char path[48], buf[256];
+    const char *p;
+    ssize_t n;
+    int fd;
+
+    if (kill(pid, 0) == -1 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may hold anything */
+    return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static int prim_init(pthread_mutex_t *pm)
+{
+    pthread_mutexattr_t attr;
+    int err = pthread_mutexattr_init(&attr);
+
+    if (err != 0)
+        return err;
+    if ((err = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) == 0 &&
+        (err = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) == 0 &&
+        (err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK)) == 0)
+        err = pthread_mutex_init(pm, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return err;
+}
+
+/* 0, EOWNERDEAD, EBUSY, ETIMEDOUT or another errno; never EINTR. */
+static int prim_lock(pthread_mutex_t *pm, long ms, const struct timespec *deadline)
+{
+    int err;
+
+    if (ms < 0) {
+        do
+            err = pthread_mutex_lock(pm);
+        while (err == EINTR);
+        return err;
+    }
+    if (ms == 0)
+        return pthread_mutex_trylock(pm);
+    for (;;) {
+#if HAVE_PTHREAD_MUTEX_CLOCKLOCK
+        err = pthread_mutex_clocklock(pm, CLOCK_MONOTONIC, deadline);
+#else
+        /* Only CLOCK_REALTIME is on offer: wait in slices of at most 50 ms
+         * of it, so a step of the wall clock can neither end the wait early
+         * (the monotonic deadline is checked) nor stretch it much. */
+        struct timespec left, rt;
+
+        if (!time_left(deadline, &left)) {
+            err = pthread_mutex_trylock(pm);
+            return err == EBUSY ? ETIMEDOUT : err;
+        }
+        if (left.tv_sec > 0 || left.tv_nsec > 50000000L) {
+            left.tv_sec = 0;
+            left.tv_nsec = 50000000L;
+        }
+        clock_gettime(CLOCK_REALTIME, &rt);
+        rt.tv_sec += left.tv_sec;
+        rt.tv_nsec += left.tv_nsec;
+        if (rt.tv_nsec >= 1000000000L) {
+            rt.tv_sec++;
+            rt.tv_nsec -= 1000000000L;
+        }
+        err = pthread_mutex_timedlock(pm, &rt);
+#endif
+        if (err == EINTR || (err == ETIMEDOUT && !passed(deadline)))
+            continue;
+        return err;
+    }
+}
+
+/* Initialisations under way in this process, to tell a claim of ours from
+ * a stale one left by a dead process that had the same pid. */
+static atomic_int initialising_here;
+
+/* Claim a fresh mutex, or one whose initialiser died, and initialise it. */
+static int mutex_claim(struct sync_mutex *mx, const char *func, unsigned seen,
+                       unsigned self)
+{
+    int err;
+
+    atomic_fetch_add_explicit(&initialising_here, 1, memory_order_seq_cst);
+    if (!atomic_compare_exchange_strong_explicit(&mx->state, &seen, self,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed)) {
+        atomic_fetch_sub_explicit(&initialising_here, 1, memory_order_seq_cst);
+        return 1; /* somebody else did: look again */
+    }
+    err = prim_init(&mx->pm);
+    atomic_store_explicit(&mx->state, err == 0 ? ABI_TAG : 0,
+                          memory_order_release);
+    atomic_fetch_sub_explicit(&initialising_here, 1, memory_order_seq_cst);
+    if (err != 0)
+        return ushm__fail(err, "%s(%p): pthread_mutex_init: %s", func,
+                          (void *)mx, ushm_strerror(-err));
+    return 0;
+}
+
+/*
+ * Make the mutex ready to lock: 0, or a negative errno already reported.
+ * Waits while another live process or thread initialises it: a matter of
+ * microseconds, bounded by the deadline of a timed lock; a trylock does not
+ * wait (busy: EBUSY, or ETIMEDOUT for a timed lock of 0 ms).
+ */
+static int mutex_ready(struct sync_mutex *mx, const char *func, long ms,
+                       const struct timespec *deadline, int busy)
+{
+    unsigned self = 0;
+
+    for (long rounds = 0;; rounds++) {
+        unsigned s = atomic_load_explicit(&mx->state, memory_order_acquire);
+        int err;
+
+        if (s == ABI_TAG)
+            return 0;
+        if (s != 0 && !(s & INITING))
+            return abi_mismatch(func, mx, s);
+        if (self == 0)
+            self = INITING | (unsigned)getpid();
+        if (s == 0 ||
+            (s == self && atomic_load_explicit(&initialising_here,
+                                               memory_order_seq_cst) == 0) ||
+            (s != self && process_gone((pid_t)(s & ~INITING)))) {
+            if ((err = mutex_claim(mx, func, s, self)) <= 0)
+                return err;
+            continue;
+        }
+        if (ms == 0 || (ms > 0 && passed(deadline)))
+            return ushm__fail(busy, "%s(%p): process %u is initialising the "
+                              "mutex", func, (void *)mx, s & ~INITING);
+        if (rounds < 100)
+            sched_yield();
+        else
+            nap(50, ms > 0 ? deadline : NULL);
+    }
+}
+
+/* busy: what a mutex held elsewhere gives when ms == 0. */
+static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
+{
+    struct sync_mutex *mx = (struct sync_mutex *)(void *)m;
+    struct timespec deadline = { 0, 0 };
+    int err;
+
+    if ((err = check_mutex(func, m)) < 0)
+        return err;
+    if (held_find(m))
+        return ushm__fail(EDEADLK, "%s(%p): the calling thread already "
+                          "holds this mutex", func, (void *)m);
+    if (ms > 0)
+        deadline = deadline_after(ms);
+    if ((err = held_reserve(func, m)) < 0 ||
+        (err = mutex_ready(mx, func, ms, &deadline, busy)) < 0)
+        return err;
+    err = prim_lock(&mx->pm, ms, &deadline);
+    switch (err) {
+    case 0:
+        held_push(m);
+        return 0;
+    case EOWNERDEAD:
+        /* The holder died: the mutex is made usable again at once, and the
+         * caller hears that what it guards may be half-updated. */
+        if ((err = pthread_mutex_consistent(&mx->pm)) != 0) {
+            pthread_mutex_unlock(&mx->pm);
+            return ushm__fail(err, "%s(%p): pthread_mutex_consistent: %s",
+                              func, (void *)m, ushm_strerror(-err));
+        }
+        held_push(m);
+        return USHM_OWNERDEAD;
+    case EBUSY:
+        return ushm__fail(busy, "%s(%p%s): another thread holds the mutex",
+                          func, (void *)m, busy == EBUSY ? "" : ", 0 ms");
+    case ETIMEDOUT:
+        return ushm__fail(ETIMEDOUT, "%s(%p, %ld ms): another thread still "
+                          "held the mutex after %ld ms", func, (void *)m, ms,
+                          ms);
+    case EDEADLK:
+        return ushm__fail(EDEADLK, "%s(%p): the calling thread already "
+                          "holds this mutex", func, (void *)m);
+    case ENOTRECOVERABLE:
+        /* Only a program that locks these bytes without libushm can leave
+         * them so: libushm makes an owner-dead mutex consistent at once. */
+        return ushm__fail(EPROTO, "%s(%p): the mutex was left not "
+                          "recoverable by a program that does not use "
+                          "libushm on it", func, (void *)m);
+    default:
+        return ushm__fail(err, "%s(%p): %s", func, (void *)m,
+                          ushm_strerror(-err));
+    }
+}
+
+static int mutex_release(ushm_mutex_t *m)
+{
+    struct sync_mutex *mx = (struct sync_mutex *)(void *)m;
+    int err = pthread_mutex_unlock(&mx->pm);
+
+    if (err != 0)
+        return ushm__fail(err, "ushm_mutex_unlock(%p): pthread_mutex_unlock: "
+                          "%s", (void *)m, ushm_strerror(-err));
+    return 0;
+}
+
+#else /* no robust process-shared mutex */
+
+static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms,
+                         int busy)
+{
+    int err = check_mutex(func, m);
+
+    (void)ms;
+    (void)busy;
+    if (err < 0)
+        return err;
+    return ushm__fail(ENOTSUP, "%s(%p): this system has no robust "
+                      "process-shared mutex (configure found no "
+                      "pthread_mutexattr_setrobust, "
+                      "pthread_mutexattr_setpshared or "
+                      "pthread_mutex_consistent)", func, (void *)m);
+}
+
+int ushm__sync_held_in(const void *addr, size_t len, const void **found)
+{
+    (void)addr;
+    (void)len;
+    (void)found;
+    return 0; /* no mutex can be held */
+}
+
+#endif
+
+int ushm_mutex_lock(ushm_mutex_t *m)
+{
+    return mutex_acquire(m, "ushm_mutex_lock", -1, EBUSY);
+}
+
+int ushm_mutex_trylock(ushm_mutex_t *m)
+{
+    return mutex_acquire(m, "ushm_mutex_trylock", 0, EBUSY);
+}
+
+int ushm_mutex_timedlock(ushm_mutex_t *m, long timeout_ms)
+{
+    return mutex_acquire(m, "ushm_mutex_timedlock", timeout_ms, ETIMEDOUT);
+}
+
+int ushm_mutex_unlock(ushm_mutex_t *m)
+{
+    int err = check_mutex("ushm_mutex_unlock", m);
+
+    if (err < 0)
+        return err;
+#if !USHM_HAVE_ROBUST_MUTEX
+    return mutex_acquire(m, "ushm_mutex_unlock", 0, EPERM);
+#else
+    if (!held_find(m))
+        return ushm__fail(EPERM, "ushm_mutex_unlock(%p): the calling thread "
+                          "does not hold this mutex", (void *)m);
+    if ((err = mutex_release(m)) < 0)
+        return err;
+    held_remove(m);
+    return 0;
+#endif
+}
+
+/* ---- waiting on a 32-bit word ------------------------------------------- */
+
+#if USHM_USE_FUTEX
+
+/* Not FUTEX_PRIVATE: the word is shared between processes. */
+static long futex(atomic_uint *word, int op, unsigned val,
+                  const struct timespec *rel)
+{
+#ifdef SYS_futex_time64
+    if (sizeof(time_t) > sizeof(long)) /* 32-bit with a 64-bit time_t */
+        return syscall(SYS_futex_time64, (void *)word, op, val, rel, NULL, 0);
+#endif
+    return syscall(SYS_futex, (void *)word, op, val, rel, NULL, 0);
+}
+
+/* Sleep while *word == seen, until woken, a signal, or the deadline. */
+static void wait_on_word(atomic_uint *word, unsigned seen,
+                         const struct timespec *deadline, long *backoff_us)
+{
+    struct timespec left;
+
+    (void)backoff_us;
+    if (deadline == NULL)
+        futex(word, FUTEX_WAIT, seen, NULL);
+    else if (time_left(deadline, &left))
+        futex(word, FUTEX_WAIT, seen, &left);
+}
+
+static void wake_word(atomic_uint *word)
+{
+    futex(word, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+#else /* polling */
+
+#define POLL_FIRST_US 50L
+#define POLL_MAX_US 1000L
+
+/* Nap, 50 us at first and doubling up to 1 ms, never past the deadline. */
+static void wait_on_word(atomic_uint *word, unsigned seen,
+                         const struct timespec *deadline, long *backoff_us)
+{
+    (void)word;
+    (void)seen;
+    if (*backoff_us == 0)
+        *backoff_us = POLL_FIRST_US;
+    nap(*backoff_us, deadline);
+    if (*backoff_us < POLL_MAX_US)
+        *backoff_us = *backoff_us * 2 < POLL_MAX_US ? *backoff_us * 2 : POLL_MAX_US;
+}
+
+static void wake_word(atomic_uint *word)
+{
+    (void)word;
+}
+
+#endif
+
+/* ---- the event ---------------------------------------------------------- */
+
+/* The counter, then how many are asleep on it (a hint for the notifier: a
+ * waiter killed asleep only costs later notifies a wake-up call). */
+struct sync_event {
+    atomic_uint counter;
+    atomic_uint sleepers;
+};
+
+_Static_assert(sizeof(struct sync_event) <= sizeof(ushm_event_t),
+               "struct sync_event fits in ushm_event_t");
+
+#define EVENT_SPINS 400
+
+static int check_event(const char *func, const ushm_event_t *ev)
+{
+    if (ev == NULL)
+        return ushm__fail(EINVAL, "%s: the event is NULL", func);
+    if (misaligned(ev))
+        return ushm__fail(EINVAL, "%s(%p): the event is not %d-byte aligned",
+                          func, (const void *)ev, SYNC_ALIGN);
+    return 0;
+}
+
+unsigned ushm_event_read(const ushm_event_t *ev)
+{
+    struct sync_event *e = (struct sync_event *)(void *)ev;
+
+    if (check_event("ushm_event_read", ev) < 0)
+        return 0;
+    return atomic_load_explicit(&e->counter, memory_order_acquire);
+}
+
+int ushm_event_notify(ushm_event_t *ev)
+{
+    struct sync_event *e = (struct sync_event *)(void *)ev;
+    int err = check_event("ushm_event_notify", ev);
+
+    if (err < 0)
+        return err;
+    /* Both sides are seq_cst: a waiter that counted itself before checking
+     * the counter is seen here, or it sees the new count. */
+    atomic_fetch_add_explicit(&e->counter, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&e->sleepers, memory_order_seq_cst) != 0)
+        wake_word(&e->counter);
+    return 0;
+}
+
+int ushm_event_wait(ushm_event_t *ev, unsigned seen, long timeout_ms)
+{
+    struct sync_event *e = (struct sync_event *)(void *)ev;
+    struct timespec deadline = { 0, 0 };
+    long backoff = 0;
+    int err = check_event("ushm_event_wait", ev);
+
+    if (err < 0)
+        return err;
+    if (atomic_load_explicit(&e->counter, memory_order_acquire) != seen)
+        return 0;
+    if (timeout_ms == 0)
+        return ushm__fail(ETIMEDOUT, "ushm_event_wait(%p, %u, 0 ms): the "
+                          "counter is still %u", (void *)ev, seen, seen);
+    if (timeout_ms > 0)
+        deadline = deadline_after(timeout_ms);
+    /* A round trip that sleeps costs microseconds: look a little first. */
+    if (spin_worthwhile()) {
+        for (int i = 0; i < EVENT_SPINS; i++) {
+            cpu_relax();
+            if (atomic_load_explicit(&e->counter, memory_order_acquire) != seen)
+                return 0;
+        }
+    }
+    atomic_fetch_add_explicit(&e->sleepers, 1, memory_order_seq_cst);
+    for (;;) {
+        if (atomic_load_explicit(&e->counter, memory_order_seq_cst) != seen) {
+            err = 0;
+            break;
+        }
+        if (timeout_ms > 0 && passed(&deadline)) {
+            err = ETIMEDOUT;
+            break;
+        }
+        wait_on_word(&e->counter, seen, timeout_ms > 0 ? &deadline : NULL,
+                     &backoff);
+    }
+    atomic_fetch_sub_explicit(&e->sleepers, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (err != 0)
+        return ushm__fail(ETIMEDOUT, "ushm_event_wait(%p, %u, %ld ms): the "
+                          "counter is still %u", (void *)ev, seen, timeout_ms,
+                          seen);
+    return 0;
+}
