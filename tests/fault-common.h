@@ -425,7 +425,8 @@ static inline int fc_enter_namespaces(int userns, int *in_userns, char *why,
         *in_userns = 1;
     }
     /* Nothing we mount may propagate back to the host. */
-    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+    /* (The type is ignored; valgrind wants a string there.) */
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1) {
         snprintf(why, len, "mount(/, MS_REC | MS_PRIVATE): %s", strerror(errno));
         return -1;
     }
