@@ -1,7 +1,9 @@
 /*
  * consumer [NAME]: open the segment NAME (default /ushm-example) that
- * producer left behind, check every record, print a summary and remove the
- * segment.  Exits 0 only when all the records the producer wrote are intact.
+ * producer made, check every record as it is published, waiting on the
+ * segment's event while the producer is behind, print a summary and remove
+ * the segment.  Exits 0 only when all the records the producer wrote are
+ * intact.  It gives up when nothing new arrives for 10 seconds.
  *
  * Build: cc -std=c11 $(pkg-config --cflags ushm) consumer.c \
  *            $(pkg-config --libs ushm) -o consumer
@@ -16,21 +18,24 @@
 
 #include "record.h"
 
+#define PATIENCE_MS 10000L
+
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : RECORD_DEFAULT_NAME;
-    const struct record_log *log;
-    unsigned done, count, intact = 0;
+    struct record_log *log;
+    unsigned checked = 0, intact = 0, capacity = 0, count = 0, done = 0;
     ushm_t *shm;
-    int err, status = 1;
+    int err, status = 1, orphaned = 0;
 
     if (argc > 2) {
         fprintf(stderr, "usage: consumer [NAME]\n");
         return 2;
     }
-    /* No USHM_CREATE: the consumer only joins, and never waits.  Size 0
-     * maps the whole segment, whatever size the producer chose. */
-    err = ushm_open(&shm, name, 0, USHM_RDONLY, 0);
+    /* No USHM_CREATE: the consumer only joins.  Size 0 maps the whole
+     * segment, whatever size the producer chose.  Read-write: taking the
+     * mutex and waiting on the event write to them. */
+    err = ushm_open(&shm, name, 0, 0, 0);
     if (err == -ENOENT) {
         fprintf(stderr, "consumer: no segment %s: run the producer first%s\n",
                 name, strcmp(ushm_backend(), "sysv") == 0 ?
@@ -43,31 +48,66 @@ int main(int argc, char **argv)
         return 1;
     }
     log = ushm_addr(shm);
-
-    /* Acquire: every record counted below was written before its count. */
-    done = atomic_load_explicit(&log->done, memory_order_acquire);
-    count = atomic_load_explicit(&log->count, memory_order_acquire);
-    if (ushm_size(shm) < RECORD_LOG_SIZE(0) || log->magic != RECORD_MAGIC ||
-        ushm_size(shm) < RECORD_LOG_SIZE(log->capacity) ||
-        count > log->capacity) {
+    if (ushm_size(shm) < RECORD_LOG_SIZE(0)) {
         fprintf(stderr, "consumer: %s (%zu bytes) is not a record log\n",
                 ushm_name(shm), ushm_size(shm));
         goto out;
     }
-    for (unsigned i = 0; i < count; i++) {
-        char want[sizeof log->rec[i].text];
 
-        snprintf(want, sizeof want, "record %u of %u", i, log->capacity);
-        if (log->rec[i].seq == i &&
-            strncmp(log->rec[i].text, want, sizeof want) == 0)
-            intact++;
-        else
-            fprintf(stderr, "consumer: record %u is damaged\n", i);
+    for (;;) {
+        /* Read the event before looking, so a notify in between is seen. */
+        unsigned seen = ushm_event_read(&log->more);
+
+        err = ushm_mutex_lock(&log->lock);
+        if (err < 0) {
+            fprintf(stderr, "consumer: %s\n", ushm_last_error());
+            goto out;
+        }
+        /* USHM_OWNERDEAD: the producer died holding the lock.  The fields
+         * are each set in one store, so they are whole; note it and go on. */
+        orphaned |= err == USHM_OWNERDEAD;
+        if (log->magic == RECORD_MAGIC) {
+            capacity = log->capacity;
+            count = log->count;
+            done = log->done;
+        }
+        ushm_mutex_unlock(&log->lock);
+
+        if (capacity != 0 && (ushm_size(shm) < RECORD_LOG_SIZE(capacity) ||
+                              count > capacity)) {
+            fprintf(stderr, "consumer: %s (%zu bytes) is not a record log\n",
+                    ushm_name(shm), ushm_size(shm));
+            goto out;
+        }
+        /* The records below count were complete before it was stored. */
+        for (; checked < count; checked++) {
+            char want[sizeof log->rec[checked].text];
+
+            snprintf(want, sizeof want, "record %u of %u", checked, capacity);
+            if (log->rec[checked].seq == checked &&
+                strncmp(log->rec[checked].text, want, sizeof want) == 0)
+                intact++;
+            else
+                fprintf(stderr, "consumer: record %u is damaged\n", checked);
+        }
+        if (done || orphaned)
+            break;
+        err = ushm_event_wait(&log->more, seen, PATIENCE_MS);
+        if (err == -ETIMEDOUT) {
+            fprintf(stderr, "consumer: nothing new in %s for %ld s after "
+                    "record %u\n", name, PATIENCE_MS / 1000, checked);
+            break;
+        }
+        if (err < 0) {
+            fprintf(stderr, "consumer: %s\n", ushm_last_error());
+            goto out;
+        }
     }
     printf("consumer: %u of %u records intact in %s, %s backend%s\n", intact,
-           log->capacity, ushm_name(shm), ushm_backend(),
-           done ? "" : " (the producer has not finished)");
-    if (done && intact == count && count == log->capacity)
+           capacity, ushm_name(shm), ushm_backend(),
+           done ? "" : orphaned ? " (the producer died)" :
+           " (the producer has not finished)");
+    if (done && intact == count && count == capacity)
         status = 0;
 out:
     /* The consumer owns the cleanup: remove the name whatever happened. */

@@ -1,7 +1,9 @@
 /*
  * producer [NAME [COUNT]]: create the named segment NAME (default
- * /ushm-example), fill it with COUNT records (default 1000), and exit,
- * leaving the segment for consumer(NAME) to read and remove.
+ * /ushm-example) and fill it with COUNT records (default 1000), publishing
+ * them in batches under the segment's mutex and waking any consumer that
+ * waits; then exit, leaving the segment for consumer(NAME) to read and
+ * remove.  The consumer may run at the same time or afterwards.
  *
  * Build: cc -std=c11 $(pkg-config --cflags ushm) producer.c \
  *            $(pkg-config --libs ushm) -o producer
@@ -16,6 +18,28 @@
 #include <string.h>
 
 #include "record.h"
+
+/* Take the log's lock.  Only producers write what it guards, each field in
+ * one store, so USHM_OWNERDEAD (an earlier holder died) needs no repair. */
+static int locked(struct record_log *log, const char *what)
+{
+    int err = ushm_mutex_lock(&log->lock);
+
+    if (err < 0) {
+        fprintf(stderr, "producer: %s: %s\n", what, ushm_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static int unlock_and_notify(struct record_log *log)
+{
+    if (ushm_mutex_unlock(&log->lock) < 0 || ushm_event_notify(&log->more) < 0) {
+        fprintf(stderr, "producer: %s\n", ushm_last_error());
+        return -1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -41,7 +65,8 @@ int main(int argc, char **argv)
     }
 
     /* USHM_EXCL: a segment left by an earlier run must not be mixed with
-     * this one; the fresh segment is zero-filled, so count and done are 0. */
+     * this one.  The fresh segment is zero-filled: count and done are 0,
+     * and the mutex and the event are ready. */
     err = ushm_open(&shm, name, RECORD_LOG_SIZE(count),
                     USHM_CREATE | USHM_EXCL, 0600);
     if (err == -EEXIST) {
@@ -54,15 +79,27 @@ int main(int argc, char **argv)
         return 1;
     }
     log = ushm_addr(shm);
-    log->magic = RECORD_MAGIC;
+
+    if (locked(log, "header") < 0)
+        goto fail;
     log->capacity = (uint32_t)count;
+    log->magic = RECORD_MAGIC;
+    if (unlock_and_notify(log) < 0)
+        goto fail;
     for (unsigned i = 0; i < count; i++) {
+        /* Slot i is the producer's alone until count says otherwise. */
         log->rec[i].seq = i;
         snprintf(log->rec[i].text, sizeof log->rec[i].text,
                  "record %u of %lu", i, count);
-        atomic_store_explicit(&log->count, i + 1, memory_order_release);
+        if ((i + 1) % RECORD_BATCH == 0 || i + 1 == count) {
+            if (locked(log, "publish") < 0)
+                goto fail;
+            log->count = i + 1;
+            log->done = i + 1 == count;
+            if (unlock_and_notify(log) < 0)
+                goto fail;
+        }
     }
-    atomic_store_explicit(&log->done, 1, memory_order_release);
 
     printf("producer: wrote %lu records (%zu bytes) to %s, %s backend\n",
            count, ushm_size(shm), ushm_name(shm), ushm_backend());
@@ -73,4 +110,8 @@ int main(int argc, char **argv)
         return 1;
     }
     return 0;
+fail:
+    ushm_close(shm);
+    ushm_unlink(name);
+    return 1;
 }

@@ -3,21 +3,20 @@
  * fixed-size records.  Both programs include this one definition, so they
  * cannot disagree about it.
  *
- * The producer writes a record, then publishes it by storing the new count
- * with release order; the consumer loads the count with acquire order and may
- * then read that many records.  Cross-process atomics need lock-free types:
- * a lock would live in one process, not in the segment.
+ * The producer writes records into the array, then publishes how many there
+ * are by updating count under the mutex, and notifies the event "more".  The
+ * consumer reads count under the same mutex, after which the records below
+ * it are complete, and waits on "more" when it has caught up.  The mutex
+ * and the event need no set-up: the new segment is zero-filled, and zero
+ * bytes are an unlocked mutex and an event at 0.
  */
 #ifndef RECORD_H
 #define RECORD_H
 
-#include <stdatomic.h>
+#include <ushm.h>
+
 #include <stddef.h>
 #include <stdint.h>
-
-#if ATOMIC_INT_LOCK_FREE != 2
-#error "atomic_uint must be lock-free to be shared between processes"
-#endif
 
 #define RECORD_MAGIC 0x75736872u    /* "ushr": the segment is a record log */
 
@@ -27,16 +26,21 @@ struct record {
 };
 
 struct record_log {
-    uint32_t magic;                 /* written before anything is published */
+    ushm_mutex_t lock;              /* guards the four fields below */
+    ushm_event_t more;              /* notified when count or done changes */
+    uint32_t magic;                 /* RECORD_MAGIC once the header is set */
     uint32_t capacity;              /* records the segment holds */
-    atomic_uint count;              /* records published so far */
-    atomic_uint done;               /* 1 once the producer has finished */
+    uint32_t count;                 /* records published so far */
+    uint32_t done;                  /* 1 once the producer has finished */
     struct record rec[];
 };
 
 /* Bytes of a segment holding n records. */
 #define RECORD_LOG_SIZE(n) (offsetof(struct record_log, rec) + \
                             (size_t)(n) * sizeof(struct record))
+
+/* The producer publishes this many records at a time. */
+#define RECORD_BATCH 64u
 
 #define RECORD_DEFAULT_NAME "/ushm-example"
 #define RECORD_DEFAULT_COUNT 1000u
