@@ -388,6 +388,11 @@ sys.exit(0 if sys.argv[2] in names else 1)' "$tmp/out" "/$pfx-e${esc}x"
     fi
     expect 1 "ushm rm refuses a name that is not a libushm name" \
         "$USHM" rm "$pfx-bad@name"
+    expect 1 "stat of a name with an ESC byte exits 1" "$USHM" stat "$pfx-e${esc}x"
+    check "the error message escapes the ESC byte" has "$tmp/err" "$pfx-e\\x1bx"
+    check "no raw ESC byte reaches stderr" lacks "$tmp/err" "$esc"
+    expect 2 "an unknown option with an ESC byte exits 2" "$USHM" ls "--x${esc}"
+    check "the usage error escapes the ESC byte" lacks "$tmp/err" "$esc"
     expect 0 "ushm rm removes the empty object, as ls says" "$USHM" rm "$pfx-empty"
     check "the empty object is gone" test ! -e "/dev/shm/$pfx-empty"
     if command -v bash >/dev/null 2>&1; then

@@ -199,17 +199,28 @@ static void print_version(void)
 static int usage_error(const struct command *cmd, const char *fmt, ...)
     PRINTF_LIKE(2, 3);
 
+static char *text_escape(const char *s);
+
+/* "ushm: SUBCOMMAND: MESSAGE" on stderr, escaped as text output is: the
+ * message may hold a name from the command line or from /dev/shm. */
+static void print_error(const struct command *cmd, const char *msg)
+{
+    char *safe = text_escape(msg);
+
+    fprintf(stderr, "ushm: %s%s%s\n", cmd ? cmd->name : "", cmd ? ": " : "",
+            safe ? safe : msg);
+    free(safe);
+}
+
 static int usage_error(const struct command *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fputs("ushm: ", stderr);
-    if (cmd)
-        fprintf(stderr, "%s: ", cmd->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    print_error(cmd, msg);
     if (cmd)
         fprintf(stderr, "usage: ushm %s\n", cmd->usage);
     else
@@ -220,14 +231,14 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 /* A library failure: exit status 1, with the library's own sentence. */
 static int lib_error(const struct command *cmd)
 {
-    fprintf(stderr, "ushm: %s: %s\n", cmd->name, ushm_last_error());
+    print_error(cmd, ushm_last_error());
     return 1;
 }
 
 /* A failure found by the tool itself (not by the library): exit status 1. */
 static int tool_error(const struct command *cmd, const char *msg)
 {
-    fprintf(stderr, "ushm: %s: %s\n", cmd->name, msg);
+    print_error(cmd, msg);
     return 1;
 }
 
