@@ -1114,7 +1114,7 @@ static void print_columns_help(void)
 
 /* The columns of --output LIST, or the backend's default; n of them. */
 static int pick_columns(const struct command *cmd, const char *list,
-                        int cols[NCOLUMNS], int *n)
+                        int cols[NCOLUMNS], size_t *n)
 {
     const char *const *def = is_sysv() ? default_sysv : default_posix;
     const char *p = list;
@@ -1132,7 +1132,7 @@ static int pick_columns(const struct command *cmd, const char *list,
         if (c < 0)
             return usage_error(cmd, "unknown column '%.*s' in --output "
                                "(--output help lists them)", (int)len, p);
-        if (*n == (int)NCOLUMNS)
+        if (*n == NCOLUMNS)
             return usage_error(cmd, "too many columns in --output");
         cols[(*n)++] = c;
         if (p[len] == '\0')
@@ -1206,58 +1206,53 @@ static void json_entry(FILE *f, const struct entry *e)
     fputc('}', f);
 }
 
-static void print_cell(const char *s, size_t width, int right, int last)
+/* One line of the table: each cell padded to its column's width. */
+static void print_row(const char *const *cells, const size_t *width,
+                      const int *cols, size_t ncols)
 {
-    size_t pad = width - display_width(s);
+    for (size_t c = 0; c < ncols; c++) {
+        const char *s = cells[c];
+        int pad = (int)(width[c] - display_width(s));
 
-    if (right)
-        printf("%*s%s", (int)pad, "", s);
-    else if (last)
-        fputs(s, stdout);
-    else
-        printf("%s%*s", s, (int)pad, "");
+        if (c)
+            putchar(' ');
+        if (columns[cols[c]].right)
+            printf("%*s%s", pad, "", s);
+        else if (c + 1 == ncols)
+            fputs(s, stdout);       /* no spaces at the end of a line */
+        else
+            printf("%s%*s", s, pad, "");
+    }
+    putchar('\n');
 }
 
 /* The table, each column as wide as its widest cell (header included). */
-static int print_table(const struct entries *l, const int *cols, int ncols,
+static int print_table(const struct entries *l, const int *cols, size_t ncols,
                        int bytes, int headings)
 {
-    size_t width[NCOLUMNS], ncells = l->n * (size_t)ncols;
+    size_t width[NCOLUMNS], ncells = l->n * ncols;
+    const char *header[NCOLUMNS];
     char **cell = calloc(ncells ? ncells : 1, sizeof *cell);
     int rc = 0;
 
     if (!cell)
         return -1;
-    for (int c = 0; c < ncols; c++)
-        width[c] = headings ? strlen(columns[cols[c]].name) : 0;
-    for (size_t i = 0; i < ncells; i++) {
+    for (size_t c = 0; c < ncols; c++) {
+        header[c] = columns[cols[c]].name;
+        width[c] = headings ? strlen(header[c]) : 0;
+    }
+    for (size_t i = 0; i < ncells && rc == 0; i++) {
         size_t w;
 
-        if (!(cell[i] = cell_text(&l->e[i / ncols], cols[i % ncols], bytes))) {
+        if (!(cell[i] = cell_text(&l->e[i / ncols], cols[i % ncols], bytes)))
             rc = -1;
-            goto out;
-        }
-        if ((w = display_width(cell[i])) > width[i % ncols])
+        else if ((w = display_width(cell[i])) > width[i % ncols])
             width[i % ncols] = w;
     }
-    for (int c = 0; headings && c < ncols; c++) {
-        if (c)
-            putchar(' ');
-        print_cell(columns[cols[c]].name, width[c], columns[cols[c]].right,
-                   c == ncols - 1);
-    }
-    if (headings)
-        putchar('\n');
-    for (size_t i = 0; i < ncells; i++) {
-        int c = (int)(i % ncols);
-
-        if (c)
-            putchar(' ');
-        print_cell(cell[i], width[c], columns[cols[c]].right, c == ncols - 1);
-        if (c == ncols - 1)
-            putchar('\n');
-    }
-out:
+    if (rc == 0 && headings)
+        print_row(header, width, cols, ncols);
+    for (size_t r = 0; rc == 0 && r < l->n; r++)
+        print_row((const char *const *)(cell + r * ncols), width, cols, ncols);
     for (size_t i = 0; i < ncells; i++)
         free(cell[i]);
     free(cell);
@@ -1284,7 +1279,7 @@ static void print_notes(const struct command *cmd, const struct entries *l)
         const struct entry *e = &l->e[i];
         char *name, *what;
 
-        if (!(e->status & ~ST_REMOVED))
+        if (!(e->status & ~(unsigned)ST_REMOVED))
             continue;
         snprintf(label, sizeof label, "key 0x%08" PRIx32 " (id %lld)",
                  e->key, e->id);
@@ -1520,7 +1515,8 @@ static void print_json_list(const struct entries *l)
 static int cmd_ls(const struct command *cmd, struct args *a)
 {
     struct entries l = { 0 };
-    int cols[NCOLUMNS], ncols, rc;
+    int cols[NCOLUMNS], rc;
+    size_t ncols;
     char msg[256];
 
     if (a->output && strcasecmp(a->output, "help") == 0) {
