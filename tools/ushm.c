@@ -629,24 +629,6 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
 /* ---- what the backend holds: one entry per segment ---- */
 
 /* What the library refuses, or why no name reaches a segment. */
@@ -1592,67 +1574,138 @@ static int cmd_info(const struct command *cmd, struct args *a)
 
 /*
  * demo: the parent produces, a forked child consumes, through one message
- * slot in a named segment.  The parent writes a message and publishes its
- * sequence number with a release store; a byte on one pipe wakes the child,
- * which reads it with an acquire load, checks it and answers on another pipe.
- * The name is unlinked as soon as the child has opened it, so nothing is
- * left behind whatever happens next; termination signals are held until then.
+ * slot in a named segment.  The slot's mutex guards the message and the
+ * answer; the producer notifies the event "sent" after each message, the
+ * consumer notifies "answered" once it has its mapping and after checking
+ * each message.  Nobody polls or sleeps.  The name is unlinked as soon as the
+ * child has opened it, so nothing is left behind whatever happens next;
+ * termination signals are held until then.
  */
 #define DEMO_MESSAGES 5
+#define DEMO_PATIENCE_MS 10000L
 
 struct demo_slot {
-    atomic_uint seq;        /* 1..DEMO_MESSAGES once the message is written */
+    ushm_mutex_t lock;      /* guards everything below */
+    ushm_event_t sent;      /* notified by the producer */
+    ushm_event_t answered;  /* notified by the consumer */
+    uint32_t opened;        /* 1 once the consumer has its own mapping */
+    uint32_t stop;          /* 1: the producer gives up, no more messages */
+    uint32_t seq;           /* 1..DEMO_MESSAGES once the message is written */
     uint32_t sum;           /* FNV-1a of text, to check it arrived intact */
+    uint32_t checked;       /* the last seq the consumer checked */
+    uint32_t intact;        /* and whether it was intact */
     char text[56];
 };
-
-#if ATOMIC_INT_LOCK_FREE != 2
-#error "demo needs lock-free atomic_uint to share it between processes"
-#endif
 
 static void demo_text(char *buf, size_t len, unsigned i, long pid)
 {
     snprintf(buf, len, "message %u of %d from producer %ld", i, DEMO_MESSAGES, pid);
 }
 
-static int demo_consumer(const char *name, int rfd, int wfd, long producer)
+/* Lock the slot.  Each field is written whole under the lock, so a holder
+ * that died (USHM_OWNERDEAD) left nothing to repair. */
+static int demo_lock(struct demo_slot *slot, const char *who)
 {
-    ushm_t *shm;
-    const struct demo_slot *slot;
-    unsigned intact = 0;
-    char c;
+    if (ushm_mutex_lock(&slot->lock) < 0) {
+        fprintf(stderr, "ushm: demo: %s: %s\n", who, ushm_last_error());
+        return -1;
+    }
+    return 0;
+}
 
-    if (ushm_open(&shm, name, 0, USHM_RDONLY, 0) < 0) {
+static int demo_consumer(const char *name, long producer)
+{
+    struct demo_slot *slot;
+    unsigned intact = 0, done = 0;
+    ushm_t *shm;
+
+    if (ushm_open(&shm, name, 0, 0, 0) < 0) {
         fprintf(stderr, "ushm: demo: consumer: %s\n", ushm_last_error());
-        write_all(wfd, "f", 1);
         return 1;
     }
-    printf("consumer %ld: opened %s read-only (%zu bytes)\n", (long)getpid(),
+    printf("consumer %ld: opened %s (%zu bytes)\n", (long)getpid(),
            ushm_name(shm), ushm_size(shm));
     fflush(stdout);
     slot = ushm_addr(shm);
-    if (write_all(wfd, "o", 1) < 0)
+    if (demo_lock(slot, "consumer") < 0)
         goto out;
-    while (read_full(rfd, &c, 1) == 1) {
-        char want[sizeof slot->text];
-        unsigned seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
-        int ok;
+    slot->opened = 1;
+    ushm_mutex_unlock(&slot->lock);
+    ushm_event_notify(&slot->answered);
 
-        demo_text(want, sizeof want, seq, producer);
-        ok = seq == intact + 1 &&
-             memchr(slot->text, '\0', sizeof slot->text) != NULL &&
-             slot->sum == fnv1a(slot->text) &&
-             strncmp(slot->text, want, sizeof want) == 0;
-        intact += ok;
-        printf("consumer: received #%u: \"%.*s\" %s\n", seq,
-               (int)sizeof slot->text, slot->text, ok ? "(intact)" : "(CORRUPT)");
-        fflush(stdout);
-        if (write_all(wfd, ok ? "y" : "n", 1) < 0)
+    while (done < DEMO_MESSAGES) {
+        /* Read the event before looking, so a notify in between counts. */
+        unsigned seen = ushm_event_read(&slot->sent), seq, stop;
+        char text[sizeof slot->text], want[sizeof slot->text];
+        uint32_t sum;
+        int ok = 0;
+
+        if (demo_lock(slot, "consumer") < 0)
             break;
+        seq = slot->seq;
+        stop = slot->stop;
+        sum = slot->sum;
+        memcpy(text, slot->text, sizeof text);
+        if (seq == done + 1) {
+            demo_text(want, sizeof want, seq, producer);
+            ok = memchr(text, '\0', sizeof text) != NULL && sum == fnv1a(text) &&
+                 strncmp(text, want, sizeof want) == 0;
+            slot->checked = seq;
+            slot->intact = (uint32_t)ok;
+        }
+        ushm_mutex_unlock(&slot->lock);
+        if (stop)
+            break;
+        if (seq != done + 1) {
+            if (ushm_event_wait(&slot->sent, seen, DEMO_PATIENCE_MS) < 0) {
+                fprintf(stderr, "ushm: demo: consumer: %s\n", ushm_last_error());
+                break;
+            }
+            continue;
+        }
+        done = seq;
+        intact += ok;
+        printf("consumer: received #%u: \"%.*s\" %s\n", seq, (int)sizeof text,
+               text, ok ? "(intact)" : "(CORRUPT)");
+        fflush(stdout);
+        ushm_event_notify(&slot->answered);
     }
 out:
     ushm_close(shm);
     return intact == DEMO_MESSAGES ? 0 : 1;
+}
+
+/*
+ * Wait until *field (read under the lock) reaches want, or the consumer has
+ * exited (then reaped into *wstatus).  0 when it did.
+ */
+static int demo_await(struct demo_slot *slot, const uint32_t *field,
+                      uint32_t want, pid_t child, int *wstatus, int *reaped)
+{
+    for (long waited = 0; waited < DEMO_PATIENCE_MS; waited += 100) {
+        unsigned seen = ushm_event_read(&slot->answered);
+        uint32_t v;
+        int err;
+
+        if (demo_lock(slot, "producer") < 0)
+            return -1;
+        v = *field;
+        ushm_mutex_unlock(&slot->lock);
+        if (v == want)
+            return 0;
+        err = ushm_event_wait(&slot->answered, seen, 100);
+        if (err < 0 && err != -ETIMEDOUT) {
+            fprintf(stderr, "ushm: demo: producer: %s\n", ushm_last_error());
+            return -1;
+        }
+        if (err == -ETIMEDOUT && waitpid(child, wstatus, WNOHANG) == child) {
+            *reaped = 1;
+            return -1;
+        }
+    }
+    fprintf(stderr, "ushm: demo: producer: no answer from the consumer in %ld s\n",
+            DEMO_PATIENCE_MS / 1000);
+    return -1;
 }
 
 static int cmd_demo(const struct command *cmd, struct args *a)
@@ -1660,13 +1713,11 @@ static int cmd_demo(const struct command *cmd, struct args *a)
     ushm_t *shm;
     struct demo_slot *slot;
     char name[USHM_NAME_MAX + 1];
-    int ready[2] = { -1, -1 }, ack[2] = { -1, -1 }, wstatus = 0;
-    int status = 1, unlinked = 0;
+    int wstatus = 0, status = 1, unlinked = 0, reaped = 0;
     unsigned delivered = 0;
     long self = (long)getpid();
     sigset_t hold, old;
     pid_t child = -1;
-    char c = 0;
 
     (void)a;
     sigemptyset(&hold);
@@ -1675,41 +1726,33 @@ static int cmd_demo(const struct command *cmd, struct args *a)
     sigaddset(&hold, SIGHUP);
     sigaddset(&hold, SIGQUIT);
     sigprocmask(SIG_BLOCK, &hold, &old);
-    signal(SIGPIPE, SIG_IGN);    /* a dead consumer is an error, not a kill */
 
     snprintf(name, sizeof name, "/ushm-demo-%ld", self);
     if (ushm_open(&shm, name, sizeof *slot, USHM_CREATE | USHM_EXCL, 0600) < 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         return lib_error(cmd);
     }
-    slot = ushm_addr(shm);
+    slot = ushm_addr(shm);  /* zero-filled: the mutex and events are ready */
     printf("backend: %s\nproducer %ld: created %s (%zu bytes)\n",
            ushm_backend(), self, ushm_name(shm), ushm_size(shm));
     fflush(stdout);
 
-    if (pipe(ready) != 0 || pipe(ack) != 0) {
-        perror("ushm: demo: pipe");
-    } else if ((child = fork()) < 0) {
+    if ((child = fork()) < 0) {
         perror("ushm: demo: fork");
     } else if (child == 0) {
         int rc;
 
         sigprocmask(SIG_SETMASK, &old, NULL);
-        close(ready[1]);
-        close(ack[0]);
         ushm_close(shm);    /* the consumer maps the segment by its name */
-        rc = demo_consumer(name, ready[0], ack[1], self);
+        rc = demo_consumer(name, self);
         fflush(stdout);
         _exit(rc);
-    } else {
-        close(ready[0]);
-        close(ack[1]);
-        ready[0] = ack[1] = -1;
     }
 
     /* Once the consumer has its own mapping the name is no longer needed:
      * unlinking it now means no failure from here on can leave it behind. */
-    if (child > 0 && read_full(ack[0], &c, 1) == 1 && c == 'o') {
+    if (child > 0 &&
+        demo_await(slot, &slot->opened, 1, child, &wstatus, &reaped) == 0) {
         if (ushm_unlink(name) < 0) {
             lib_error(cmd);
         } else {
@@ -1719,25 +1762,30 @@ static int cmd_demo(const struct command *cmd, struct args *a)
             fflush(stdout);
         }
         for (unsigned i = 1; unlinked && i <= DEMO_MESSAGES; i++) {
+            if (demo_lock(slot, "producer") < 0)
+                break;
             demo_text(slot->text, sizeof slot->text, i, self);
             slot->sum = fnv1a(slot->text);
-            atomic_store_explicit(&slot->seq, i, memory_order_release);
+            slot->seq = i;
             printf("producer: sent #%u: \"%s\"\n", i, slot->text);
             fflush(stdout);
-            if (write_all(ready[1], "m", 1) < 0 || read_full(ack[0], &c, 1) != 1)
+            ushm_mutex_unlock(&slot->lock);
+            ushm_event_notify(&slot->sent);
+            if (demo_await(slot, &slot->checked, i, child, &wstatus, &reaped) < 0)
                 break;
-            delivered += c == 'y';
+            delivered += slot->intact != 0; /* read after the lock in demo_await */
         }
     }
-    for (int i = 0; i < 2; i++) {
-        if (ready[i] >= 0)
-            close(ready[i]);    /* the consumer sees EOF: no more messages */
-        if (ack[i] >= 0)
-            close(ack[i]);
-    }
-    if (child > 0)
+    if (child > 0 && !reaped) {
+        /* Tell a consumer still waiting that no more messages come. */
+        if (demo_lock(slot, "producer") == 0) {
+            slot->stop = 1;
+            ushm_mutex_unlock(&slot->lock);
+        }
+        ushm_event_notify(&slot->sent);
         while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)
             ;
+    }
     if (!unlinked) {
         if (ushm_unlink(name) < 0)
             lib_error(cmd);
