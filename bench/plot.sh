@@ -1,28 +1,35 @@
 #!/bin/sh
 # Draw the results of ushm-bench (the CSV of bench/run.sh, or of the
-# programs themselves) as two PNG bar charts, with gnuplot:
+# programs themselves) as three PNG bar charts, with gnuplot:
 #   lifecycle and attach of a 4 KiB segment: raw, libushm, apr_shm
 #   setup + first touch of large segments: default, populate, hugepages,
 #   memset
+#   synchronisation, three panels: mutex lock + unlock (raw, libushm,
+#   boost), process round trip (pipe, libushm, socketpair, eventfd, semop),
+#   records through a ring (pipe, libushm)
 # Each bar is the median of the runs, its whisker the min and max.
 #
-# usage: bench/plot.sh [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png] CSV...
-#   default: DIR/bench-lifecycle.png and DIR/bench-touch.png, DIR = .
+# usage: bench/plot.sh [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png]
+#                      [-s SYNC.png] CSV...
+#   default: DIR/bench-lifecycle.png, DIR/bench-touch.png and
+#   DIR/bench-sync.png, DIR = .  A chart without data is not drawn.
 # Needs gnuplot with the pngcairo terminal (Debian: gnuplot-nox).
 set -u
 
 dir=.
 lifecycle=
 touch=
+sync=
 usage() {
-    echo "usage: $0 [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png] CSV..." >&2
+    echo "usage: $0 [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png] [-s SYNC.png] CSV..." >&2
     exit 2
 }
-while getopts o:l:t:h opt; do
+while getopts o:l:t:s:h opt; do
     case $opt in
     o) dir=$OPTARG ;;
     l) lifecycle=$OPTARG ;;
     t) touch=$OPTARG ;;
+    s) sync=$OPTARG ;;
     *) usage ;;
     esac
 done
@@ -30,6 +37,7 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || usage
 lifecycle=${lifecycle:-$dir/bench-lifecycle.png}
 touch=${touch:-$dir/bench-touch.png}
+sync=${sync:-$dir/bench-sync.png}
 for f in "$@"; do
     [ -r "$f" ] || { echo "plot.sh: $f: cannot read it" >&2; exit 1; }
 done
@@ -43,11 +51,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Median, min and max of every (operation, backend, contender, size), in
 # plain awk (no gawk sort), one line each; "na" lines for the contenders
-# that were unavailable or failed.
+# that were unavailable or failed.  Only touch and teardown are told apart
+# by size: the others get size 0 (their size_bytes is the segment, or the
+# object or record measured, which differ between contenders).
 awk -F, '
 FNR == 1 { next }                            # each file has a header
 {
-    key = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
+    key = $1 SUBSEP $2 SUBSEP $3 SUBSEP ($1 == "touch" || $1 == "teardown" ? $4 : 0)
     if ($9 != "ok") { na[key] = $9; next }
     n = ++count[key]
     v[key, n] = $7 + 0
@@ -80,6 +90,7 @@ runs=$(sed -n 's/^runs //p' "$tmp/runs")
 # where there is no number.  Also, in $tmp/$4.na, the x of every missing
 # bar (for an "n/a" label), in $tmp/$4.range the smallest min and the
 # largest max, and in $tmp/$4.keys the contenders that have a number.
+# A SCALE below 0 plots -SCALE / value: a rate from a time per operation.
 # usage: table OPERATIONS CONTENDERS SCALE NAME
 table() {
     awk -v ops="$1" -v who="$2" -v scale="$3" -v out="$tmp/$4" '
@@ -99,7 +110,7 @@ table() {
         for (o = 1; o <= no; o++)
             for (b = 1; b <= nb; b++)
                 for (s = 1; s <= ns; s++) {
-                    size = op[o] == "touch" ? sz[s] : 4096
+                    size = op[o] == "touch" ? sz[s] : 0
                     if (op[o] != "touch" && s > 1) continue
                     if (!((op[o], bs[b], size) in seen)) continue
                     label = op[o] == "touch" ? bs[b] "\\n" human(size) : op[o] "\\n" bs[b]
@@ -107,10 +118,15 @@ table() {
                     for (i = 1; i <= nc; i++) {
                         k = op[o] SUBSEP bs[b] SUBSEP c[i] SUBSEP size
                         if ((k in med) && med[k] != "na") {
-                            line = line sprintf(" %.6g %.6g %.6g", med[k] / scale, lo[k] / scale, hi[k] / scale)
+                            if (scale < 0) {
+                                m = -scale / med[k]; l = -scale / hi[k]; h = -scale / lo[k]
+                            } else {
+                                m = med[k] / scale; l = lo[k] / scale; h = hi[k] / scale
+                            }
+                            line = line sprintf(" %.6g %.6g %.6g", m, l, h)
                             has[i] = 1
-                            if (ymin < 0 || lo[k] / scale < ymin) ymin = lo[k] / scale
-                            if (hi[k] / scale > ymax) ymax = hi[k] / scale
+                            if (ymin < 0 || l < ymin) ymin = l
+                            if (h > ymax) ymax = h
                         } else {
                             line = line " ? ? ?"
                             printf "%g\n", row + (i - (nc + 1) / 2) / (nc + 1) > (out ".na")
@@ -128,6 +144,9 @@ table() {
 
 table "lifecycle attach" "raw libushm apr_shm" 1000 small
 table "touch" "default populate hugepages memset" 1000000 touch
+table "mutex" "raw libushm boost" 1 mutex
+table "roundtrip" "pipe libushm socketpair eventfd semop" 1000 roundtrip
+table "ring" "pipe libushm" -1000 ring
 
 # Key entries: every contender, "(n/a)" after those without a number.
 keys() {
@@ -216,4 +235,62 @@ plot for [i=0:3] "$tmp/touch.dat" using (column(2+3*i)):(column(3+3*i)):(column(
 EOF
     quiet_warnings
     echo "plot.sh: wrote $touch"
+fi
+
+# Synchronisation: one panel per operation, each with its own unit; the
+# ratios under the values are against the first contender of the panel.
+# usage: panel NAME CONTENDERS TITLE linear|log FORMAT
+panel() {
+    n=$(echo "$2" | wc -w)
+    groups=$(wc -l < "$tmp/$1.dat")
+    read -r ymin ymax < "$tmp/$1.range"
+    if [ "$4" = log ]; then
+        echo "set logscale y; set yrange [$ymin / 3.0 : $ymax * 8.0]"
+        nay="$ymin / 3.0 * 1.3"
+    else
+        echo "unset logscale y; set yrange [0 : $ymax * 1.35]"
+        nay=0
+    fi
+    cat <<EOF
+set title "$3"
+set xrange [-0.6:$groups - 0.4]
+plot for [i=0:$((n - 1))] "$tmp/$1.dat" using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) notitle lt i+1, \\
+     for [i=0:$((n - 1))] "$tmp/$1.dat" using (\$0 + (i - ($n - 1) / 2.0) / ($n + 1.0)):(column(4+3*i)):(sprintf("$5\\n%.2fx", column(2+3*i), column(2+3*i)/column(2))) with labels offset 0,1.4 font ",8" notitle, \\
+     "$tmp/$1.na" using 1:($nay):("n/a") with labels font ",8" notitle, \\
+     $(keys "$2" "$1") NaN notitle
+EOF
+}
+
+if [ -s "$tmp/mutex.dat" ] || [ -s "$tmp/roundtrip.dat" ] || [ -s "$tmp/ring.dat" ]; then
+    {
+        echo "$common"
+        cat <<EOF
+set terminal pngcairo size 1500,620 font "DejaVu Sans,11" noenhanced
+set output "$sync"
+set multiplot layout 1,3 title "Synchronisation inside a segment: median of $runs runs, whiskers min..max; under each value its ratio to the panel's first bar"
+set key top right horizontal Left reverse samplen 1 font ",9"
+set format y "%g"
+set linetype 1 lc rgb "#7f7f7f"
+set linetype 2 lc rgb "#1f77b4"
+set linetype 3 lc rgb "#d62728"
+set linetype 4 lc rgb "#2ca02c"
+set linetype 5 lc rgb "#ff7f0e"
+EOF
+        if [ -s "$tmp/mutex.dat" ]; then
+            echo 'set ylabel "nanoseconds per lock + unlock (lower is better)"'
+            panel mutex "raw libushm boost" "uncontended lock + unlock" linear "%.3g ns"
+        fi
+        if [ -s "$tmp/roundtrip.dat" ]; then
+            echo 'set ylabel "microseconds per round trip (log scale, lower is better)"'
+            panel roundtrip "pipe libushm socketpair eventfd semop" "process to process round trip" log "%.3g us"
+        fi
+        if [ -s "$tmp/ring.dat" ]; then
+            echo 'set ylabel "million 64-byte records per second (log scale, higher is better)"'
+            panel ring "pipe libushm" "producer to consumer through a ring" log "%.3g M/s"
+        fi
+        echo "unset multiplot"
+    } > "$tmp/sync.gp"
+    gnuplot "$tmp/sync.gp" 2> "$tmp/gnuplot.err" || { cat "$tmp/gnuplot.err" >&2; exit 1; }
+    quiet_warnings
+    echo "plot.sh: wrote $sync"
 fi

@@ -9,6 +9,14 @@
 # source); within each, the contenders are interleaved run by run.  The
 # programs are looked for in $USHM_BENCH_DIR, then ./bench (the build
 # directory), then next to this script.
+#
+# Then, unless --ops leaves the mutex out, bench/boost-mutex.cpp (Boost's
+# interprocess_mutex beside ushm_mutex_t and a raw pthread mutex) is compiled
+# here with $CXX (default c++) and $USHM_BENCH_CXXFLAGS, and linked with the
+# convenience library the first program was linked with
+# (tests/.libs/libushm-BACKEND.a next to its bench directory); without a
+# C++ compiler or the Boost headers it is skipped with a line saying why.
+# It gets --runs, --quick and --target-ms, and its boost rows join the CSV.
 set -u
 
 csv=bench-results.csv
@@ -38,8 +46,26 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# What boost-mutex understands of the options.
+boost_opts=
+want_mutex=1
+next=
+for arg in "$@"; do
+    case $next in
+    runs | target-ms) boost_opts="$boost_opts --$next $arg"; next=; continue ;;
+    ops) case $arg in *mutex*) ;; *) want_mutex=0 ;; esac; next=; continue ;;
+    esac
+    case $arg in
+    --runs | --target-ms | --ops) next=${arg#--} ;;
+    --runs=* | --target-ms=*) boost_opts="$boost_opts ${arg%%=*} ${arg#*=}" ;;
+    --ops=*) case $arg in *mutex*) ;; *) want_mutex=0 ;; esac ;;
+    --quick) boost_opts="$boost_opts --quick" ;;
+    esac
+done
+
 status=0
 ran=
+boost_lib=
 for backend in posix sysv; do
     prog=
     for dir in ${USHM_BENCH_DIR:+"$USHM_BENCH_DIR"} ./bench "$here"; do
@@ -56,8 +82,41 @@ for backend in posix sysv; do
     if [ -s "$tmp/$backend.csv" ]; then
         ran="$ran $backend"
     fi
+    lib=$(dirname "$prog")/../tests/.libs/libushm-$backend.a
+    if [ -z "$boost_lib" ] && [ -r "$lib" ]; then
+        boost_lib=$lib
+    fi
     echo
 done
+
+if [ "$want_mutex" = 1 ] && [ -n "$ran" ]; then
+    cxx=${CXX:-c++}
+    why=
+    if ! command -v "$cxx" >/dev/null 2>&1; then
+        why="no C++ compiler ($cxx; set CXX)"
+    elif [ -z "$boost_lib" ]; then
+        why="no tests/.libs/libushm-BACKEND.a next to the programs"
+    else
+        # shellcheck disable=SC2086 # flags are words on purpose
+        for extra in "" -lrt; do
+            if "$cxx" -O2 -std=c++11 ${USHM_BENCH_CXXFLAGS:-} \
+                -I"$here/../include" "$here/boost-mutex.cpp" "$boost_lib" \
+                -pthread $extra -o "$tmp/boost-mutex" 2> "$tmp/boost.err"; then
+                why=
+                break
+            fi
+            why="it does not compile: $(grep -m 1 -i error "$tmp/boost.err")"
+        done
+    fi
+    if [ -n "$why" ]; then
+        echo "run.sh: boost-mutex skipped: $why"
+    else
+        # shellcheck disable=SC2086 # one word per option
+        "$tmp/boost-mutex" --csv "$tmp/boost.csv" $boost_opts || status=$?
+        [ -s "$tmp/boost.csv" ] && ran="$ran boost"
+    fi
+    echo
+fi
 
 if [ -z "$ran" ]; then
     echo "run.sh: no benchmark program ran; build them with 'make bench'" >&2
