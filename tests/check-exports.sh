@@ -2,16 +2,29 @@
 # The shared library must export the whole public API and nothing that does
 # not start with ushm_ (jansson's check-exports).
 #
+# Where configure found that the linker takes a version script
+# (USHM_SYMBOL_VERSIONS=yes, as make check sets it), each function must also
+# carry the version of the release that added it (lib/libushm.sym), as the
+# default version, and no other version may appear.
+#
 # Usage: check-exports.sh [path/to/libushm.so]    (default: $USHM_LIB)
 # Exit: 0 pass, 1 fail, 77 skip (static-only build), 99 usage error.
 
 lib=${1:-${USHM_LIB:-}}
 NM=${NM:-nm}
+OBJDUMP=${OBJDUMP:-objdump}
+
+# The version each function was added in.  A release that adds functions
+# adds them here and to a new node of lib/libushm.sym; a released line never
+# changes.
+versions="USHM_0.1 ushm_open ushm_close ushm_unlink ushm_addr ushm_size ushm_name
+USHM_0.1 ushm_created ushm_stat ushm_backend ushm_version ushm_strerror ushm_last_error
+USHM_0.2 ushm_mutex_lock ushm_mutex_trylock ushm_mutex_timedlock ushm_mutex_unlock
+USHM_0.2 ushm_event_read ushm_event_wait ushm_event_notify"
 
 # The API, also read from the header next to this script when it is there,
 # so that a function added to ushm.h must be exported too.
-api="ushm_open ushm_close ushm_unlink ushm_addr ushm_size ushm_name
-ushm_created ushm_stat ushm_backend ushm_version ushm_strerror ushm_last_error"
+api=$(printf '%s\n' "$versions" | awk '{ for (i = 2; i <= NF; i++) print $i }')
 header=$(dirname "$0")/../include/ushm.h
 if [ -f "$header" ]; then
     api="$api
@@ -75,8 +88,58 @@ if [ -n "$missing" ]; then
     echo "FAIL: $lib does not export these API functions:$missing" >&2
     status=1
 fi
+
+# "section version name" per dynamic symbol.  objdump -T prints "address
+# flags section<TAB>size [version] name"; a hidden version is in
+# parentheses, so only a default version matches below; none is "-".
+vchecked=
+if [ "${USHM_SYMBOL_VERSIONS:-no}" = yes ]; then
+    if ! dyn=$($OBJDUMP -T "$lib"); then
+        echo "FAIL: $OBJDUMP -T $lib failed" >&2
+        exit 1
+    fi
+    dyn=$(printf '%s\n' "$dyn" | awk -F '\t' '/^[0-9a-fA-F]+ / && NF == 2 {
+        nl = split($1, l, " "); nr = split($2, r, " ")
+        print l[nl], (nr >= 3 ? r[nr - 1] : "-"), r[nr] }')
+    vbad=$(printf '%s\n' "$dyn" | awk -v want="$versions" '
+        BEGIN {
+            n = split(want, line, "\n")
+            for (i = 1; i <= n; i++) {
+                m = split(line[i], w, " ")
+                for (j = 2; j <= m; j++) ver[w[j]] = w[1]
+                node[w[1]] = 1
+            }
+        }
+        $1 == "*UND*" { next }
+        $1 == "*ABS*" && $2 == $3 {            # a version node
+            if (!($3 in node)) print "  version node " $3 " is not a release of libushm"
+            seen[$3] = 1
+            next
+        }
+        $3 ~ /^(_init|_fini|_edata|_end|__bss_start)$/ { next }
+        $3 ~ /^(__gcov.*|mangle_path)$/ { next }
+        $3 in ver {
+            if ($2 != ver[$3]) print "  " $3 " has version " $2 ", not " ver[$3]
+            got[$3] = 1
+            next
+        }
+        { print "  " $3 " (" $2 ") is not in the list of versioned functions" }
+        END {
+            for (f in ver) if (!(f in got)) print "  " f " is not exported at " ver[f]
+            for (v in node) if (!(v in seen)) print "  version node " v " is missing"
+        }')
+    if [ -n "$vbad" ]; then
+        echo "FAIL: the symbol versions of $lib are not those of lib/libushm.sym:" >&2
+        printf '%s\n' "$vbad" | sort >&2
+        status=1
+    fi
+    vchecked=", each at the version that added it"
+elif [ "$status" -eq 0 ]; then
+    echo "NOTE: the linker takes no version script (configure); versions not checked"
+fi
+
 if [ "$status" -eq 0 ]; then
     n=$(printf '%s\n' "$api" | wc -l | tr -d ' ')
-    echo "PASS: $lib exports only ushm_* symbols, and all $n API functions"
+    echo "PASS: $lib exports only ushm_* symbols, and all $n API functions$vchecked"
 fi
 exit "$status"
