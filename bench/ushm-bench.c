@@ -100,7 +100,8 @@
 static struct {
     int runs;
     int quick;
-    long iterations;          /* lifecycle/attach batch; 0: calibrate */
+    long iterations;          /* lifecycle/attach/mutex/roundtrip batch;
+                                 0: calibrate */
     double target_ms;         /* a lifecycle/attach batch lasts about this */
     size_t sizes[MAX_SIZES];
     int nsizes;
@@ -2284,8 +2285,8 @@ static void usage(FILE *f)
 "  --only LIST      only these contenders: raw,libushm,apr_shm,pipe,\n"
 "                   socketpair,eventfd,semop,default,populate,hugepages,\n"
 "                   memset\n"
-"  --iterations N   lifecycle/attach iterations per run (default: sized so a\n"
-"                   run lasts --target-ms; mutex and roundtrip always are)\n"
+"  --iterations N   lifecycle/attach/mutex/roundtrip iterations per run\n"
+"                   (default: sized so that a run lasts --target-ms)\n"
 "  --target-ms MS   length of one lifecycle/attach/mutex/roundtrip run\n"
 "                   (default 40)\n"
 "  --records N      records per ring run (default 1000000)\n"
@@ -2453,7 +2454,7 @@ int main(int argc, char **argv)
         };
         int nc = (int)(sizeof c / sizeof c[0]);
 
-        run_contenders("mutex", c, nc, 0, sizeof(ushm_mutex_t));
+        run_contenders("mutex", c, nc, opt.iterations, sizeof(ushm_mutex_t));
         report_small("mutex", c, nc, "raw");
         goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.3, 1, "");
         fflush(stdout);
@@ -2478,7 +2479,8 @@ int main(int argc, char **argv)
         };
         int nc = (int)(sizeof c / sizeof c[0]);
 
-        run_contenders("roundtrip", c, nc, 0, sizeof(ushm_event_t));
+        run_contenders("roundtrip", c, nc, opt.iterations,
+                       sizeof(ushm_event_t));
         report_small("roundtrip", c, nc, "pipe");
         goal_ratio("roundtrip", c, nc, "libushm", "pipe", 1, 0.25, 0, "");
         fflush(stdout);
