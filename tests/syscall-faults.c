@@ -8,11 +8,15 @@
  * calls at link time with ld --wrap: __wrap_fstat() below counts each call
  * and fails the one an injection plan names, else calls __real_fstat().
  * Both names of each large-file function are wrapped (fstat and fstat64,
- * mmap and mmap64, ...): which one the library references depends on
- * _FILE_OFFSET_BITS, and the unused wrapper is harmless.  Link with
+ * mmap and mmap64, lstat and lstat64, ...): which one the library
+ * references depends on _FILE_OFFSET_BITS, and the unused wrapper is
+ * harmless.  open() is counted only when it is the library's own (the
+ * O_TMPFILE segment, /dev/zero): everything else passes through.  Link with
  *
  *   -Wl,--wrap=shm_open,--wrap=shm_unlink,--wrap=fstat,--wrap=fstat64,
- *   --wrap=flock,--wrap=fchmod,--wrap=mmap,--wrap=mmap64,--wrap=munmap,
+ *   --wrap=open,--wrap=open64,--wrap=linkat,--wrap=lstat,--wrap=lstat64,
+ *   --wrap=access,--wrap=pwrite,--wrap=pwrite64,
+ *   --wrap=fchmod,--wrap=mmap,--wrap=mmap64,--wrap=munmap,
  *   --wrap=madvise,--wrap=posix_fallocate,--wrap=posix_fallocate64,
  *   --wrap=ftruncate,--wrap=ftruncate64,--wrap=statvfs,--wrap=statvfs64,
  *   --wrap=fstatvfs,--wrap=fstatvfs64,--wrap=close,--wrap=sysconf,
@@ -22,28 +26,38 @@
  *
  * (every function defined here as __wrap_X must be in that list, or
  * __real_X does not link).  A call that is not wrapped, because the library
- * references another symbol for it (e.g. __shmctl64 with _TIME_BITS=64),
- * shows up as "injection not reached" and fails the case.
+ * references another symbol for it (e.g. __shmctl64 with _TIME_BITS=64, or
+ * __lxstat for lstat before glibc 2.33), shows up as "injection not
+ * reached" and fails the case.
  *
- * Method.  For each public operation (create, open, open read-only,
- * open-or-create, complete a half-made object, anonymous, POPULATE,
+ * Method.  For each public operation (create, create with a mode lacking
+ * owner write, open, open read-only, open-or-create, anonymous, POPULATE,
  * HUGEPAGES, close, unlink, stat) the program runs it once with counting
  * only, to learn the sequence of wrapped calls it makes, then once per
  * position in that sequence with that call failing with a plausible errno,
  * and once per call the library promises to retry on EINTR (shm_open,
- * flock, posix_fallocate, ftruncate, madvise populate) with that call
- * interrupted three times.  Targeted cases follow: odd posix_fallocate
- * errors, the messages that name a limit, the retry loops run to their
- * end, races (a hook does "another process's" action just before a call),
- * huge page detection.
+ * posix_fallocate, ftruncate, pwrite, madvise populate) with that call
+ * interrupted three times.  Targeted cases follow, for the creation
+ * protocol this build has (config.h's USHM_ATOMIC_PUBLISH: the segment
+ * built unnamed with O_TMPFILE and linked into place, or the fallback's
+ * shm_open(O_EXCL)): its odd answers (no O_TMPFILE on the mount, the
+ * unprivileged linkat route, a name taken meanwhile), the messages that
+ * name a limit, a size-0 object of another program (never taken over: it
+ * is waited for, a bounded time), the retry loops run to their end, races
+ * (a hook does "another process's" action just before a call), huge page
+ * detection.  The atomic protocol remembers per process which linkat()
+ * route works and whether O_TMPFILE does, so the cases about those run
+ * first, each in a child forked before anything was created.
  *
  * Each case checks the return value; on failure that *shm is NULL, that
  * ushm_last_error() is fresh and names the failed call and the segment, and
  * that nothing is left: no /dev/shm entry, no SysV segment made by this
- * process, no descriptor, no shared mapping; always that the signal mask is
+ * process, no descriptor, no shared mapping; on success that what was made
+ * has exactly the size and mode asked; always that the signal mask is
  * unchanged.  A failure of a call that is only a hint or a clean-up (close,
- * flock LOCK_UN, madvise MADV_HUGEPAGE, sysconf, getrlimit, reading /proc)
- * must not change the outcome.
+ * munmap of the unnamed segment that lost the race, madvise MADV_HUGEPAGE,
+ * sysconf, getrlimit, lstat before an unlink, reading /proc) must not
+ * change the outcome.
  *
  * One line per case:
  *   INJECT|<backend>|<scenario>|<injection>|<got>|<leftovers>|<PASS/FAIL>
@@ -78,6 +92,12 @@ typedef off_t sf_off_t;
 #ifndef MAP_HUGETLB
 #define MAP_HUGETLB 0
 #endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000 /* Linux's; only to describe a linkat() call */
+#endif
+#ifndef USHM_ATOMIC_PUBLISH
+#define USHM_ATOMIC_PUBLISH 0 /* config.h: the fallback creation protocol */
+#endif
 #ifndef SHM_HUGETLB
 #define SHM_HUGETLB 0
 #endif
@@ -86,24 +106,24 @@ typedef off_t sf_off_t;
 /* The wrapped functions and the injection plan.                        */
 
 enum fn {
-    F_SHM_OPEN, F_SHM_UNLINK, F_FSTAT, F_FLOCK, F_FCHMOD, F_MMAP, F_MUNMAP,
-    F_MADVISE, F_FALLOCATE, F_FTRUNCATE, F_STATVFS, F_FSTATVFS, F_CLOSE,
-    F_SYSCONF, F_GETRLIMIT, F_FOPEN, F_CALLOC, F_GETEUID, F_SHMGET, F_SHMAT,
-    F_SHMDT, F_SHMCTL, F_N
+    F_SHM_OPEN, F_SHM_UNLINK, F_FSTAT, F_OPEN, F_LINKAT, F_LSTAT, F_ACCESS,
+    F_FCHMOD, F_MMAP, F_MUNMAP, F_MADVISE, F_FALLOCATE, F_FTRUNCATE, F_PWRITE,
+    F_STATVFS, F_FSTATVFS, F_CLOSE, F_SYSCONF, F_GETRLIMIT, F_FOPEN, F_CALLOC,
+    F_GETEUID, F_SHMGET, F_SHMAT, F_SHMDT, F_SHMCTL, F_N
 };
 
 static const char *const fn_name[F_N] = {
-    "shm_open", "shm_unlink", "fstat", "flock", "fchmod", "mmap", "munmap",
-    "madvise", "posix_fallocate", "ftruncate", "statvfs", "fstatvfs", "close",
-    "sysconf", "getrlimit", "fopen", "calloc", "geteuid", "shmget", "shmat",
-    "shmdt", "shmctl",
+    "shm_open", "shm_unlink", "fstat", "open", "linkat", "lstat", "access",
+    "fchmod", "mmap", "munmap", "madvise", "posix_fallocate", "ftruncate",
+    "pwrite", "statvfs", "fstatvfs", "close", "sysconf", "getrlimit", "fopen",
+    "calloc", "geteuid", "shmget", "shmat", "shmdt", "shmctl",
 };
 
 enum act {
     ACT_FAIL,  /* the call fails with err, the real one is not made */
     ACT_HOOK,  /* hook() runs first, then the real call */
     ACT_FAKE,  /* fopen: a file with text; mmap: without MAP_HUGETLB;
-                * geteuid: another uid */
+                * geteuid: another uid; getrlimit: a limit of 4096 bytes */
     ACT_COUNT, /* nothing: only checks that the call is made */
 };
 
@@ -207,15 +227,88 @@ int __wrap_fstat(int fd, void *st)
     return __real_fstat(fd, st);
 }
 
-int __wrap_flock(int fd, int op);
-int __real_flock(int fd, int op);
-int __wrap_flock(int fd, int op)
+/* Only the library's own opens: the unnamed O_TMPFILE segment, and
+ * /dev/zero where there is no MAP_ANONYMOUS.  Any other open (the C
+ * library's, the test's) goes straight through, uncounted. */
+#ifdef O_TMPFILE
+#define SF_TMPFILE(flags) (((flags) & O_TMPFILE) == O_TMPFILE)
+#else
+#define SF_TMPFILE(flags) 0
+#endif
+
+static int library_open(const char *path, int flags)
 {
-    struct inj *p = consult(F_FLOCK, op, NULL);
+    return SF_TMPFILE(flags) || strcmp(path, "/dev/zero") == 0;
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+    return (flags & O_CREAT) || SF_TMPFILE(flags)
+           ? (mode_t)va_arg(ap, unsigned) : 0;
+}
+
+int __wrap_open(const char *path, int flags, ...);
+int __real_open(const char *path, int flags, ...);
+int __wrap_open(const char *path, int flags, ...)
+{
+    struct inj *p = library_open(path, flags) ? consult(F_OPEN, flags, path)
+                                              : NULL;
+    va_list ap;
+    mode_t mode;
+
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_open(path, flags, mode);
+}
+
+int __wrap_linkat(int olddir, const char *oldpath, int newdir,
+                  const char *newpath, int flags);
+int __real_linkat(int olddir, const char *oldpath, int newdir,
+                  const char *newpath, int flags);
+int __wrap_linkat(int olddir, const char *oldpath, int newdir,
+                  const char *newpath, int flags)
+{
+    struct inj *p = consult(F_LINKAT, flags, newpath);
 
     if (p != NULL)
         FAIL_INT(p);
-    return __real_flock(fd, op);
+    return __real_linkat(olddir, oldpath, newdir, newpath, flags);
+}
+
+int __wrap_lstat(const char *path, void *st);
+int __real_lstat(const char *path, void *st);
+int __wrap_lstat(const char *path, void *st)
+{
+    struct inj *p = consult(F_LSTAT, 0, path);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_lstat(path, st);
+}
+
+int __wrap_access(const char *path, int how);
+int __real_access(const char *path, int how);
+int __wrap_access(const char *path, int how)
+{
+    struct inj *p = consult(F_ACCESS, 0, path);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_access(path, how);
+}
+
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, sf_off_t off);
+ssize_t __real_pwrite(int fd, const void *buf, size_t n, sf_off_t off);
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, sf_off_t off)
+{
+    struct inj *p = consult(F_PWRITE, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_pwrite(fd, buf, n, off);
 }
 
 int __wrap_fchmod(int fd, mode_t mode);
@@ -249,12 +342,19 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
 
 int __wrap_munmap(void *addr, size_t len);
 int __real_munmap(void *addr, size_t len);
+/* A mapping whose munmap() was failed: the test removes it afterwards. */
+static void *leaked_addr;
+static size_t leaked_len;
+
 int __wrap_munmap(void *addr, size_t len)
 {
     struct inj *p = consult(F_MUNMAP, 0, NULL);
 
-    if (p != NULL)
+    if (p != NULL) {
+        leaked_addr = addr;
+        leaked_len = len;
         FAIL_INT(p);
+    }
     return __real_munmap(addr, len);
 }
 
@@ -337,15 +437,27 @@ long __wrap_sysconf(int name)
     return __real_sysconf(name);
 }
 
+/* The plain getrlimit's struct: two unsigned longs on glibc whatever
+ * _FILE_OFFSET_BITS says (getrlimit64 takes two 64-bit ones). */
+#ifdef __GLIBC__
+typedef unsigned long sf_rlim_t;
+#else
+typedef rlim_t sf_rlim_t;
+#endif
+
 int __wrap_getrlimit(int resource, void *rl);
 int __real_getrlimit(int resource, void *rl);
 int __wrap_getrlimit(int resource, void *rl)
 {
     struct inj *p = consult(F_GETRLIMIT, resource, NULL);
+    int rc;
 
-    if (p != NULL)
+    if (p != NULL && p->act != ACT_FAKE)
         FAIL_INT(p);
-    return __real_getrlimit(resource, rl);
+    rc = __real_getrlimit(resource, rl);
+    if (p != NULL && rc == 0)
+        ((sf_rlim_t *)rl)[0] = (sf_rlim_t)4096;
+    return rc;
 }
 
 static FILE *fopen_fault(struct inj *p)
@@ -513,10 +625,53 @@ int __real_getrlimit64(int resource, void *rl);
 int __wrap_getrlimit64(int resource, void *rl)
 {
     struct inj *p = consult(F_GETRLIMIT, resource, NULL);
+    int rc;
+
+    if (p != NULL && p->act != ACT_FAKE)
+        FAIL_INT(p);
+    rc = __real_getrlimit64(resource, rl);
+    if (p != NULL && rc == 0)
+        ((uint64_t *)rl)[0] = (uint64_t)4096;
+    return rc;
+}
+
+int __wrap_open64(const char *path, int flags, ...);
+int __real_open64(const char *path, int flags, ...);
+int __wrap_open64(const char *path, int flags, ...)
+{
+    struct inj *p = library_open(path, flags) ? consult(F_OPEN, flags, path)
+                                              : NULL;
+    va_list ap;
+    mode_t mode;
+
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_open64(path, flags, mode);
+}
+
+int __wrap_lstat64(const char *path, void *st);
+int __real_lstat64(const char *path, void *st);
+int __wrap_lstat64(const char *path, void *st)
+{
+    struct inj *p = consult(F_LSTAT, 0, path);
 
     if (p != NULL)
         FAIL_INT(p);
-    return __real_getrlimit64(resource, rl);
+    return __real_lstat64(path, st);
+}
+
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off);
+ssize_t __real_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off);
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off)
+{
+    struct inj *p = consult(F_PWRITE, 0, NULL);
+
+    if (p != NULL)
+        FAIL_INT(p);
+    return __real_pwrite64(fd, buf, n, off);
 }
 
 FILE *__wrap_fopen64(const char *path, const char *mode);
@@ -766,6 +921,7 @@ struct outcome {
 static struct {
     char name[USHM_NAME_MAX + 1];
     struct snap *before;
+    int gone;             /* a hook removed the name */
 } cur;
 
 static char sentinel[512];
@@ -777,13 +933,9 @@ static void seed_last_error(void)
     snprintf(sentinel, sizeof sentinel, "%s", ushm_last_error());
 }
 
-/* fc_errno_name() and the few it does not know. */
 static const char *errname(int e)
 {
-    switch (e < 0 ? -e : e) {
-    case ENOLCK: return "ENOLCK";
-    default: return fc_errno_name(e);
-    }
+    return fc_errno_name(e < 0 ? -e : e);
 }
 
 static const char *op_name(int op)
@@ -804,17 +956,34 @@ static int setup_case(const struct scen *s, ushm_t **h, void **addr,
 
     *h = NULL;
     cur.name[0] = '\0';
+    cur.gone = 0;
     if (!s->anon)
         snprintf(cur.name, sizeof cur.name, "%s", new_name());
     switch (s->setup) {
     case S_EXISTING:
     case S_OPEN:
-        rc = ushm_open(&tmp, cur.name, exist_size, USHM_CREATE | USHM_EXCL, 0640);
-        if (rc < 0) {
-            snprintf(why, whylen, "setup ushm_open: %s", ushm_last_error());
-            return -1;
+        if (posix) {
+            /* Made the plain way, so that no creation by the library
+             * settles its choices before a case (run_case_forked). */
+            fd = shm_open(cur.name, O_RDWR | O_CREAT | O_EXCL, 0600);
+            if (fd == -1 || ftruncate(fd, (off_t)exist_size) == -1 ||
+                fchmod(fd, 0640) == -1) {
+                snprintf(why, whylen, "setup shm_open: %s", strerror(errno));
+                if (fd != -1)
+                    close(fd);
+                return -1;
+            }
+            close(fd);
+        } else {
+            rc = ushm_open(&tmp, cur.name, exist_size,
+                           USHM_CREATE | USHM_EXCL, 0640);
+            if (rc < 0) {
+                snprintf(why, whylen, "setup ushm_open: %s",
+                         ushm_last_error());
+                return -1;
+            }
+            ushm_close(tmp);
         }
-        ushm_close(tmp);
         if (s->setup == S_EXISTING)
             break;
         rc = ushm_open(h, cur.name, 0, 0, 0);
@@ -867,8 +1036,11 @@ static void describe_call(const struct call *c, char *buf, size_t len)
         d = (c->detail & O_EXCL) ? "O_EXCL"
             : (c->detail & O_ACCMODE) == O_RDONLY ? "O_RDONLY" : "O_RDWR";
         break;
-    case F_FLOCK:
-        d = (c->detail & LOCK_UN) ? "LOCK_UN" : "LOCK_EX";
+    case F_OPEN:
+        d = SF_TMPFILE(c->detail) ? "O_TMPFILE" : c->path;
+        break;
+    case F_LINKAT:
+        d = (c->detail & AT_EMPTY_PATH) ? "AT_EMPTY_PATH" : "/proc/self/fd";
         break;
     case F_MMAP:
         d = (MAP_HUGETLB && (c->detail & MAP_HUGETLB)) ? "MAP_HUGETLB"
@@ -898,7 +1070,8 @@ static void describe_call(const struct call *c, char *buf, size_t len)
         d = c->path;
         break;
     case F_GETRLIMIT:
-        d = c->detail == RLIMIT_NOFILE ? "RLIMIT_NOFILE" : "RLIMIT_AS";
+        d = c->detail == RLIMIT_NOFILE ? "RLIMIT_NOFILE"
+            : c->detail == RLIMIT_FSIZE ? "RLIMIT_FSIZE" : "RLIMIT_AS";
         break;
     default:
         break;
@@ -939,9 +1112,12 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
     void *addr = NULL;
     size_t len = 0, size = s->sized ? seg_size : 0;
     char why[600] = "", got[700] = "", left[600] = "", msg[512];
-    int rc = 0, maps_during, fds_after, ok = 1, created = -1;
+    int rc = 0, maps_during, fds_after, ok = 1, created = -1, leak = 0;
     size_t got_size = 0;
 
+    if (want != NULL && getenv("SF_ONLY") != NULL &&
+        strstr(desc, getenv("SF_ONLY")) == NULL)
+        return 0; /* SF_ONLY=text: only the cases whose line has it */
     if (setup_case(s, &h, &addr, &len, why, sizeof why) < 0) {
         fc_line("INJECT", 0, 4, s->label, desc, why, "-");
         teardown_case();
@@ -957,6 +1133,7 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
     for (int i = 0; i < nplan; i++)
         plan[i].seen = plan[i].hits = 0;
     nseq = 0;
+    leaked_addr = NULL;
     armed = 1;
     switch (s->op) {
     case OP_OPEN:
@@ -976,6 +1153,13 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
     }
     armed = 0;
     snprintf(msg, sizeof msg, "%s", ushm_last_error());
+    if (leaked_addr != NULL && s->op != OP_CLOSE) {
+        /* A clean-up munmap that was failed on purpose: remove what it
+         * left, so that the counts below see the rest. */
+        __real_munmap(leaked_addr, leaked_len);
+        leak = 1;
+    }
+    leaked_addr = NULL;
     fds_after = fc_count_fds();
     maps_during = fc_count_maps();
     if (s->op == OP_OPEN && rc == 0) {
@@ -1005,6 +1189,12 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
         ok = 0;
         addf(left, sizeof left, "%+d fd", fds_after - before.fds);
     }
+    if (leak) {
+        if (want != NULL && !(want->allow & ALLOW_MAP_LEFT))
+            ok = 0;
+        addf(left, sizeof left, "a mapping stayed (its munmap was the failed "
+             "call; the test removed it)");
+    }
 
     if (want != NULL && rc != want->rc &&
         !(want->alt_rc != 0 && rc == want->alt_rc)) {
@@ -1033,6 +1223,22 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
             if (got_size != want_size) {
                 ok = 0;
                 addf(got, sizeof got, "size %zu, want %zu", got_size, want_size);
+            }
+            if (created == 1 && !s->anon) {
+                /* What was made is whole, with exactly the mode asked. */
+                mode_t want_mode = s->mode != 0 ? s->mode : 0600;
+                int src = ushm_stat(cur.name, &st);
+
+                if (src == 0 && (st.mode != want_mode || st.size != seg_size)) {
+                    ok = 0;
+                    addf(got, sizeof got, "made with mode 0%o and %zu bytes, "
+                         "want 0%o and %zu", (unsigned)st.mode, st.size,
+                         (unsigned)want_mode, seg_size);
+                } else if (src != 0 && !(src == -ENOENT && cur.gone)) {
+                    ok = 0;
+                    addf(got, sizeof got, "ushm_stat of what was made: %s",
+                         errname(src));
+                }
             }
             if (maps_during != before.maps + 1) {
                 ok = 0;
@@ -1195,13 +1401,68 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
     } else {
         fc_line("INJECT", ok, 4, s->label, desc, got, left);
     }
-    if (!ok)
-        printf("#   last_error: %s\n", msg);
+    if (!ok) {
+        char list[600] = "";
+
+        for (int i = 0; i < nseq; i++) {
+            char c[80];
+
+            describe_call(&seq[i], c, sizeof c);
+            if (strlen(list) + strlen(c) + 3 < sizeof list) {
+                strcat(list, " ");
+                strcat(list, c);
+            }
+        }
+        printf("#   last_error: %s\n#   calls:%s\n", msg, list);
+    }
     if (h != NULL && s->op != OP_CLOSE)
         ushm_close(h);
     teardown_case();
     return ok ? 0 : -1;
 }
+
+#if USHM_ATOMIC_PUBLISH
+/*
+ * run_case() in a child process, for the cases whose outcome the library
+ * remembers for the rest of the process (which linkat() route works, that
+ * O_TMPFILE does not): they must start from a process that has not created
+ * anything yet, and leave the parent's choice alone.  POSIX only: the
+ * child's SysV segments would not be recognised as this program's.
+ */
+static void run_case_forked(const struct scen *s, const struct inj *inj,
+                            int ninj, const struct expect *want,
+                            const char *desc)
+{
+    const char *name;
+    int status;
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == -1) {
+        fc_line("INJECT", 0, 4, s->label, desc, strerror(errno), "-");
+        return;
+    }
+    if (pid == 0) {
+        int rc = run_case(s, inj, ninj, want, desc, NULL);
+
+        fflush(stdout);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    name = new_name(); /* the one the child took */
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    remove_name(name);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        fc_passed++;
+    } else {
+        fc_failed++;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+            printf("# %s: %s: the child ended with status 0x%x\n", s->label,
+                   desc, status);
+    }
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* The systematic sweep.                                                */
@@ -1212,7 +1473,11 @@ static int sweep_errno(int fn, long detail)
     case F_SHM_OPEN: return EMFILE;
     case F_SHM_UNLINK: return EACCES;
     case F_FSTAT: return EIO;
-    case F_FLOCK: return ENOLCK;
+    case F_OPEN: return EMFILE;
+    case F_LINKAT: return EIO;
+    case F_LSTAT: return EIO;
+    case F_ACCESS: return ENOENT;
+    case F_PWRITE: return EIO;
     case F_FCHMOD: return EIO;
     case F_MMAP: return ENOMEM;
     case F_MUNMAP: return EINVAL;
@@ -1242,8 +1507,8 @@ static int harmless(const struct call *c)
     case F_CLOSE: case F_SYSCONF: case F_GETRLIMIT: case F_FOPEN:
     case F_STATVFS: case F_FSTATVFS:
         return 1;
-    case F_FLOCK:
-        return (c->detail & LOCK_UN) != 0;
+    case F_LSTAT: /* ushm_unlink's look at what holds the name */
+        return 1;
     case F_MADVISE:
         return c->detail == MADV_HUGEPAGE;
     case F_SHMCTL:
@@ -1288,13 +1553,17 @@ static void sweep_expect(const struct scen *s, const struct outcome *base,
         }
         return;
     }
-    if (harmless(c))
-        return;
-    if (s->op == OP_OPEN && c->fn == F_SHM_UNLINK) {
-        /* Undoing a failed creation: the failure stays the first one. */
+    if (s->op == OP_OPEN && (c->fn == F_SHM_UNLINK ||
+                             (base->rc != 0 && (c->fn == F_FSTAT ||
+                                                c->fn == F_LSTAT)))) {
+        /* Undoing a failed creation (the fallback removes the name it made
+         * once fstat and lstat say it is still its own): the failure stays
+         * the first one, and the size-0 name may stay. */
         w->allow = ALLOW_ZERO_LEFT;
         return;
     }
+    if (harmless(c))
+        return;
     if (s->op == OP_OPEN && (c->fn == F_MUNMAP || c->fn == F_SHMDT)) {
         w->allow = ALLOW_MAP_LEFT;
         return;
@@ -1311,7 +1580,7 @@ static void sweep_expect(const struct scen *s, const struct outcome *base,
 static int retried_on_eintr(const struct call *c)
 {
     switch (c->fn) {
-    case F_SHM_OPEN: case F_FLOCK: case F_FALLOCATE: case F_FTRUNCATE:
+    case F_SHM_OPEN: case F_FALLOCATE: case F_FTRUNCATE: case F_PWRITE:
         return 1;
     case F_MADVISE:
         return is_populate(c->detail);
@@ -1447,10 +1716,12 @@ static struct expect ERR(int err, const char *kw)
 static void hook_unlink(void)
 {
     remove_name(cur.name);
+    cur.gone = 1;
     snap_sets(cur.before);
 }
 
-/* Another process completes the half-made object. */
+/* Another program gives the empty object its size (shm_open + ftruncate,
+ * the usual way), or the fallback's creator finishes. */
 static void hook_complete(void)
 {
     int fd = __real_shm_open(cur.name, O_RDWR, 0);
@@ -1462,7 +1733,7 @@ static void hook_complete(void)
     snap_sets(cur.before);
 }
 
-/* The name is removed, and another process makes a new segment under it. */
+/* The name is removed, and another process makes a whole new segment. */
 static void hook_replace(void)
 {
     int fd;
@@ -1476,15 +1747,41 @@ static void hook_replace(void)
     snap_sets(cur.before);
 }
 
+#if USHM_ATOMIC_PUBLISH
+/* Another program has just made the name with shm_open() and not yet
+ * given it a size. */
+static void hook_make_empty(void)
+{
+    int fd = __real_shm_open(cur.name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+    if (fd != -1)
+        __real_close(fd);
+    snap_sets(cur.before);
+}
+#endif
+
 #define RUN(s, e, desc, ...) do { \
         const struct inj injs_[] = { __VA_ARGS__ }; \
         const struct expect e_ = e; \
         run_case(&(s), injs_, (int)(sizeof injs_ / sizeof injs_[0]), &e_, \
                  desc, NULL); \
     } while (0)
+#define RUN0(s, e, desc) do { \
+        const struct expect e_ = e; \
+        run_case(&(s), NULL, 0, &e_, desc, NULL); \
+    } while (0)
+#define RUN_FORKED(s, e, desc, ...) do { \
+        const struct inj injs_[] = { __VA_ARGS__ }; \
+        const struct expect e_ = e; \
+        run_case_forked(&(s), injs_, (int)(sizeof injs_ / sizeof injs_[0]), \
+                        &e_, desc); \
+    } while (0)
 
 static const struct scen sc_create = {
     "create named", OP_OPEN, S_NONE, 0, 1, USHM_CREATE | USHM_EXCL, 0640, 0 };
+static const struct scen sc_create_0400 = {
+    "create named 0400", OP_OPEN, S_NONE, 0, 1, USHM_CREATE | USHM_EXCL,
+    0400, 0 };
 static const struct scen sc_create_noexcl = {
     "create named (no EXCL)", OP_OPEN, S_NONE, 0, 1, USHM_CREATE, 0640, 0 };
 static const struct scen sc_open = {
@@ -1493,11 +1790,16 @@ static const struct scen sc_open_ro = {
     "open existing RDONLY", OP_OPEN, S_EXISTING, 0, 0, USHM_RDONLY, 0, 0 };
 static const struct scen sc_open_or_create = {
     "open-or-create existing", OP_OPEN, S_EXISTING, 0, 1, USHM_CREATE, 0640, 0 };
-static const struct scen sc_excl_existing = {
-    "create EXCL existing", OP_OPEN, S_EXISTING, 0, 1,
-    USHM_CREATE | USHM_EXCL, 0640, 0 };
 static const struct scen sc_half = {
-    "complete half-made", OP_OPEN, S_HALF, 0, 1, USHM_CREATE, 0640, 1 };
+    "open-or-create size-0 object", OP_OPEN, S_HALF, 0, 1, USHM_CREATE, 0640,
+    1 };
+static const struct scen sc_half_excl = {
+    "create EXCL over size-0 object", OP_OPEN, S_HALF, 0, 1,
+    USHM_CREATE | USHM_EXCL, 0640, 1 };
+static const struct scen sc_half_open = {
+    "open size-0 object", OP_OPEN, S_HALF, 0, 0, 0, 0, 1 };
+static const struct scen sc_half_stat = {
+    "stat size-0 object", OP_STAT, S_HALF, 0, 0, 0, 0, 1 };
 static const struct scen sc_anon = {
     "anonymous", OP_OPEN, S_NONE, 1, 1, USHM_CREATE, 0640, 0 };
 static const struct scen sc_populate = {
@@ -1524,43 +1826,150 @@ static const struct scen sc_unlink = {
 static const struct scen sc_stat = {
     "stat", OP_STAT, S_EXISTING, 0, 0, 0, 0, 0 };
 
+/* The size-0 cases wait for a size (a second each when none comes), so
+ * they are targeted below rather than swept. */
 static const struct scen *const sweeps[] = {
-    &sc_create, &sc_open, &sc_open_ro, &sc_open_or_create, &sc_half, &sc_anon,
-    &sc_populate, &sc_anon_populate, &sc_ro_populate, &sc_huge, &sc_anon_huge,
-    &sc_close, &sc_close_anon, &sc_unlink, &sc_stat,
+    &sc_create, &sc_create_0400, &sc_open, &sc_open_ro, &sc_open_or_create,
+    &sc_anon, &sc_populate, &sc_anon_populate, &sc_ro_populate, &sc_huge,
+    &sc_anon_huge, &sc_close, &sc_close_anon, &sc_unlink, &sc_stat,
 };
 
-static void targeted_posix(void)
+static struct inj I_fake_euid(void)
 {
-    struct expect e;
+    struct inj i = I(F_GETEUID, 1, -1, 0);
 
-    /* posix_fallocate's odd answers: no way to reserve, so ftruncate. */
-    RUN(sc_create, OK(1), "posix_fallocate -> EOPNOTSUPP (ftruncate instead)",
-        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I_count(F_FTRUNCATE, 0, 0));
-    RUN(sc_create, OK(1), "posix_fallocate -> ENODEV (ftruncate instead)",
-        I(F_FALLOCATE, 1, 1, ENODEV), I_count(F_FTRUNCATE, 0, 0));
-    RUN(sc_create, OK(1), "posix_fallocate -> ENOSYS (ftruncate instead)",
-        I(F_FALLOCATE, 1, 1, ENOSYS), I_count(F_FTRUNCATE, 0, 0));
-    RUN(sc_create, OK(1), "posix_fallocate -> EINVAL (ftruncate instead)",
-        I(F_FALLOCATE, 1, 1, EINVAL), I_count(F_FTRUNCATE, 0, 0));
-    RUN(sc_create, OK(1), "posix_fallocate -> EOPNOTSUPP, ftruncate -> EINTR x2",
-        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I(F_FTRUNCATE, 1, 2, EINTR));
-    RUN(sc_create, ERR(EIO, "ftruncate"),
-        "posix_fallocate -> EOPNOTSUPP, ftruncate -> EIO",
-        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I(F_FTRUNCATE, 1, 1, EIO));
-    RUN(sc_create, ERR(EINVAL, "posix_fallocate"), "posix_fallocate -> EFBIG",
-        I(F_FALLOCATE, 1, 1, EFBIG));
-    RUN(sc_create, ERR(ENOSPC, "bytes free"), "posix_fallocate -> ENOSPC",
-        I(F_FALLOCATE, 1, 1, ENOSPC));
-    RUN(sc_create, ERR(ENOSPC, "posix_fallocate"),
-        "posix_fallocate -> ENOSPC, fstatvfs -> EIO",
-        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_FSTATVFS, 1, 1, EIO));
-    RUN(sc_create, ERR(ENOMEM, "posix_fallocate"), "posix_fallocate -> ENOMEM",
-        I(F_FALLOCATE, 1, 1, ENOMEM));
-    RUN(sc_create, OK(1), "posix_fallocate -> EINTR x1",
-        I(F_FALLOCATE, 1, 1, EINTR));
+    i.act = ACT_FAKE;
+    return i;
+}
 
-    /* shm_open: the limit messages, and the answers that mean a race. */
+#if USHM_ATOMIC_PUBLISH
+/* Did the last creation link with AT_EMPTY_PATH (the privileged route)? */
+static int route_empty_path;
+
+/*
+ * The atomic protocol's choices that stick for the rest of a process: the
+ * first creation finds out which linkat() route the kernel allows, and an
+ * O_TMPFILE that the mount refuses sends the process to the fallback.  Each
+ * case runs in a child forked before this program has created anything.
+ */
+static void targeted_fresh_process(void)
+{
+    static const int no_tmpfile[] = { EOPNOTSUPP, EISDIR, EINVAL };
+    static const char *const no_tmpfile_name[] = { "EOPNOTSUPP", "EISDIR",
+                                                   "EINVAL" };
+
+    for (size_t i = 0; i < sizeof no_tmpfile / sizeof no_tmpfile[0]; i++) {
+        char desc[120];
+
+        snprintf(desc, sizeof desc, "open(O_TMPFILE) -> %s (the fallback: "
+                 "shm_open(O_EXCL))", no_tmpfile_name[i]);
+        RUN_FORKED(sc_create, OK(1), desc,
+                   I_match(F_OPEN, O_TMPFILE, O_TMPFILE, 1, no_tmpfile[i]),
+                   I_count(F_SHM_OPEN, O_EXCL, O_EXCL));
+    }
+    RUN_FORKED(sc_create, OK(1),
+               "linkat(AT_EMPTY_PATH) -> ENOENT (unprivileged): "
+               "linkat(/proc/self/fd) links it",
+               I_match(F_LINKAT, AT_EMPTY_PATH, AT_EMPTY_PATH, 1, ENOENT),
+               I_count(F_LINKAT, AT_EMPTY_PATH, 0));
+    RUN_FORKED(sc_open_or_create, OK(0),
+               "linkat(AT_EMPTY_PATH) -> ENOENT, linkat(/proc/self/fd) "
+               "finds the name taken (EEXIST): joins",
+               I_match(F_LINKAT, AT_EMPTY_PATH, AT_EMPTY_PATH, 1, ENOENT),
+               I_count(F_LINKAT, AT_EMPTY_PATH, 0));
+    RUN_FORKED(sc_create_noexcl, OK(1),
+               "linkat(AT_EMPTY_PATH) -> ENOENT, linkat(/proc/self/fd) -> "
+               "EEXIST, name missing when joined (retried: made)",
+               I_match(F_LINKAT, AT_EMPTY_PATH, AT_EMPTY_PATH, 1, ENOENT),
+               I_match(F_LINKAT, AT_EMPTY_PATH, 0, 1, EEXIST));
+    RUN_FORKED(sc_create, ERR(EIO, "linkat"),
+               "linkat(AT_EMPTY_PATH) -> ENOENT, linkat(/proc/self/fd) -> EIO",
+               I_match(F_LINKAT, AT_EMPTY_PATH, AT_EMPTY_PATH, 1, ENOENT),
+               I_match(F_LINKAT, AT_EMPTY_PATH, 0, 1, EIO));
+    RUN_FORKED(sc_create, ERR(ENOENT, "linkat"),
+               "linkat -> ENOENT on both routes, /proc/self/fd there",
+               I(F_LINKAT, 1, 2, ENOENT), I_count(F_ACCESS, 0, 0));
+    RUN_FORKED(sc_create, OK(1),
+               "linkat -> ENOENT on both routes, access(/proc/self/fd) -> "
+               "ENOENT (no /proc: the fallback)",
+               I(F_LINKAT, 1, 2, ENOENT), I(F_ACCESS, 1, 1, ENOENT),
+               I_count(F_SHM_OPEN, O_EXCL, O_EXCL));
+}
+
+/* Create once, counting, to learn which linkat() route this process uses. */
+static void settle_link_route(void)
+{
+    ushm_t *h = NULL;
+    const char *name = new_name();
+
+    nplan = 0;
+    nseq = 0;
+    armed = 1;
+    ushm_open(&h, name, seg_size, USHM_CREATE | USHM_EXCL, 0600);
+    armed = 0;
+    ushm_close(h);
+    remove_name(name);
+    for (int i = 0; i < nseq; i++)
+        if (seq[i].fn == F_LINKAT)
+            route_empty_path = (seq[i].detail & AT_EMPTY_PATH) != 0;
+    printf("# linkat route: %s\n", route_empty_path ? "AT_EMPTY_PATH"
+           : "/proc/self/fd");
+}
+
+static void targeted_atomic(void)
+{
+    /* The unnamed object: open(O_TMPFILE) and its limits. */
+    RUN(sc_create, ERR(ENOSPC, "free inodes"), "open(O_TMPFILE) -> ENOSPC",
+        I(F_OPEN, 1, 1, ENOSPC));
+    RUN(sc_create, ERR(ENOSPC, NULL), "open(O_TMPFILE) -> ENOSPC, statvfs -> EIO",
+        I(F_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
+    RUN(sc_create, ERR(EMFILE, "O_TMPFILE"), "open(O_TMPFILE) -> EMFILE",
+        I(F_OPEN, 1, 1, EMFILE));
+    RUN(sc_create_noexcl, ERR(ENFILE, "O_TMPFILE"), "open(O_TMPFILE) -> ENFILE",
+        I(F_OPEN, 1, 1, ENFILE));
+    RUN(sc_create, ERR(EACCES, "O_TMPFILE"), "open(O_TMPFILE) -> EACCES",
+        I(F_OPEN, 1, 1, EACCES));
+
+    /* Linking it into place. */
+    RUN(sc_create, ERR(ENOSPC, "bytes free"), "linkat -> ENOSPC",
+        I(F_LINKAT, 1, 1, ENOSPC));
+    RUN(sc_create, ERR(EEXIST, NULL), "linkat -> EEXIST (another's name)",
+        I(F_LINKAT, 1, 1, EEXIST));
+    RUN(sc_create_noexcl, OK(1),
+        "linkat -> EEXIST once, name missing when joined (retried: made)",
+        I(F_LINKAT, 1, 1, EEXIST));
+    RUN(sc_create_noexcl, ERR(EAGAIN, "made again"),
+        "linkat -> EEXIST, shm_open(O_RDWR) -> ENOENT, always",
+        I(F_LINKAT, 1, -1, EEXIST), I(F_SHM_OPEN, 1, -1, ENOENT));
+
+    /* Races: another process takes the name while the segment is built. */
+    RUN(sc_create_noexcl, OK(0),
+        "hook: another process makes it whole before linkat #1 (joins)",
+        I_hook(F_LINKAT, 1, hook_replace));
+    RUN(sc_create, ERR(EEXIST, NULL),
+        "hook: another process makes it whole before linkat #1",
+        I_hook(F_LINKAT, 1, hook_replace));
+    RUN(sc_create_noexcl, ERR(EAGAIN, "empty object"),
+        "hook: another program's shm_open makes it (size 0) before linkat #1, "
+        "never sized (waits 1 s; left alone)",
+        I_hook(F_LINKAT, 1, hook_make_empty));
+    RUN(sc_create_noexcl, OK(0),
+        "hook: another program's shm_open makes it (size 0) before linkat #1, "
+        "sized before fstat #2 (joins)",
+        I_hook(F_LINKAT, 1, hook_make_empty), I_hook(F_FSTAT, 2, hook_complete));
+}
+#else
+static struct expect ERR_ALLOW(int err, const char *kw, int allow)
+{
+    struct expect e = ERR(err, kw);
+
+    e.allow = allow;
+    return e;
+}
+
+static void targeted_fallback(void)
+{
+    /* The name made with O_EXCL, and its limits. */
     RUN(sc_create, ERR(ENOSPC, "free inodes"), "shm_open(O_EXCL) -> ENOSPC",
         I(F_SHM_OPEN, 1, 1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, "shm_open"),
@@ -1568,39 +1977,98 @@ static void targeted_posix(void)
         I(F_SHM_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
     RUN(sc_create, ERR(ENFILE, "shm_open"), "shm_open(O_EXCL) -> ENFILE",
         I(F_SHM_OPEN, 1, 1, ENFILE));
-    RUN(sc_excl_existing, ERR(EEXIST, "shm_open"),
-        "shm_open(O_RDWR) -> EACCES after EEXIST",
-        I_match(F_SHM_OPEN, O_EXCL, 0, 1, EACCES));
-    RUN(sc_open_or_create, OK(0),
-        "shm_open(O_RDWR) -> ENOENT once (removed meanwhile: retried)",
-        I_match(F_SHM_OPEN, O_EXCL, 0, 1, ENOENT));
     RUN(sc_create_noexcl, ERR(EAGAIN, "made again"),
         "shm_open(O_EXCL) -> EEXIST, shm_open(O_RDWR) -> ENOENT, always",
         I_match(F_SHM_OPEN, O_EXCL, O_EXCL, -1, EEXIST),
         I_match(F_SHM_OPEN, O_EXCL, 0, -1, ENOENT));
+
+    /* A failed creation removes its name, and only while it is its own. */
+#if HAVE_POSIX_FALLOCATE
+    RUN(sc_create_noexcl, ERR_ALLOW(ENOSPC, "bytes free", ALLOW_ZERO_LEFT),
+        "posix_fallocate -> ENOSPC, shm_unlink -> EACCES",
+        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_SHM_UNLINK, 1, 1, EACCES));
+    RUN(sc_create, ERR(ENOSPC, "bytes free"),
+        "hook: name replaced by another's before posix_fallocate #1, "
+        "posix_fallocate -> ENOSPC (the other's must stay)",
+        I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, 1, ENOSPC));
+#endif
+    RUN(sc_create_noexcl, ERR_ALLOW(EIO, "fchmod", ALLOW_ZERO_LEFT),
+        "fchmod -> EIO, lstat -> EIO (cannot tell it is its own: kept)",
+        I(F_FCHMOD, 1, 1, EIO), I(F_LSTAT, 1, 1, EIO));
+    RUN(sc_create, ERR(EIO, "fchmod"),
+        "hook: name replaced by another's before fchmod #1, fchmod -> EIO "
+        "(the other's must stay)",
+        I_hook(F_FCHMOD, 1, hook_replace), I(F_FCHMOD, 1, 1, EIO));
+    RUN(sc_create, OK(1), "hook: name removed before fchmod #1 (made it: goes on)",
+        I_hook(F_FCHMOD, 1, hook_unlink));
+}
+#endif
+
+static void targeted_posix(void)
+{
+#if HAVE_POSIX_FALLOCATE
+    /* posix_fallocate: the memory is reserved, or the creation fails. */
+    RUN(sc_create, ERR(EOPNOTSUPP, "posix_fallocate"),
+        "posix_fallocate -> EOPNOTSUPP (no reservation: no segment)",
+        I(F_FALLOCATE, 1, 1, EOPNOTSUPP));
+    RUN(sc_create, ERR(EINVAL, "posix_fallocate"), "posix_fallocate -> EFBIG",
+        I(F_FALLOCATE, 1, 1, EFBIG));
+    RUN(sc_create, ERR(ENOSPC, "bytes free"), "posix_fallocate -> ENOSPC",
+        I(F_FALLOCATE, 1, 1, ENOSPC));
+    RUN(sc_create_noexcl, ERR(ENOSPC, "bytes free"),
+        "posix_fallocate -> ENOSPC (no EXCL)", I(F_FALLOCATE, 1, 1, ENOSPC));
+    RUN(sc_create, ERR(ENOSPC, "posix_fallocate"),
+        "posix_fallocate -> ENOSPC, fstatvfs -> EIO",
+        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_FSTATVFS, 1, 1, EIO));
+    RUN(sc_create, ERR(ENOMEM, "posix_fallocate"), "posix_fallocate -> ENOMEM",
+        I(F_FALLOCATE, 1, 1, ENOMEM));
+    RUN(sc_create, OK(1), "posix_fallocate -> EINTR x1",
+        I(F_FALLOCATE, 1, 1, EINTR));
+#else
+    /* Without posix_fallocate: ftruncate, then a zero into every page. */
+    RUN(sc_create, ERR(ENOSPC, "bytes free"), "pwrite #2 -> ENOSPC",
+        I(F_PWRITE, 2, 1, ENOSPC));
+    RUN(sc_create, ERR(EINVAL, "pwrite"), "pwrite #1 -> EFBIG",
+        I(F_PWRITE, 1, 1, EFBIG));
+    RUN(sc_create, ERR(EIO, "pwrite"), "pwrite #3 -> EIO",
+        I(F_PWRITE, 3, 1, EIO));
+    RUN(sc_create, OK(1), "pwrite #2 -> EINTR x2",
+        I(F_PWRITE, 2, 2, EINTR));
+#endif
+    /* RLIMIT_FSIZE below the size: refused before anything is made. */
+    RUN(sc_create, ERR(EINVAL, "RLIMIT_FSIZE"),
+        "getrlimit(RLIMIT_FSIZE) -> 4096 bytes (no SIGXFSZ, nothing made)",
+        (struct inj){ .fn = F_GETRLIMIT, .mask = -1, .value = RLIMIT_FSIZE,
+                      .nth = 1, .count = -1, .act = ACT_FAKE });
+
+    /* Joining: the answers that mean a race. */
+    RUN(sc_open_or_create, OK(0),
+        "shm_open(O_RDWR) -> ENOENT once (removed meanwhile: retried)",
+        I_match(F_SHM_OPEN, O_EXCL, 0, 1, ENOENT));
     RUN(sc_stat, OK(-1), "shm_open(O_RDONLY) -> EINTR x5",
         I(F_SHM_OPEN, 1, 5, EINTR));
-
-    /* Races, as another process would make them. */
-    RUN(sc_half, OK(1), "hook: name removed before flock #1 (retried)",
-        I_hook(F_FLOCK, 1, hook_unlink));
-    RUN(sc_create, OK(1), "hook: name removed before flock #1 (made it: goes on)",
-        I_hook(F_FLOCK, 1, hook_unlink));
-    RUN(sc_create_noexcl, OK(0), "hook: another process completes it before flock #1",
-        I_hook(F_FLOCK, 1, hook_complete));
-    RUN(sc_create, ERR(EEXIST, "shm_open"),
-        "hook: another process completes it before flock #1",
-        I_hook(F_FLOCK, 1, hook_complete));
-    RUN(sc_create, ERR(EIO, "fchmod"),
-        "hook: name replaced by another's before flock #1, fchmod -> EIO "
-        "(the other's must stay)",
-        I_hook(F_FLOCK, 1, hook_replace), I(F_FCHMOD, 1, 1, EIO));
-    RUN(sc_half, ERR(EPERM, "unfinished object"),
-        "geteuid -> another uid (half-made object of another user)",
-        (struct inj){ .fn = F_GETEUID, .nth = 1, .count = -1, .act = ACT_FAKE });
     RUN(sc_open_or_create, ERR(EPERM, "belongs to uid"),
         "geteuid -> another uid (existing object of another user)",
-        (struct inj){ .fn = F_GETEUID, .nth = 1, .count = -1, .act = ACT_FAKE });
+        I_fake_euid());
+
+    /* A size-0 object that libushm did not make: never taken over. */
+    RUN0(sc_half, ERR(EAGAIN, "empty object"),
+         "no injection: never sized (waits 1 s; left alone at size 0)");
+    RUN(sc_half, OK(0), "hook: another program sizes it before fstat #2 (joins)",
+        I_hook(F_FSTAT, 2, hook_complete));
+    RUN(sc_half, OK(0), "hook: another program sizes it before fstat #4 (joins)",
+        I_hook(F_FSTAT, 4, hook_complete));
+    RUN(sc_half, OK(1), "hook: removed before fstat #2 (retried: made)",
+        I_hook(F_FSTAT, 2, hook_unlink));
+    RUN(sc_half, ERR(EIO, "fstat"), "fstat #2 -> EIO (while waiting)",
+        I(F_FSTAT, 2, 1, EIO));
+    RUN(sc_half, ERR(EPERM, "belongs to uid"),
+        "geteuid -> another uid, hook: sized before fstat #2 (another "
+        "user's object: not joined)",
+        I_hook(F_FSTAT, 2, hook_complete), I_fake_euid());
+    RUN0(sc_half_excl, ERR(EEXIST, NULL), "no injection");
+    RUN0(sc_half_open, ERR(ENOENT, "empty"), "no injection");
+    RUN0(sc_half_stat, ERR(ENOENT, "empty"), "no injection");
 
     /* Huge pages: transparent huge pages on /dev/shm, as /proc tells. */
     RUN(sc_huge, OK(1), "fopen(shmem_enabled) -> \"[force]\"",
@@ -1630,8 +2098,7 @@ static void targeted_posix(void)
             "mmap(MAP_HUGETLB) -> ENOMEM, fopen(meminfo) #2.. -> ENOENT",
             I_match(F_MMAP, MAP_HUGETLB, MAP_HUGETLB, 1, ENOMEM), hint);
     }
-    e = ERR(ENOMEM, "mmap");
-    RUN(sc_anon, e, "mmap(MAP_ANONYMOUS) -> ENOMEM, getrlimit -> EINVAL",
+    RUN(sc_anon, ERR(ENOMEM, "mmap"), "mmap(MAP_ANONYMOUS) -> ENOMEM, getrlimit -> EINVAL",
         I(F_MMAP, 1, 1, ENOMEM), I(F_GETRLIMIT, 1, 1, EINVAL));
 }
 
@@ -1658,10 +2125,15 @@ static void targeted_sysv(void)
         I_hook(F_SHMAT, 1, hook_unlink));
     RUN(sc_create, ERR(EINVAL, "shmat"), "shmat #1 -> EINVAL (segment still there)",
         I(F_SHMAT, 1, 1, EINVAL));
-    RUN(sc_create, OK(1),
+    /* Only a mode without owner rw is made 0600 and set by IPC_SET. */
+    RUN(sc_create_0400, OK(1),
         "hook: segment removed before shmctl(IPC_STAT) #1 -> EIDRM (retried)",
         I_hook(F_SHMCTL, 1, hook_unlink),
         I_match(F_SHMCTL, -1, IPC_STAT, 1, EIDRM));
+    RUN(sc_create_0400, OK(1),
+        "hook: segment removed before shmctl(IPC_SET) (made it: goes on)",
+        (struct inj){ .fn = F_SHMCTL, .mask = -1, .value = IPC_SET, .nth = 1,
+                      .count = 1, .act = ACT_HOOK, .hook = hook_unlink });
     RUN(sc_open, ERR(ENOENT, "shmget"),
         "hook: segment removed before shmctl(IPC_STAT) #1",
         I_hook(F_SHMCTL, 1, hook_unlink));
@@ -1684,27 +2156,45 @@ static void targeted_sysv(void)
         I_match(F_SHMCTL, -1, IPC_STAT, 1, EINVAL));
     RUN(sc_open_or_create, ERR(EPERM, "belongs to uid"),
         "geteuid -> another uid (existing segment of another user)",
-        (struct inj){ .fn = F_GETEUID, .nth = 1, .count = -1, .act = ACT_FAKE });
+        I_fake_euid());
 }
 
 static void targeted_common(void)
 {
     /* USHM_POPULATE: a kernel without MADV_POPULATE_* answers EINVAL, and
-     * the pages are touched one by one instead. */
-#if defined(MADV_POPULATE_WRITE) && HAVE_DECL_MADV_POPULATE_WRITE
+     * the pages are touched one by one instead; EFAULT (a page could not
+     * be had) is -ENOSPC naming /dev/shm's free space, or -ENOMEM. */
+#if HAVE_DECL_MADV_POPULATE_WRITE && HAVE_DECL_MADV_POPULATE_READ
     RUN(sc_populate, OK(1), "madvise(MADV_POPULATE_WRITE) -> EINVAL (page walk)",
         I_match(F_MADVISE, -1, MADV_POPULATE_WRITE, 1, EINVAL));
     RUN(sc_populate, OK(1),
         "madvise(MADV_POPULATE_WRITE) -> EINVAL, sysconf -> EINVAL (page walk)",
         I_match(F_MADVISE, -1, MADV_POPULATE_WRITE, 1, EINVAL),
         I(F_SYSCONF, 1, -1, EINVAL));
-#endif
-#if defined(MADV_POPULATE_READ) && HAVE_DECL_MADV_POPULATE_READ
     RUN(sc_ro_populate, OK(0), "madvise(MADV_POPULATE_READ) -> EINVAL (page walk)",
         I_match(F_MADVISE, -1, MADV_POPULATE_READ, 1, EINVAL));
-#endif
-    RUN(sc_populate, ERR(EFAULT, "madvise"), "madvise(populate) -> EFAULT",
+    if (posix) {
+        RUN(sc_populate, ERR(ENOSPC, "bytes free"),
+            "madvise(MADV_POPULATE_WRITE) -> EFAULT (the name is removed)",
+            I(F_MADVISE, 1, 1, EFAULT));
+        RUN(sc_populate, ERR(ENOMEM, "could not allocate"),
+            "madvise(MADV_POPULATE_WRITE) -> EFAULT, statvfs -> EIO",
+            I(F_MADVISE, 1, 1, EFAULT), I(F_STATVFS, 1, 1, EIO));
+        RUN(sc_ro_populate, ERR(ENOSPC, "bytes free"),
+            "madvise(MADV_POPULATE_READ) -> EFAULT (the segment stays)",
+            I(F_MADVISE, 1, 1, EFAULT));
+    } else {
+        RUN(sc_populate, ERR(ENOMEM, "could not allocate"),
+            "madvise(MADV_POPULATE_WRITE) -> EFAULT (the segment is removed)",
+            I(F_MADVISE, 1, 1, EFAULT));
+        RUN(sc_ro_populate, ERR(ENOMEM, "could not allocate"),
+            "madvise(MADV_POPULATE_READ) -> EFAULT (the segment stays)",
+            I(F_MADVISE, 1, 1, EFAULT));
+    }
+    RUN(sc_anon_populate, ERR(ENOMEM, "could not allocate"),
+        "madvise(MADV_POPULATE_WRITE) -> EFAULT",
         I(F_MADVISE, 1, 1, EFAULT));
+#endif
     RUN(sc_anon, ERR(ENOMEM, "out of memory"), "calloc -> ENOMEM",
         I(F_CALLOC, 1, 1, ENOMEM));
 }
@@ -1733,15 +2223,30 @@ int main(void)
     atexit(sweep_all);
     alarm(300);
 
-    printf("# syscall-faults: backend %s, pid %ld, segments of %zu bytes\n",
-           ushm_backend(), (long)main_pid, seg_size);
+    printf("# syscall-faults: backend %s, pid %ld, segments of %zu bytes, "
+           "POSIX creation protocol: %s\n", ushm_backend(), (long)main_pid,
+           seg_size, USHM_ATOMIC_PUBLISH ? "atomic (O_TMPFILE + linkat)"
+           : "fallback (shm_open O_EXCL)");
+#if USHM_ATOMIC_PUBLISH
+    if (posix) {
+        /* Before this process creates anything. */
+        targeted_fresh_process();
+        settle_link_route();
+    }
+#endif
     for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++) {
         sweep_scenario(sweeps[i]);
     }
-    if (posix)
+    if (posix) {
+#if USHM_ATOMIC_PUBLISH
+        targeted_atomic();
+#else
+        targeted_fallback();
+#endif
         targeted_posix();
-    else
+    } else {
         targeted_sysv();
+    }
     targeted_common();
 
     sweep_all();
