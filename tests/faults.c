@@ -467,7 +467,50 @@ out:
     umount_shm();
 }
 
-/* A size-0 object (its creator died) met by a creator on a full /dev/shm. */
+#ifndef USHM_ATOMIC_PUBLISH
+#define USHM_ATOMIC_PUBLISH 0 /* config.h: the fallback creation protocol */
+#endif
+
+/* A size-0 object that another program made with shm_open() and never
+ * sized (it is still making it, or it died): 0, or -1 with why set. */
+static int foreign_empty(const char *name, char *why, size_t len)
+{
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+    if (fd == -1) {
+        snprintf(why, len, "shm_open: %s", strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* It is still there, size 0, mode 0600: nobody took it over. */
+static int still_foreign_empty(const char *name, char *why, size_t len)
+{
+    char path[64];
+    struct stat sb;
+
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    if (lstat(path, &sb) != 0) {
+        snprintf(why, len, "the size-0 object was removed");
+        return 0;
+    }
+    if (sb.st_size != 0 || (sb.st_mode & 0777) != 0600) {
+        snprintf(why, len, "the size-0 object was changed: size %lld, mode 0%o",
+                 (long long)sb.st_size, (unsigned)(sb.st_mode & 0777));
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * A size-0 object of another program met by open-or-create on a full
+ * /dev/shm.  It is never completed or removed.  The atomic protocol builds
+ * the new segment before it looks at the name, so the full /dev/shm answers
+ * first (-ENOSPC); the fallback finds the name taken, waits for its size
+ * and says -EAGAIN.
+ */
 static void posix_halfmade_full(void)
 {
     const char *cas = "posix.half_made_on_full_fs";
@@ -475,19 +518,14 @@ static void posix_halfmade_full(void)
     ushm_t *h = (ushm_t *)&b;
     char msg[MSG] = "", why[256] = "", needle[96];
     const char *name, *left;
-    int rc = -1, ok = 0, fd;
+    int rc = -1, ok = 0, want = USHM_ATOMIC_PUBLISH ? -ENOSPC : -EAGAIN;
     struct ushm_stat st;
-    long long after;
 
     mount_shm("size=1m");
     take_base(&b);
     name = new_name();
-    fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd == -1) {
-        snprintf(why, sizeof why, "shm_open: %s", strerror(errno));
+    if (foreign_empty(name, why, sizeof why) < 0)
         goto out;
-    }
-    close(fd);
     if ((rc = ushm_stat(name, &st)) != -ENOENT) {
         snprintf(why, sizeof why, "ushm_stat of the size-0 object: %s, want "
                  "ENOENT", fc_errno_name(rc));
@@ -495,30 +533,97 @@ static void posix_halfmade_full(void)
     }
     rc = ushm_open(&h, name, 8 * MiB, USHM_CREATE, 0600);
     snprintf(msg, sizeof msg, "%s", ushm_last_error());
-    snprintf(needle, sizeof needle, "/dev/shm has %llu bytes free",
-             shm_free_bytes());
-    if (!failed_as(rc, h, -ENOSPC, msg, needle, why, sizeof why))
+    if (USHM_ATOMIC_PUBLISH)
+        snprintf(needle, sizeof needle, "/dev/shm has %llu bytes free",
+                 shm_free_bytes());
+    else
+        snprintf(needle, sizeof needle, "an empty object");
+    if (!failed_as(rc, h, want, msg, needle, why, sizeof why))
         goto out;
-    after = raw_size(name);
-    if (after > 0 || ushm_stat(name, &st) != -ENOENT) {
-        snprintf(why, sizeof why, "after the failure the name has size %lld",
-                 after);
+    if (!still_foreign_empty(name, why, sizeof why))
+        goto out;
+    if (ushm_stat(name, &st) != -ENOENT) {
+        snprintf(why, sizeof why, "after the failure ushm_stat is not ENOENT");
         goto out;
     }
     ok = 1;
 out:
     if (rc == 0)
         ushm_close(h);
-    after = raw_size(name);
     ushm_unlink(name);
     left = leftovers(&b, 0);
     ok = ok && strcmp(left, "none") == 0;
-    report(cas, "size-0 object left by a dead creator; 8 MiB open-or-create "
-           "on a 1 MiB tmpfs",
-           "ENOSPC naming '/dev/shm has N bytes free'; the name stays missing "
-           "(ENOENT)", fc_errno_name(rc),
-           after == 0 && ok ? "none (the size-0 name was kept: it counts as "
-           "missing)" : left, ok, msg, why);
+    report(cas, "size-0 object left by another program (shm_open, never "
+           "sized); 8 MiB open-or-create on a 1 MiB tmpfs",
+           USHM_ATOMIC_PUBLISH
+           ? "ENOSPC naming '/dev/shm has N bytes free' (the segment is built "
+             "before the name is looked at); the size-0 object untouched"
+           : "EAGAIN naming 'an empty object' after waiting for its size; "
+             "the size-0 object untouched",
+           fc_errno_name(rc), left, ok, msg, why);
+    umount_shm();
+}
+
+/*
+ * The same size-0 object with room to spare: open-or-create waits a bounded
+ * time for its size (about 1 s), then -EAGAIN naming ushm_unlink(); the
+ * object is left as it was, and once it is unlinked the create succeeds.
+ */
+static void posix_foreign_empty(void)
+{
+    const char *cas = "posix.foreign_empty_object";
+    struct base b;
+    ushm_t *h = (ushm_t *)&b;
+    char msg[MSG] = "", why[256] = "", how[160];
+    const char *name, *left;
+    int rc = -1, ok = 0;
+    uint64_t t0, ms = 0;
+
+    mount_shm("size=16m");
+    take_base(&b);
+    name = new_name();
+    if (foreign_empty(name, why, sizeof why) < 0)
+        goto out;
+    t0 = fc_now_ns();
+    rc = ushm_open(&h, name, 64 * KiB, USHM_CREATE, 0600);
+    ms = (fc_now_ns() - t0) / 1000000;
+    snprintf(msg, sizeof msg, "%s", ushm_last_error());
+    if (!failed_as(rc, h, -EAGAIN, msg, "ushm_unlink", why, sizeof why))
+        goto out;
+    if (ms < 900 || ms > 5000) {
+        snprintf(why, sizeof why, "it waited %llu ms, want about 1000",
+                 (unsigned long long)ms);
+        goto out;
+    }
+    if (!still_foreign_empty(name, why, sizeof why))
+        goto out;
+    if ((rc = ushm_unlink(name)) != 0) {
+        snprintf(why, sizeof why, "ushm_unlink: %s", ushm_last_error());
+        goto out;
+    }
+    h = NULL;
+    if ((rc = ushm_open(&h, name, 64 * KiB, USHM_CREATE, 0600)) != 0 ||
+        !ushm_created(h)) {
+        snprintf(why, sizeof why, "create after the unlink: %s",
+                 rc ? ushm_last_error() : "not created");
+        goto out;
+    }
+    ushm_close(h);
+    h = NULL;
+    rc = -EAGAIN; /* what the line reports */
+    ok = 1;
+out:
+    if (rc == 0 && h != NULL && h != (ushm_t *)&b)
+        ushm_close(h);
+    ushm_unlink(name);
+    left = leftovers(&b, 0);
+    ok = ok && strcmp(left, "none") == 0;
+    snprintf(how, sizeof how, "size-0 object left by another program; 64 KiB "
+             "open-or-create on a 16 MiB tmpfs (waited %llu ms)",
+             (unsigned long long)ms);
+    report(cas, how, "EAGAIN after about 1 s naming 'ushm_unlink'; the object "
+           "untouched (size 0, mode 0600); after ushm_unlink the create "
+           "succeeds", fc_errno_name(rc), left, ok, msg, why);
     umount_shm();
 }
 
@@ -1144,6 +1249,7 @@ int main(void)
         posix_reserved();
         posix_inodes();
         posix_halfmade_full();
+        posix_foreign_empty();
     } else {
         sysv_shmmax();
         sysv_shmmni();
