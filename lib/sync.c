@@ -100,6 +100,7 @@ static int passed(const struct timespec *deadline)
     return !time_left(deadline, &left);
 }
 
+#if USHM_HAVE_ROBUST_MUTEX || !USHM_USE_FUTEX
 /* A short nap for the rare waits that have no primitive to sleep on. */
 static void nap(long us, const struct timespec *deadline)
 {
@@ -110,6 +111,7 @@ static void nap(long us, const struct timespec *deadline)
         ts = left;
     nanosleep(&ts, NULL); /* EINTR: the caller checks and comes back */
 }
+#endif
 
 static void cpu_relax(void)
 {
