@@ -5,7 +5,9 @@
  *
  * 16 processes x 2000 operations.  One operation: ushm_open(USHM_CREATE) of
  * one of 4 names with a fixed size (must always succeed, with exactly that
- * size); under a spinlock in the segment (an atomic), check the record left
+ * size); under the segment's ushm_mutex_t (zero bytes in a fresh segment,
+ * so first locked by whoever maps it first, at an address of its own), check
+ * the record left
  * by the previous writer (a generation, a seed, data derived from the seed
  * and a checksum: a fresh segment is all zero) and write a new one; close;
  * one time in 8 unlink the name (0, or -ENOENT when another process removed
@@ -14,6 +16,10 @@
  * record read-only.  Each process must end with the descriptors and
  * mappings it started with; at the end every name is checked once more and
  * removed, and nothing of ours may be left in /dev/shm or /proc/sysvipc/shm.
+ *
+ * Then a token ring: the same number of processes pass a token round and
+ * round through one ushm_event_t that all of them wait on, the token under a
+ * ushm_mutex_t; no wake-up may be lost (every wait has a 10 s limit).
  *
  * USHM_STRESS_PROCS and USHM_STRESS_OPS override 16 and 2000.
  */
@@ -41,8 +47,7 @@
  */
 struct record {
     uint64_t touch; /* page 0's touch word */
-    uint32_t lock;
-    uint32_t pad;
+    ushm_mutex_t lock;
     uint64_t gen;   /* 0: never written */
     uint64_t seed;
     uint64_t sum;
@@ -57,7 +62,7 @@ struct record {
 struct stats {
     unsigned long ops, creates, unlinks, unlink_enoent, joins, join_enoent;
     unsigned long open_fail, size_bad, sum_bad, close_fail, unlink_fail;
-    unsigned long join_fail, leak;
+    unsigned long join_fail, leak, lock_fail, ownerdead;
     char first_problem[200];
 };
 
@@ -94,18 +99,28 @@ static void prefault(struct record *r)
         __atomic_fetch_add(&words(r)[w], 0, __ATOMIC_RELAXED);
 }
 
-static void lock(struct record *r)
-{
-    unsigned spins = 0;
+static void note(struct stats *s, const char *fmt, ...) FC_PRINTF(2, 3);
 
-    while (__atomic_exchange_n(&r->lock, 1, __ATOMIC_ACQUIRE) != 0)
-        if (++spins % 16 == 0)
-            sched_yield(); /* more processes than CPUs: let the holder run */
+/* Nobody dies here: USHM_OWNERDEAD would be a bug as much as a failure. */
+static void lock(struct stats *s, struct record *r)
+{
+    int rc = ushm_mutex_lock(&r->lock);
+
+    if (rc == USHM_OWNERDEAD) {
+        s->ownerdead++;
+        note(s, "ushm_mutex_lock: USHM_OWNERDEAD, and nobody died");
+    } else if (rc != 0) {
+        s->lock_fail++;
+        note(s, "ushm_mutex_lock: %s", ushm_last_error());
+    }
 }
 
-static void unlock(struct record *r)
+static void unlock(struct stats *s, struct record *r)
 {
-    __atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
+    if (ushm_mutex_unlock(&r->lock) != 0) {
+        s->lock_fail++;
+        note(s, "ushm_mutex_unlock: %s", ushm_last_error());
+    }
 }
 
 /* The record is whole: all zero, or data, seed and sum that agree. */
@@ -134,8 +149,6 @@ static void write_record(struct record *r, uint64_t seed)
         words(r)[w] = splitmix(seed + w);
     r->sum = checksum(r);
 }
-
-static void note(struct stats *s, const char *fmt, ...) FC_PRINTF(2, 3);
 
 static void note(struct stats *s, const char *fmt, ...)
 {
@@ -178,7 +191,7 @@ static void worker(struct stats *s, int ops, int go)
         s->creates += ushm_created(h) == 1;
         r = ushm_addr(h);
         prefault(r);
-        lock(r);
+        lock(s, r);
         if (!verify(r)) {
             s->sum_bad++;
             note(s, "%s: record of generation %llu by pid %llu does not "
@@ -186,7 +199,7 @@ static void worker(struct stats *s, int ops, int go)
                  (unsigned long long)r->writer);
         }
         write_record(r, fc_rand(&seed));
-        unlock(r);
+        unlock(s, r);
 
         if (fc_rand(&seed) % 4 == 0) {
             /* Join: the same name again, without USHM_CREATE. */
@@ -208,12 +221,12 @@ static void worker(struct stats *s, int ops, int go)
                     note(s, "%s joined: size %zu", names[k], ushm_size(j));
                 }
                 prefault(q);
-                lock(q);
+                lock(s, q);
                 if (!verify(q)) {
                     s->sum_bad++;
                     note(s, "%s joined: record does not verify", names[k]);
                 }
-                unlock(q);
+                unlock(s, q);
                 if (ushm_close(j) != 0)
                     s->close_fail++;
             }
@@ -404,6 +417,125 @@ static void race_case(int ncreators, int nremovers, int ops)
     munmap(r, sizeof *r);
 }
 
+/*
+ * A token ring: n processes, each waits on the one shared event until the
+ * token (under the mutex) is its own, passes it on and notifies everyone.
+ * All of them wake on every notify and all but one go back to sleep: the
+ * pattern of reading the counter before looking must never lose a wake-up.
+ */
+struct ring {
+    ushm_mutex_t lock;
+    ushm_event_t turn;
+    unsigned long token;     /* passes so far; the holder is token % n */
+    unsigned long timeouts, wrong, lock_fail;
+    char first_problem[200];
+};
+
+static void ring_problem(struct ring *r, const char *what)
+{
+    if (!__atomic_exchange_n(&r->first_problem[0], 'x', __ATOMIC_SEQ_CST))
+        snprintf(r->first_problem + 1, sizeof r->first_problem - 1, ": %s: %s",
+                 what, ushm_last_error());
+}
+
+static void ring_member(struct ring *r, int me, int n, unsigned long passes)
+{
+    unsigned long mine = 0;
+
+    while (mine < passes) {
+        unsigned seen = ushm_event_read(&r->turn);
+        unsigned long token;
+        int rc = ushm_mutex_lock(&r->lock);
+
+        if (rc != 0) {
+            __atomic_fetch_add(&r->lock_fail, 1, __ATOMIC_SEQ_CST);
+            ring_problem(r, "ushm_mutex_lock");
+            return;
+        }
+        token = r->token;
+        if (token % (unsigned long)n == (unsigned long)me) {
+            if (token / (unsigned long)n != mine)
+                __atomic_fetch_add(&r->wrong, 1, __ATOMIC_SEQ_CST);
+            r->token = token + 1;
+            mine++;
+        }
+        ushm_mutex_unlock(&r->lock);
+        if (token % (unsigned long)n == (unsigned long)me) {
+            ushm_event_notify(&r->turn);
+            continue;
+        }
+        if (ushm_event_wait(&r->turn, seen, 10000) == -ETIMEDOUT) {
+            __atomic_fetch_add(&r->timeouts, 1, __ATOMIC_SEQ_CST);
+            ring_problem(r, "a lost wake-up");
+            return;
+        }
+    }
+}
+
+static void token_ring(int n, unsigned long passes)
+{
+    ushm_t *h = NULL;
+    struct ring *r;
+    int died = 0, m = 0, ok;
+    pid_t pids[MAXPROCS];
+    uint64_t t0, t1;
+    char how[256], figures[400];
+
+    if (n < 2)
+        n = 2;
+    if (ushm_open(&h, NULL, sizeof *r, USHM_CREATE, 0600) != 0) {
+        printf("# token ring: %s\n", ushm_last_error());
+        fc_failed++;
+        return;
+    }
+    r = ushm_addr(h); /* zero-filled: the mutex and the event are ready */
+    t0 = fc_now_ns();
+    for (int i = 0; i < n; i++) {
+        pid_t pid;
+
+        fflush(stdout);
+        if ((pid = fork()) == -1) {
+            died++;
+            break;
+        }
+        if (pid == 0) {
+            alarm(600); /* a lost wake-up must not hang the run */
+            ring_member(r, i, n, passes);
+            _exit(0);
+        }
+        pids[m++] = pid;
+        if (nkids < MAXPROCS)
+            kids[nkids++] = pid;
+    }
+    for (int i = 0; i < m; i++) {
+        int status;
+
+        while (waitpid(pids[i], &status, 0) == -1 && errno == EINTR)
+            ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            died++;
+    }
+    t1 = fc_now_ns();
+    if (r->first_problem[0] != '\0')
+        printf("#   first failure%s\n", r->first_problem + 1);
+    snprintf(how, sizeof how, "%d processes pass a token round a ring %lu "
+             "times each, all waiting on one ushm_event_t (10 s limit per "
+             "wait), the token under a ushm_mutex_t", n, passes);
+    snprintf(figures, sizeof figures, "passes=%lu of %lu secs=%.2f "
+             "passes_per_s=%.0f lost_wakeups=%lu out_of_turn=%lu "
+             "lock_failures=%lu notifies=%u workers_died=%d", r->token,
+             passes * (unsigned long)n, (t1 - t0) / 1e9,
+             r->token / ((t1 - t0) / 1e9), r->timeouts, r->wrong,
+             r->lock_fail, ushm_event_read(&r->turn), died);
+    ok = r->token == passes * (unsigned long)n && r->timeouts == 0 &&
+         r->wrong == 0 && r->lock_fail == 0 && died == 0;
+    fc_line("STRESS", ok, 4, "event_token_ring", how, figures, "none");
+    if (ushm_close(h) != 0) {
+        printf("# token ring: %s\n", ushm_last_error());
+        fc_failed++;
+    }
+}
+
 int main(void)
 {
     const char *ep = getenv("USHM_STRESS_PROCS"), *eo = getenv("USHM_STRESS_OPS");
@@ -482,6 +614,8 @@ int main(void)
         sum.unlink_fail += st[i].unlink_fail;
         sum.join_fail += st[i].join_fail;
         sum.leak += st[i].leak;
+        sum.lock_fail += st[i].lock_fail;
+        sum.ownerdead += st[i].ownerdead;
         if (st[i].first_problem[0] != '\0')
             printf("#   worker %d: %s\n", i, st[i].first_problem);
     }
@@ -522,24 +656,29 @@ int main(void)
 
     snprintf(how, sizeof how, "%d processes x %d ops: open-or-create one of "
              "%d names (%zu KiB), verify + rewrite a checksummed record under "
-             "a spinlock, close; 1 in 4 also join without USHM_CREATE; 1 in 8 "
-             "unlink", nkids, ops, NNAMES, (size_t)SEG_SIZE / KiB);
+             "the segment's ushm_mutex_t, close; 1 in 4 also join without "
+             "USHM_CREATE; 1 in 8 unlink", nkids, ops, NNAMES,
+             (size_t)SEG_SIZE / KiB);
     snprintf(figures, sizeof figures, "ops=%lu secs=%.2f ops_per_s=%.0f "
              "creates=%lu unlinks=%lu unlink_enoent=%lu joins=%lu "
              "join_enoent=%lu open_failures=%lu join_failures=%lu "
              "size_wrong=%lu checksum_wrong=%lu close_failures=%lu "
-             "unlink_failures=%lu workers_died=%d final_wrong=%d",
+             "unlink_failures=%lu lock_failures=%lu ownerdead=%lu "
+             "workers_died=%d final_wrong=%d",
              sum.ops, (t1 - t0) / 1e9, sum.ops / ((t1 - t0) / 1e9),
              sum.creates, sum.unlinks, sum.unlink_enoent, sum.joins,
              sum.join_enoent, sum.open_fail, sum.join_fail, sum.size_bad,
-             sum.sum_bad, sum.close_fail, sum.unlink_fail, died, final_bad);
+             sum.sum_bad, sum.close_fail, sum.unlink_fail, sum.lock_fail,
+             sum.ownerdead, died, final_bad);
     ok = sum.ops == (unsigned long)nprocs * (unsigned long)ops &&
          sum.open_fail == 0 && sum.join_fail == 0 && sum.size_bad == 0 &&
          sum.sum_bad == 0 && sum.close_fail == 0 && sum.unlink_fail == 0 &&
+         sum.lock_fail == 0 && sum.ownerdead == 0 &&
          died == 0 && final_bad == 0 && strcmp(left, "none") == 0;
     fc_line("STRESS", ok, 4, "open_write_verify", how, figures, left);
     munmap(st, sizeof *st * (size_t)nprocs);
 
     race_case(4, 2, ops * 2);
+    token_ring(nprocs, ops / 4);
     return fc_finish();
 }
