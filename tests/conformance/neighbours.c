@@ -332,7 +332,6 @@ static int squat_calls(int kind, const char *name, const char *path, const struc
     const char *what = squats[kind].what, *words = squats[kind].words;
     int empty = kind == SQ_EMPTY || kind == SQ_EMPTY_FLOCK || kind == SQ_EMPTY_OURS_FLOCK;
     int regular = empty || kind == SQ_WHOLE_FLOCK;
-    int foreign = kind != SQ_EMPTY_OURS_FLOCK; /* nobody's, not our user's */
     static const struct {
         const char *how;
         size_t size;
@@ -356,21 +355,6 @@ static int squat_calls(int kind, const char *name, const char *path, const struc
         snprintf(how, sizeof how, opens[i].how, name, what);
         rc = CALL_UNDER(10, ushm_open(&h, name, opens[i].size, opens[i].flags, 0600), "%s", how);
         secs = now_secs() - t0;
-        /*
-         * Another user's empty object with USHM_CREATE: API.md's rows for an
-         * empty object (wait, then -EAGAIN) and for another owner's object
-         * (-EPERM) both fit; either is right as long as it is prompt and
-         * takes nothing over.
-         */
-        if (empty && foreign && opens[i].flags == USHM_CREATE && rc == -EPERM) {
-            if (failed_right(how, rc, -EPERM, h == DUMMY ? NULL : h, name, NULL, msg, len))
-                return 15;
-            CHILD_EXPECT(secs < 5.0, "%s = -EPERM only after %.1f s", how, secs);
-            snap_take(path, &now);
-            if (snap_same(before, &now, how, msg, len))
-                return 25;
-            continue;
-        }
         if (opens[i].flags & USHM_EXCL)
             want = -EEXIST;
         else if (!regular)
@@ -393,6 +377,14 @@ static int squat_calls(int kind, const char *name, const char *path, const struc
             return 10 + (int)i;
         }
         if (want == -EAGAIN) {
+            char whose[32];
+            struct passwd *pw = getpwuid(before->uid);
+
+            snprintf(whose, sizeof whose, "uid %ld", (long)before->uid);
+            CHILD_EXPECT(strstr(last_err(), whose) != NULL ||
+                             (pw != NULL && strstr(last_err(), pw->pw_name) != NULL),
+                         "%s = -EAGAIN but the message does not say whose empty object it "
+                         "is (%s): %s", how, whose, last_err());
             CHILD_EXPECT(strstr(last_err(), "ushm_unlink") != NULL,
                          "%s = -EAGAIN but the message does not say that ushm_unlink() "
                          "removes it: %s", how, last_err());
