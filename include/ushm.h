@@ -74,19 +74,23 @@ USHM_EXPORT const char *ushm_last_error(void);
  */
 #if defined(__GNUC__)
 #define USHM__EXT __extension__ /* long long in C89 */
+/* 8 everywhere: i386 would place long long at 4 inside a struct */
+#define USHM__ALIGN8 __attribute__((aligned(8)))
 #else
 #define USHM__EXT
+#define USHM__ALIGN8
 #endif
 #if defined(__cplusplus) && __cplusplus < 201103L && defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wlong-long" /* g++ -std=c++98 -pedantic */
 #endif
-typedef union ushm_mutex { unsigned char opaque_[64]; USHM__EXT long long align_; } ushm_mutex_t;
-typedef union ushm_event { unsigned char opaque_[16]; USHM__EXT long long align_; } ushm_event_t;
+typedef union USHM__ALIGN8 ushm_mutex { unsigned char opaque_[64]; USHM__EXT long long align_; } ushm_mutex_t;
+typedef union USHM__ALIGN8 ushm_event { unsigned char opaque_[16]; USHM__EXT long long align_; } ushm_event_t;
 #if defined(__cplusplus) && __cplusplus < 201103L && defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
 #undef USHM__EXT
+#undef USHM__ALIGN8
 
 /* Positive: the mutex is acquired, and its previous holder died holding it. */
 #define USHM_OWNERDEAD 1

@@ -48,6 +48,10 @@
 _Static_assert(sizeof(ushm_mutex_t) == 64, "ushm_mutex_t is 64 bytes (ABI)");
 _Static_assert(sizeof(ushm_event_t) == 16, "ushm_event_t is 16 bytes (ABI)");
 _Static_assert(sizeof(unsigned) == 4, "the event counter is 32 bits");
+#ifdef __GNUC__
+_Static_assert(_Alignof(ushm_mutex_t) == 8 && _Alignof(ushm_event_t) == 8,
+               "the header aligns both to 8, in structs too (i386)");
+#endif
 
 #define SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
 
