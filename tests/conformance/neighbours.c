@@ -1,7 +1,7 @@
 /*
  * Conformance suite: other programs and other users in the way of a name
  * (API.md 0.2, "Other programs and other users in the way", "Creation is
- * atomic", "SysV modes" and the `sem.` rule).
+ * atomic", "SysV modes" and the `sem.` rule): issue 8's cases.
  *
  * Every call that someone else could make hang runs in a guarded child
  * (run_guarded(), common.h) under a deadline, so that a hang is a failure
@@ -915,6 +915,68 @@ START_TEST(test_foreign_python_creator)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* USHM_POPULATE on another program's sparse object, /dev/shm too small */
+
+#define SPARSE_SIZE (32 * MiB)
+
+static int child_populate_sparse(void *arg, char *msg, size_t len)
+{
+    char name[NAMEBUF], path[NAMEBUF + 16], how[256];
+    struct snap before, now;
+    ushm_t *h = DUMMY;
+    int fd, rc, fds0;
+
+    (void)arg;
+    /* A tmpfs with room for a quarter of the object, over the private one. */
+    if (fc_mount_devshm("mode=1777,size=8m", msg, len) != 0)
+        return 2;
+    NEW_NAME(name);
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    /* The other program: shm_open + ftruncate, no memory reserved. */
+    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    CHILD_EXPECT(fd >= 0, "shm_open(%s): %s", name, strerror(errno));
+    CHILD_EXPECT(ftruncate(fd, (off_t)SPARSE_SIZE) == 0, "ftruncate: %s", strerror(errno));
+    close(fd);
+    snap_take(path, &before);
+    fds0 = count_fds(NULL);
+    snprintf(how, sizeof how, "ushm_open(%s, 0, USHM_POPULATE) of another program's sparse "
+             "32 MiB object on an 8 MiB /dev/shm", name);
+    rc = CALL_UNDER(20, ushm_open(&h, name, 0, USHM_POPULATE, 0), "%s", how);
+    CHILD_EXPECT(rc != -EFAULT, "%s = -EFAULT (want -ENOSPC or -ENOMEM): %s", how, last_err());
+    if (rc == -ENOSPC) {
+        if (failed_right(how, rc, -ENOSPC, h == DUMMY ? NULL : h, name, "/dev/shm", msg, len))
+            return 3;
+    } else if (failed_right(how, rc, -ENOMEM, h == DUMMY ? NULL : h, name, NULL, msg, len)) {
+        if (rc == 0 && h != NULL && h != DUMMY)
+            ushm_close(h);
+        return 4;
+    }
+    CHILD_EXPECT(count_fds(NULL) == fds0, "%s left %d descriptor(s) open", how,
+                 count_fds(NULL) - fds0);
+    snap_take(path, &now);
+    if (snap_same(&before, &now, how, msg, len))
+        return 5;
+    /* Without USHM_POPULATE the join is the system's rule: it works. */
+    h = NULL;
+    rc = CALL_UNDER(10, ushm_open(&h, name, 0, 0, 0), "ushm_open(%s, 0, 0) of a sparse object",
+                    name);
+    CHILD_EXPECT(rc == 0 && ushm_size(h) == SPARSE_SIZE && ushm_created(h) == 0,
+                 "ushm_open(%s) of the sparse object without USHM_POPULATE = %d (%s): %s", name,
+                 rc, rcstr(rc), last_err());
+    ushm_close(h);
+    CHILD_EXPECT(ushm_unlink(name) == 0, "ushm_unlink(%s): %s", name, last_err());
+    return 0;
+}
+
+START_TEST(test_populate_sparse)
+{
+    if (skip_unless_root("test_populate_sparse (a small /dev/shm of its own)"))
+        return;
+    RUN_GUARDED(child_populate_sparse, NULL, 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Names that would be glibc's named semaphores                         */
 
 START_TEST(test_sem_names)
@@ -1168,9 +1230,10 @@ void conf_add_neighbours(Suite *s, int forking)
     if (is_posix()) {
         tcase_add_test(tc, test_foreign_raw_creator);
         tcase_add_test(tc, test_foreign_python_creator);
+        tcase_add_test(tc, test_populate_sparse);
     } else {
-        printf("NOTE test_foreign_*_creator: shm_open + ftruncate creators do not apply to "
-               "the sysv backend\n");
+        printf("NOTE test_foreign_*_creator, test_populate_sparse: shm_open + ftruncate "
+               "objects do not apply to the sysv backend\n");
     }
     tcase_add_test(tc, test_sem_names);
     tcase_add_test(tc, test_rlimit_fsize);
