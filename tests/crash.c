@@ -252,23 +252,6 @@ static int recover_name(int k, int state, struct recovery *rv)
     return recover(k, state, &rv->created);
 }
 
-/* Whether this build and this /dev/shm publish POSIX segments whole
- * (O_TMPFILE + linkat): then no creator, killed or not, leaves size 0. */
-static int posix_atomic(void)
-{
-    int atomic = 0;
-
-#if defined(USHM_ATOMIC_PUBLISH) && defined(O_TMPFILE)
-    if (fc_is_posix()) {
-        int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-        atomic = fd >= 0;
-        if (fd >= 0)
-            close(fd);
-    }
-#endif
-    return atomic;
-}
 
 /* ------------------------------------------------------------------ */
 /* Unprivileged creators with modes lacking owner write, killed.         */
@@ -461,7 +444,7 @@ static int um_rounds(int rounds, uint64_t seed)
 
     for (int k = 0; k < UM_NAMES; k++)
         snprintf(um_names[k], sizeof um_names[k], "/%sm%d", prefix, k);
-    atomic = posix_atomic();
+    atomic = fc_posix_atomic();
     for (int k = 0; k < UM_NAMES; k++) {
         ushm_t *h = NULL;
         uint64_t c0 = fc_now_ns();
@@ -672,7 +655,7 @@ int main(void)
     seed = fc_now_ns() ^ ((uint64_t)getpid() << 32);
     /* The kill-timer's sleeps end when asked, not up to 50 us later. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-    atomic = posix_atomic();
+    atomic = fc_posix_atomic();
     printf("# crash: backend %s, %d rounds, seed 0x%llx%s\n", ushm_backend(),
            rounds, (unsigned long long)seed, !fc_is_posix() ? ""
            : atomic ? ", POSIX segments published whole (O_TMPFILE + linkat)"

@@ -516,4 +516,25 @@ static inline int fc_hugetlb_supported(size_t huge_page)
 #endif
 }
 
+/*
+ * Whether this build and this /dev/shm publish POSIX segments whole
+ * (config.h's USHM_ATOMIC_PUBLISH, and O_TMPFILE works on the mount): then
+ * no creator, killed or not, ever shows a size-0 object.
+ */
+static inline int fc_posix_atomic(void)
+{
+    int atomic = 0;
+
+#if defined(USHM_ATOMIC_PUBLISH) && defined(O_TMPFILE)
+    if (fc_is_posix()) {
+        int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+        atomic = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+#endif
+    return atomic;
+}
+
 #endif /* FAULT_COMMON_H */

@@ -15,7 +15,15 @@
  * USHM_CREATE (0, or -ENOENT if it was removed meanwhile) and checks the
  * record read-only.  Each process must end with the descriptors and
  * mappings it started with; at the end every name is checked once more and
- * removed, and nothing of ours may be left in /dev/shm or /proc/sysvipc/shm.
+ * removed, and nothing of ours may be left in /dev/shm or /proc/sysvipc/shm
+ * (nor, since no creator is killed here, a size-0 object in either POSIX
+ * protocol).
+ *
+ * Then 4 creators race 2 unlinkers on one name, while (POSIX) an observer
+ * looks at the name in /dev/shm as fast as it can: where segments are
+ * published whole (O_TMPFILE + linkat) it must never see one of size 0, nor
+ * may a join without USHM_CREATE above find one empty; with the fallback
+ * protocol both are counted (a creator between shm_open and its reserve).
  *
  * Then a token ring: the same number of processes pass a token round and
  * round through one ushm_event_t that all of them wait on, the token under a
@@ -62,7 +70,7 @@ struct record {
 struct stats {
     unsigned long ops, creates, unlinks, unlink_enoent, joins, join_enoent;
     unsigned long open_fail, size_bad, sum_bad, close_fail, unlink_fail;
-    unsigned long join_fail, leak, lock_fail, ownerdead;
+    unsigned long join_fail, leak, lock_fail, ownerdead, join_empty;
     char first_problem[200];
 };
 
@@ -209,6 +217,9 @@ static void worker(struct stats *s, int ops, int go)
             rc = ushm_open(&j, names[k], 0, 0, 0);
             if (rc == -ENOENT) {
                 s->join_enoent++;
+                /* Not removed but still being made (fallback only). */
+                if (strstr(ushm_last_error(), "empty") != NULL)
+                    s->join_empty++;
             } else if (rc != 0) {
                 s->join_fail++;
                 note(s, "open %s without USHM_CREATE: %s", names[k],
@@ -275,6 +286,7 @@ struct race {
     int creators_done;
     unsigned long creates, opens, fails, size_bad, dirty, unlinks, enoent;
     unsigned long unlink_fail;
+    unsigned long seen_whole, seen_empty, seen_wrong; /* the observer */
     char first_problem[200];
 };
 
@@ -337,12 +349,38 @@ static void race_remover(struct race *r, const char *name, int ncreators)
     __atomic_fetch_add(&r->unlink_fail, bad, __ATOMIC_SEQ_CST);
 }
 
+/* POSIX: what holds the name in /dev/shm, looked at until the creators are
+ * done: never a size other than 0 or SEG_SIZE; size 0 is counted. */
+static void race_observer(struct race *r, const char *name, int ncreators)
+{
+    unsigned long whole = 0, empty = 0, wrong = 0;
+    char path[sizeof "/dev/shm" + USHM_NAME_MAX + 1];
+
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    while (__atomic_load_n(&r->creators_done, __ATOMIC_SEQ_CST) < ncreators) {
+        struct stat sb;
+
+        if (lstat(path, &sb) != 0)
+            continue;
+        if (sb.st_size == 0)
+            empty++;
+        else if (sb.st_size == SEG_SIZE && S_ISREG(sb.st_mode))
+            whole++;
+        else
+            wrong++;
+    }
+    __atomic_fetch_add(&r->seen_whole, whole, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&r->seen_empty, empty, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&r->seen_wrong, wrong, __ATOMIC_SEQ_CST);
+}
+
 static void race_case(int ncreators, int nremovers, int ops)
 {
     struct race *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE,
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    char name[USHM_NAME_MAX + 1], how[256], figures[400], left[160];
+    char name[USHM_NAME_MAX + 1], how[320], figures[600], left[160];
     int go[2], died = 0, n = 0, ok, left_dev, left_sysv;
+    int nobservers = fc_is_posix() ? 1 : 0, atomic = fc_posix_atomic();
     pid_t pids[64];
     uint64_t t0, t1;
 
@@ -353,7 +391,7 @@ static void race_case(int ncreators, int nremovers, int ops)
         return;
     }
     memset(r, 0, sizeof *r);
-    for (int i = 0; i < ncreators + nremovers && i < 64; i++) {
+    for (int i = 0; i < ncreators + nremovers + nobservers && i < 64; i++) {
         pid_t pid;
 
         fflush(stdout);
@@ -369,8 +407,10 @@ static void race_case(int ncreators, int nremovers, int ops)
                 ;
             if (i < ncreators)
                 race_creator(r, name, ops);
-            else
+            else if (i < ncreators + nremovers)
                 race_remover(r, name, ncreators);
+            else
+                race_observer(r, name, ncreators);
             _exit(0);
         }
         pids[n++] = pid;
@@ -400,8 +440,12 @@ static void race_case(int ncreators, int nremovers, int ops)
     else
         snprintf(left, sizeof left, "none");
     snprintf(how, sizeof how, "%d processes x %d open-or-create+close of one "
-             "name (%zu KiB) while %d processes unlink it in a loop",
-             ncreators, ops, (size_t)SEG_SIZE / KiB, nremovers);
+             "name (%zu KiB) while %d processes unlink it in a loop%s",
+             ncreators, ops, (size_t)SEG_SIZE / KiB, nremovers,
+             !nobservers ? ""
+             : atomic ? " and 1 watches /dev/shm: published whole, size 0 "
+                        "never allowed"
+             : " and 1 watches /dev/shm: fallback protocol, size 0 counted");
     snprintf(figures, sizeof figures, "opens=%lu of %lu secs=%.2f "
              "ops_per_s=%.0f created=%lu open_failures=%lu size_wrong=%lu "
              "not_zero=%lu unlinks=%lu unlink_enoent=%lu unlink_failures=%lu "
@@ -409,9 +453,17 @@ static void race_case(int ncreators, int nremovers, int ops)
              (t1 - t0) / 1e9, r->opens / ((t1 - t0) / 1e9), r->creates,
              r->fails, r->size_bad, r->dirty, r->unlinks, r->enoent,
              r->unlink_fail, died);
+    if (nobservers) {
+        size_t l = strlen(figures);
+
+        snprintf(figures + l, sizeof figures - l, " seen_whole=%lu "
+                 "seen_size0=%lu seen_wrong_size=%lu", r->seen_whole,
+                 r->seen_empty, r->seen_wrong);
+    }
     ok = r->fails == 0 && r->size_bad == 0 && r->dirty == 0 &&
          r->unlink_fail == 0 && died == 0 &&
          r->opens == (unsigned long)ncreators * ops &&
+         r->seen_wrong == 0 && !(atomic && r->seen_empty > 0) &&
          strcmp(left, "none") == 0;
     fc_line("STRESS", ok, 4, "create_unlink_race", how, figures, left);
     munmap(r, sizeof *r);
@@ -543,9 +595,10 @@ int main(void)
     int ops = eo != NULL && atoi(eo) > 0 ? atoi(eo) : 2000;
     struct stats *st, sum;
     int go[2], died = 0, left_dev, left_sysv, final_bad = 0, ok;
+    int atomic = fc_posix_atomic();
     int fds0, maps0;
     uint64_t t0, t1;
-    char how[256], figures[600], left[200];
+    char how[320], figures[700], left[200];
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     fc_check_backend("stress");
@@ -614,16 +667,30 @@ int main(void)
         sum.unlink_fail += st[i].unlink_fail;
         sum.join_fail += st[i].join_fail;
         sum.leak += st[i].leak;
+        sum.join_empty += st[i].join_empty;
         sum.lock_fail += st[i].lock_fail;
         sum.ownerdead += st[i].ownerdead;
         if (st[i].first_problem[0] != '\0')
             printf("#   worker %d: %s\n", i, st[i].first_problem);
     }
 
-    /* What is left of each name still verifies; then remove it. */
+    /* What is left of each name still verifies; then remove it.  No
+     * creator was killed, so no protocol may have left a size-0 object. */
     for (int k = 0; k < NNAMES; k++) {
         ushm_t *h = NULL;
-        int rc = ushm_open(&h, names[k], 0, 0, 0);
+        int rc;
+
+        if (fc_is_posix()) {
+            char path[sizeof "/dev/shm" + sizeof names[0] + 128];
+            struct stat sb;
+
+            snprintf(path, sizeof path, "/dev/shm%s", names[k]);
+            if (lstat(path, &sb) == 0 && sb.st_size == 0) {
+                final_bad++;
+                printf("#   %s at the end: size 0\n", names[k]);
+            }
+        }
+        rc = ushm_open(&h, names[k], 0, 0, 0);
 
         if (rc == 0) {
             if (ushm_size(h) != SEG_SIZE || !verify(ushm_addr(h))) {
@@ -640,7 +707,7 @@ int main(void)
             final_bad++;
             printf("#   open %s at the end: %s\n", names[k], ushm_last_error());
         }
-        ushm_unlink(names[k]); /* a size-0 POSIX object, should one be left */
+        ushm_unlink(names[k]); /* a size-0 object, should one be left */
     }
 
     left_dev = fc_count_devshm(prefix, NULL, 0);
@@ -657,24 +724,29 @@ int main(void)
     snprintf(how, sizeof how, "%d processes x %d ops: open-or-create one of "
              "%d names (%zu KiB), verify + rewrite a checksummed record under "
              "the segment's ushm_mutex_t, close; 1 in 4 also join without "
-             "USHM_CREATE; 1 in 8 unlink", nkids, ops, NNAMES,
-             (size_t)SEG_SIZE / KiB);
+             "USHM_CREATE; 1 in 8 unlink%s", nkids, ops, NNAMES,
+             (size_t)SEG_SIZE / KiB, !fc_is_posix() ? ""
+             : atomic ? "; published whole: a join never finds an empty "
+                        "object"
+             : "; fallback protocol: joins that find an empty object "
+               "counted");
     snprintf(figures, sizeof figures, "ops=%lu secs=%.2f ops_per_s=%.0f "
              "creates=%lu unlinks=%lu unlink_enoent=%lu joins=%lu "
              "join_enoent=%lu open_failures=%lu join_failures=%lu "
              "size_wrong=%lu checksum_wrong=%lu close_failures=%lu "
              "unlink_failures=%lu lock_failures=%lu ownerdead=%lu "
-             "workers_died=%d final_wrong=%d",
+             "workers_died=%d final_wrong=%d join_found_empty=%lu",
              sum.ops, (t1 - t0) / 1e9, sum.ops / ((t1 - t0) / 1e9),
              sum.creates, sum.unlinks, sum.unlink_enoent, sum.joins,
              sum.join_enoent, sum.open_fail, sum.join_fail, sum.size_bad,
              sum.sum_bad, sum.close_fail, sum.unlink_fail, sum.lock_fail,
-             sum.ownerdead, died, final_bad);
+             sum.ownerdead, died, final_bad, sum.join_empty);
     ok = sum.ops == (unsigned long)nprocs * (unsigned long)ops &&
          sum.open_fail == 0 && sum.join_fail == 0 && sum.size_bad == 0 &&
          sum.sum_bad == 0 && sum.close_fail == 0 && sum.unlink_fail == 0 &&
          sum.lock_fail == 0 && sum.ownerdead == 0 &&
-         died == 0 && final_bad == 0 && strcmp(left, "none") == 0;
+         died == 0 && final_bad == 0 && !(atomic && sum.join_empty > 0) &&
+         strcmp(left, "none") == 0;
     fc_line("STRESS", ok, 4, "open_write_verify", how, figures, left);
     munmap(st, sizeof *st * (size_t)nprocs);
 
