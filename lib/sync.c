@@ -169,16 +169,21 @@ struct held_list {
 
 /* Heap storage is only used past HELD_INLINE mutexes held at once, and is
  * given back as soon as the count falls to HELD_INLINE again. */
-static _Thread_local struct held_list held;
+#if defined(__GLIBC__) && defined(__GNUC__)
+/* Each lock and unlock consults it: the initial-exec model spares them a
+ * __tls_get_addr() call each, for 152 bytes of glibc's static TLS, which it
+ * keeps spare for libraries that are dlopen()ed too. */
+#define HELD_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define HELD_TLS_MODEL
+#endif
+static _Thread_local struct held_list held HELD_TLS_MODEL;
 
-static const void **held_items(void)
+/* Each call takes &held once: in a shared library every access to a
+ * thread-local costs a call. */
+static const void **held_items(const struct held_list *hl)
 {
-    return held.v != NULL ? held.v : held.inline_;
-}
-
-static size_t held_cap(void)
-{
-    return held.v != NULL ? held.cap : HELD_INLINE;
+    return hl->v != NULL ? hl->v : (const void **)hl->inline_;
 }
 
 /* The child of fork() holds none of its parent's mutexes. */
@@ -188,72 +193,73 @@ static void held_forget(void)
 }
 
 static pthread_once_t held_once = PTHREAD_ONCE_INIT;
+static atomic_int held_forgets_at_fork;
 
 static void held_setup(void)
 {
     pthread_atfork(NULL, NULL, held_forget);
+    atomic_store_explicit(&held_forgets_at_fork, 1, memory_order_release);
 }
 
-static int held_find(const void *m)
+/* Where m is in the list, or -1. */
+static long held_index(const struct held_list *hl, const void *m)
 {
-    const void **v = held_items();
+    const void **v = held_items(hl);
 
-    for (size_t i = held.n; i-- > 0;)
+    for (size_t i = hl->n; i-- > 0;)
         if (v[i] == m)
-            return 1;
-    return 0;
+            return (long)i;
+    return -1;
 }
 
 /* Room for one more entry, made before locking so that pushing cannot fail. */
-static int held_reserve(const char *func, const void *m)
+static int held_reserve(struct held_list *hl, const char *func, const void *m)
 {
-    size_t cap = held_cap();
+    size_t cap = hl->v != NULL ? hl->cap : HELD_INLINE;
     const void **v;
 
-    pthread_once(&held_once, held_setup);
-    if (held.n < cap)
+    if (!atomic_load_explicit(&held_forgets_at_fork, memory_order_acquire))
+        pthread_once(&held_once, held_setup);
+    if (hl->n < cap)
         return 0;
     v = malloc(2 * cap * sizeof *v);
     if (v == NULL)
         return ushm__fail(ENOMEM, "%s(%p): out of memory to record the %zu "
-                          "mutexes this thread holds", func, m, held.n + 1);
-    memcpy(v, held_items(), held.n * sizeof *v);
-    free(held.v);
-    held.v = v;
-    held.cap = 2 * cap;
+                          "mutexes this thread holds", func, m, hl->n + 1);
+    memcpy(v, held_items(hl), hl->n * sizeof *v);
+    free(hl->v);
+    hl->v = v;
+    hl->cap = 2 * cap;
     return 0;
 }
 
-static void held_push(const void *m)
+static void held_push(struct held_list *hl, const void *m)
 {
-    held_items()[held.n++] = m;
+    held_items(hl)[hl->n++] = m;
 }
 
-static void held_remove(const void *m)
+static void held_remove(struct held_list *hl, size_t i)
 {
-    const void **v = held_items();
+    const void **v = held_items(hl);
 
-    for (size_t i = held.n; i-- > 0;) {
-        if (v[i] == m) {
-            memmove(&v[i], &v[i + 1], (held.n - i - 1) * sizeof *v);
-            held.n--;
-            break;
-        }
-    }
-    if (held.v != NULL && held.n <= HELD_INLINE) {
-        memcpy(held.inline_, held.v, held.n * sizeof *v);
-        free(held.v);
-        held.v = NULL;
-        held.cap = 0;
+    if (i + 1 < hl->n) /* not the last one locked */
+        memmove(&v[i], &v[i + 1], (hl->n - i - 1) * sizeof *v);
+    hl->n--;
+    if (hl->v != NULL && hl->n <= HELD_INLINE) {
+        memcpy(hl->inline_, hl->v, hl->n * sizeof *v);
+        free(hl->v);
+        hl->v = NULL;
+        hl->cap = 0;
     }
 }
 
 int ushm__sync_held_in(const void *addr, size_t len, const void **found)
 {
-    const void **v = held_items();
+    const struct held_list *hl = &held;
+    const void **v = held_items(hl);
     uintptr_t lo = (uintptr_t)addr;
 
-    for (size_t i = 0; i < held.n; i++) {
+    for (size_t i = 0; i < hl->n; i++) {
         uintptr_t p = (uintptr_t)v[i];
 
         if (p >= lo && p - lo < len) {
@@ -498,23 +504,24 @@ static int mutex_ready(struct sync_mutex *mx, const char *func, long ms,
 static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
 {
     struct sync_mutex *mx = (struct sync_mutex *)(void *)m;
+    struct held_list *hl = &held;
     struct timespec deadline = { 0, 0 };
     int err;
 
     if ((err = check_mutex(func, m)) < 0)
         return err;
-    if (held_find(m))
+    if (held_index(hl, m) >= 0)
         return ushm__fail(EDEADLK, "%s(%p): the calling thread already "
                           "holds this mutex", func, (void *)m);
     if (ms > 0)
         deadline = deadline_after(ms);
-    if ((err = held_reserve(func, m)) < 0 ||
+    if ((err = held_reserve(hl, func, m)) < 0 ||
         (err = mutex_ready(mx, func, ms, &deadline, busy)) < 0)
         return err;
     err = prim_lock(&mx->pm, ms, &deadline);
     switch (err) {
     case 0:
-        held_push(m);
+        held_push(hl, m);
         return 0;
     case EOWNERDEAD:
         /* The holder died: the mutex is made usable again at once, and the
@@ -524,7 +531,7 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
             return ushm__fail(err, "%s(%p): pthread_mutex_consistent: %s",
                               func, (void *)m, ushm_strerror(-err));
         }
-        held_push(m);
+        held_push(hl, m);
         return USHM_OWNERDEAD;
     case EBUSY:
         return ushm__fail(busy, "%s(%p%s): another thread holds the mutex",
@@ -611,13 +618,18 @@ int ushm_mutex_unlock(ushm_mutex_t *m)
 #if !USHM_HAVE_ROBUST_MUTEX
     return mutex_acquire(m, "ushm_mutex_unlock", 0, EPERM);
 #else
-    if (!held_find(m))
-        return ushm__fail(EPERM, "ushm_mutex_unlock(%p): the calling thread "
-                          "does not hold this mutex", (void *)m);
-    if ((err = mutex_release(m)) < 0)
-        return err;
-    held_remove(m);
-    return 0;
+    {
+        struct held_list *hl = &held;
+        long i = held_index(hl, m);
+
+        if (i < 0)
+            return ushm__fail(EPERM, "ushm_mutex_unlock(%p): the calling "
+                              "thread does not hold this mutex", (void *)m);
+        if ((err = mutex_release(m)) < 0)
+            return err;
+        held_remove(hl, (size_t)i);
+        return 0;
+    }
 #endif
 }
 
