@@ -16,6 +16,20 @@ for t in faults crash stress; do
 done
 [ -z "${missing:-}" ] || exit 1
 
+# The POSIX creation protocol of the build the logs come from.
+if grep -q '^#define USHM_ATOMIC_PUBLISH 1' "$builddir/config.h" 2>/dev/null; then
+    protocol="atomic publication: a segment is built
+unnamed in /dev/shm (O_TMPFILE), given its mode and memory, and linked into
+place whole, so no creator, killed or not, ever leaves an empty object"
+else
+    protocol="the fallback (configure
+--disable-atomic-publish, or no O_TMPFILE): the name is made with
+shm_open(O_EXCL) and is empty until the memory is reserved, so a killed
+creator may leave an empty object; open-or-create waits about 1 s for its
+size and then says EAGAIN, never completing or re-moding it, and
+ushm_unlink removes it"
+fi
+
 # shellcheck disable=SC2086
 rows=$(grep -h -E '^(FAULT|CRASH|STRESS)\|' $logs)
 bad=$(printf '%s\n' "$rows" | awk -F'|' '$NF != "PASS" || $(NF-1) != "none"' | wc -l)
@@ -36,6 +50,8 @@ total=$(printf '%s\n' "$rows" | grep -c .)
     echo "can be a tiny tmpfs and kernel.shm* can be lowered without touching the"
     echo "host. \"Left behind\" is checked after every case: entries in /dev/shm,"
     echo "SysV segments, descriptors and mappings."
+    echo
+    echo "POSIX creation protocol of this build: $protocol."
     echo
     echo "## Faults"
     echo
