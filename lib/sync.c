@@ -389,6 +389,44 @@ static int prim_init(pthread_mutex_t *pm)
     return err;
 }
 
+#if HAVE_PTHREAD_MUTEX_CLOCKLOCK
+
+/* Wait for the mutex until deadline on CLOCK_MONOTONIC. */
+static int prim_timedlock(pthread_mutex_t *pm, const struct timespec *deadline)
+{
+    return pthread_mutex_clocklock(pm, CLOCK_MONOTONIC, deadline);
+}
+
+#else
+
+/* Only CLOCK_REALTIME is on offer (musl): wait in slices of at most 50 ms of
+ * it, so that a step of the wall clock can neither end the wait early (the
+ * caller checks the monotonic deadline) nor stretch it much. */
+static int prim_timedlock(pthread_mutex_t *pm, const struct timespec *deadline)
+{
+    struct timespec left, rt;
+    int err;
+
+    if (!time_left(deadline, &left)) {
+        err = pthread_mutex_trylock(pm);
+        return err == EBUSY ? ETIMEDOUT : err;
+    }
+    if (left.tv_sec > 0 || left.tv_nsec > 50000000L) {
+        left.tv_sec = 0;
+        left.tv_nsec = 50000000L;
+    }
+    clock_gettime(CLOCK_REALTIME, &rt);
+    rt.tv_sec += left.tv_sec;
+    rt.tv_nsec += left.tv_nsec;
+    if (rt.tv_nsec >= 1000000000L) {
+        rt.tv_sec++;
+        rt.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(pm, &rt);
+}
+
+#endif
+
 /* 0, EOWNERDEAD, EBUSY, ETIMEDOUT or another errno; never EINTR. */
 static int prim_lock(pthread_mutex_t *pm, long ms, const struct timespec *deadline)
 {
@@ -402,36 +440,10 @@ static int prim_lock(pthread_mutex_t *pm, long ms, const struct timespec *deadli
     }
     if (ms == 0)
         return pthread_mutex_trylock(pm);
-    for (;;) {
-#if HAVE_PTHREAD_MUTEX_CLOCKLOCK
-        err = pthread_mutex_clocklock(pm, CLOCK_MONOTONIC, deadline);
-#else
-        /* Only CLOCK_REALTIME is on offer: wait in slices of at most 50 ms
-         * of it, so a step of the wall clock can neither end the wait early
-         * (the monotonic deadline is checked) nor stretch it much. */
-        struct timespec left, rt;
-
-        if (!time_left(deadline, &left)) {
-            err = pthread_mutex_trylock(pm);
-            return err == EBUSY ? ETIMEDOUT : err;
-        }
-        if (left.tv_sec > 0 || left.tv_nsec > 50000000L) {
-            left.tv_sec = 0;
-            left.tv_nsec = 50000000L;
-        }
-        clock_gettime(CLOCK_REALTIME, &rt);
-        rt.tv_sec += left.tv_sec;
-        rt.tv_nsec += left.tv_nsec;
-        if (rt.tv_nsec >= 1000000000L) {
-            rt.tv_sec++;
-            rt.tv_nsec -= 1000000000L;
-        }
-        err = pthread_mutex_timedlock(pm, &rt);
-#endif
-        if (err == EINTR || (err == ETIMEDOUT && !passed(deadline)))
-            continue;
-        return err;
-    }
+    do
+        err = prim_timedlock(pm, deadline);
+    while (err == EINTR || (err == ETIMEDOUT && !passed(deadline)));
+    return err;
 }
 
 /* Initialisations under way in this process, to tell a claim of ours from
@@ -558,11 +570,17 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
 static int mutex_release(ushm_mutex_t *m)
 {
     struct sync_mutex *mx = (struct sync_mutex *)(void *)m;
-    int err = pthread_mutex_unlock(&mx->pm);
+    struct held_list *hl = &held;
+    long i = held_index(hl, m);
+    int err;
 
-    if (err != 0)
+    if (i < 0)
+        return ushm__fail(EPERM, "ushm_mutex_unlock(%p): the calling thread "
+                          "does not hold this mutex", (void *)m);
+    if ((err = pthread_mutex_unlock(&mx->pm)) != 0)
         return ushm__fail(err, "ushm_mutex_unlock(%p): pthread_mutex_unlock: "
                           "%s", (void *)m, ushm_strerror(-err));
+    held_remove(hl, (size_t)i);
     return 0;
 }
 
@@ -582,6 +600,11 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms,
                       "pthread_mutexattr_setrobust, "
                       "pthread_mutexattr_setpshared or "
                       "pthread_mutex_consistent)", func, (void *)m);
+}
+
+static int mutex_release(ushm_mutex_t *m)
+{
+    return mutex_acquire(m, "ushm_mutex_unlock", 0, EPERM);
 }
 
 int ushm__sync_held_in(const void *addr, size_t len, const void **found)
@@ -613,24 +636,7 @@ int ushm_mutex_unlock(ushm_mutex_t *m)
 {
     int err = check_mutex("ushm_mutex_unlock", m);
 
-    if (err < 0)
-        return err;
-#if !USHM_HAVE_ROBUST_MUTEX
-    return mutex_acquire(m, "ushm_mutex_unlock", 0, EPERM);
-#else
-    {
-        struct held_list *hl = &held;
-        long i = held_index(hl, m);
-
-        if (i < 0)
-            return ushm__fail(EPERM, "ushm_mutex_unlock(%p): the calling "
-                              "thread does not hold this mutex", (void *)m);
-        if ((err = mutex_release(m)) < 0)
-            return err;
-        held_remove(hl, (size_t)i);
-        return 0;
-    }
-#endif
+    return err < 0 ? err : mutex_release(m);
 }
 
 /* ---- waiting on a 32-bit word ------------------------------------------- */
