@@ -326,7 +326,16 @@ static int posix_create_fallback(struct ushm *shm, size_t size, int flags,
         return errno == EEXIST ? POSIX_EXISTS
                                : posix_open_fail("ushm_open", shm->name,
                                                  errno, EEXIST);
-    err = posix_build(shm, fd, size, flags, mode);
+    /* Other users get their own bits at once; the owner keeps read and
+     * write until the size is set, so that an empty object left by a
+     * killed creator can be opened and reported (-EAGAIN) by the next. */
+    err = posix_build(shm, fd, size, flags, mode | 0600);
+    if (err == 0 && (mode & 0600) != 0600 && fchmod(fd, mode) == -1) {
+        err = ushm__fail(errno, "fchmod(%s, 0%o): %s", shm->name,
+                         (unsigned)mode, ushm_strerror(errno));
+        munmap(shm->addr, size);
+        shm->addr = NULL;
+    }
     if (err < 0) {
         /* Remove the name only while it is still this object's. */
         posix_path(shm->name, path);
