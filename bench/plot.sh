@@ -255,7 +255,7 @@ panel() {
 set title "$3"
 set xrange [-0.6:$groups - 0.4]
 plot for [i=0:$((n - 1))] "$tmp/$1.dat" using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) notitle lt i+1, \\
-     for [i=0:$((n - 1))] "$tmp/$1.dat" using (\$0 + (i - ($n - 1) / 2.0) / ($n + 1.0)):(column(4+3*i)):(sprintf("$5\\n%.2fx", column(2+3*i), column(2+3*i)/column(2))) with labels offset 0,1.4 font ",8" notitle, \\
+     for [i=0:$((n - 1))] "$tmp/$1.dat" using (\$0 + (i - ($n - 1) / 2.0) / ($n + 1.0)):(column(4+3*i)):(sprintf("$5\\n%.2fx", column(2+3*i), column(2+3*i)/column(2))) with labels offset 0,1.4 font ",7" notitle, \\
      "$tmp/$1.na" using 1:($nay):("n/a") with labels font ",8" notitle, \\
      $(keys "$2" "$1") NaN notitle
 EOF
@@ -265,7 +265,7 @@ if [ -s "$tmp/mutex.dat" ] || [ -s "$tmp/roundtrip.dat" ] || [ -s "$tmp/ring.dat
     {
         echo "$common"
         cat <<EOF
-set terminal pngcairo size 1500,620 font "DejaVu Sans,11" noenhanced
+set terminal pngcairo size 1800,640 font "DejaVu Sans,11" noenhanced
 set output "$sync"
 set multiplot layout 1,3 title "Synchronisation inside a segment: median of $runs runs, whiskers min..max; under each value its ratio to the panel's first bar"
 set key top right horizontal Left reverse samplen 1 font ",9"
