@@ -26,8 +26,9 @@
  * /dev/shm, the same kills of creators that are an unprivileged user
  * (nobody) and ask for modes 0400, 0444 and 0640 (unprivileged_modes()):
  * each name is then missing or whole with its full size, zeros and its
- * exact mode (SysV: or 0600 for 0400 and 0444, the documented window), and
- * never size 0 where the POSIX backend publishes atomically.
+ * exact mode (SysV and the POSIX fallback protocol: or 0600 for 0400 and
+ * 0444, the window in which the creator still holds owner rw), and never
+ * size 0 where the POSIX backend publishes atomically.
  *
  * Last, holders of a ushm_mutex_t killed (mutex_holders()): 4 processes
  * lock and unlock one mutex in a named segment, and one of them, chosen at
@@ -302,8 +303,11 @@ static int um_raw_state(int k, char *why, size_t len)
     }
     if (size == um_sizes[k] && mode == um_modes[k])
         return UM_WHOLE;
-    /* SysV creates other modes 0600 and sets them right after (API.md). */
-    if (!fc_is_posix() && size == um_sizes[k] && mode == 0600 && !(um_modes[k] & 0200))
+    /* SysV creates other modes 0600 and sets them right after (API.md); so
+     * does the POSIX fallback protocol, which keeps owner rw until the size
+     * is set (so that its empty leftovers can be opened and reported). */
+    if ((!fc_is_posix() || !fc_posix_atomic()) && size == um_sizes[k] && mode == 0600 &&
+        !(um_modes[k] & 0200))
         return UM_WINDOW;
     snprintf(why, len, "%s has size %lu and mode 0%lo (want %zu and 0%o)", um_names[k], size,
              mode, um_sizes[k], (unsigned)um_modes[k]);
@@ -342,7 +346,7 @@ static int um_check(int k, int state, int try_empty, char *why, size_t len)
         struct ushm_stat st;
         ushm_t *h = NULL;
         char w[512] = "";
-        int rc, bad = 0, eacces = 0;
+        int rc, bad = 0;
 
         close(p[0]);
         alarm(10);
@@ -375,15 +379,6 @@ static int um_check(int k, int state, int try_empty, char *why, size_t len)
             else
                 rc = ushm_open(&h, name, um_sizes[k], USHM_CREATE, um_modes[k]);
             if (state == UM_EMPTY) {
-                /* Known library gap (fallback protocol): a size-0 object
-                 * whose creator had already set a mode without owner write
-                 * cannot be opened O_RDWR, so open-or-create says -EACCES
-                 * where API.md says -EAGAIN naming ushm_unlink().  Counted
-                 * apart (size0_eacces) until the library tells it apart. */
-                if (rc == -EACCES && !(um_modes[k] & 0200)) {
-                    eacces = 1;
-                    rc = -EAGAIN;
-                }
                 if (rc != -EAGAIN)
                     bad = snprintf(w, sizeof w, "open-or-create of %s (size 0) = %s, want "
                                    "EAGAIN: %s", name, fc_errno_name(rc), ushm_last_error());
@@ -419,7 +414,7 @@ static int um_check(int k, int state, int try_empty, char *why, size_t len)
         }
         n = write(p[1], w, strlen(w));
         (void)n;
-        _exit(bad ? 1 : eacces ? 3 : 0);
+        _exit(bad ? 1 : 0);
     }
     close(p[1]);
     n = read(p[0], why, len - 1);
@@ -433,8 +428,6 @@ static int um_check(int k, int state, int try_empty, char *why, size_t len)
                  l ? "; " : "", um_names[k], WTERMSIG(status), strsignal(WTERMSIG(status)));
         return WTERMSIG(status) == SIGBUS ? -2 : -1;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
-        return 1; /* the size-0 object was -EACCES, not -EAGAIN (above) */
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
@@ -444,7 +437,7 @@ static int um_rounds(int rounds, uint64_t seed)
 {
     uint64_t ns[UM_NAMES], t0 = fc_now_ns();
     unsigned state_n[5] = { 0 }, landed[4] = { 0 }, not_killed = 0, check_bad = 0;
-    unsigned sigbus = 0, creator_errors = 0, empty_checked = 0, size0_eacces = 0;
+    unsigned sigbus = 0, creator_errors = 0, empty_checked = 0;
     int atomic = 0, ok;
     char how[512], figures[640], why[512], left[128];
 
@@ -527,7 +520,6 @@ static int um_rounds(int rounds, uint64_t seed)
         switch (um_check(k, state, state == UM_EMPTY && empty_checked++ < EMPTY_CHECKS,
                          why, sizeof why)) {
         case 0: break;
-        case 1: size0_eacces++; break;
         case -2: sigbus++; /* fall through */
         default: check_bad++; problem("round %d: %s", r, why); break;
         }
@@ -546,11 +538,11 @@ static int um_rounds(int rounds, uint64_t seed)
     snprintf(figures, sizeof figures, "kills=%d before_call=%u during_call=%u after_return=%u "
              "left_missing=%u left_size0=%u left_whole=%u left_whole_0600_window=%u "
              "wrong=%u not_killed=%u creator_errors=%u check_failures=%u sigbus=%u "
-             "size0_checked=%u size0_eacces=%u secs=%.1f",
+             "size0_checked=%u secs=%.1f",
              rounds, landed[0], landed[1], landed[2], state_n[UM_MISSING], state_n[UM_EMPTY],
              state_n[UM_WHOLE], state_n[UM_WINDOW], state_n[UM_BAD], not_killed,
              creator_errors, check_bad, sigbus,
-             empty_checked < EMPTY_CHECKS ? empty_checked : EMPTY_CHECKS, size0_eacces,
+             empty_checked < EMPTY_CHECKS ? empty_checked : EMPTY_CHECKS,
              (fc_now_ns() - t0) / 1e9);
     ok = state_n[UM_BAD] == 0 && not_killed == 0 && creator_errors == 0 && check_bad == 0 &&
          !(atomic && state_n[UM_EMPTY] > 0) && strcmp(left, "none") == 0;
