@@ -1145,6 +1145,22 @@ START_TEST(test_event_waiters_killed)
             pid[i] = spawn(&c, wait_forever_child, round);
         for (int i = 0; i < WAITERS; i++)
             ck_assert(get_byte(chan.up[0], &b) && b == 'w');
+        /* White box: the event's second word counts the waiters asleep (the
+         * dead of earlier rounds stay counted).  Killed only once all of
+         * these are asleep, not still on their way in. */
+        {
+            double give_up = now_ms() + 10000;
+            unsigned want = (unsigned)(WAITERS * (round + 1)), asleep = 0;
+
+            while (now_ms() < give_up) {
+                asleep = __atomic_load_n((unsigned *)(void *)(c.sh->ev[0].opaque_ + 4),
+                                         __ATOMIC_SEQ_CST);
+                if (asleep >= want)
+                    break;
+                sched_yield();
+            }
+            ck_assert_msg(asleep == want, "%u waiters asleep, want %u", asleep, want);
+        }
         for (int i = 0; i < WAITERS; i++) {
             ck_assert_int_eq(kill(pid[i], SIGKILL), 0);
             ck_assert_int_eq(reap(pid[i]), 256 + SIGKILL);
