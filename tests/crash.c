@@ -269,7 +269,7 @@ static const size_t um_sizes[UM_NAMES] = { 1 * MiB, 2 * MiB, 4 * MiB };
 static char um_names[UM_NAMES][USHM_NAME_MAX + 1];
 
 enum { UM_MISSING, UM_EMPTY, UM_WHOLE, UM_WINDOW, UM_BAD };
-static const char *const um_word[] = { "missing", "size 0", "whole", "whole with mode 0600",
+static const char *const um_word[] = { "missing", "size 0", "whole", "whole with owner rw (the window)",
                                        "wrong" };
 
 /* What the system holds under um_names[k], looked at directly. */
@@ -303,11 +303,13 @@ static int um_raw_state(int k, char *why, size_t len)
     }
     if (size == um_sizes[k] && mode == um_modes[k])
         return UM_WHOLE;
-    /* SysV creates other modes 0600 and sets them right after (API.md); so
-     * does the POSIX fallback protocol, which keeps owner rw until the size
-     * is set (so that its empty leftovers can be opened and reported). */
-    if ((!fc_is_posix() || !fc_posix_atomic()) && size == um_sizes[k] && mode == 0600 &&
-        !(um_modes[k] & 0200))
+    /* SysV creates other modes 0600 and sets them right after (API.md); the
+     * POSIX fallback protocol keeps owner rw (mode | 0600) until the size is
+     * set, so that its empty leftovers can be opened and reported. */
+    if (!fc_is_posix() && size == um_sizes[k] && mode == 0600 && !(um_modes[k] & 0200))
+        return UM_WINDOW;
+    if (fc_is_posix() && !fc_posix_atomic() && size == um_sizes[k] &&
+        mode == (um_modes[k] | 0600) && (um_modes[k] & 0600) != 0600)
         return UM_WINDOW;
     snprintf(why, len, "%s has size %lu and mode 0%lo (want %zu and 0%o)", um_names[k], size,
              mode, um_sizes[k], (unsigned)um_modes[k]);
@@ -342,7 +344,7 @@ static int um_check(int k, int state, int try_empty, char *why, size_t len)
     }
     if (pid == 0) {
         const char *name = um_names[k];
-        mode_t mode = state == UM_WINDOW ? 0600 : um_modes[k];
+        mode_t mode = state != UM_WINDOW ? um_modes[k] : fc_is_posix() ? (um_modes[k] | 0600) : 0600;
         struct ushm_stat st;
         ushm_t *h = NULL;
         char w[512] = "";
