@@ -796,10 +796,15 @@ static void pin_to(int cpu)
 }
 
 /* Chooses the first two CPUs this process may use and moves onto the
- * first; without two, nothing is pinned. */
+ * first; without two, nothing is pinned.  Once, before the first peer. */
 static void pin_setup(void)
 {
 #if HAVE_SCHED_SETAFFINITY
+    static int done;
+
+    if (done)
+        return;
+    done = 1;
     if (sched_getaffinity(0, sizeof saved_cpus, &saved_cpus) != 0)
         return;
     for (int cpu = 0, n = 0; cpu < CPU_SETSIZE && n < 2; cpu++)
@@ -863,6 +868,7 @@ static pid_t spawn(void (*body)(void), int keep1, int keep2)
 {
     pid_t pid;
 
+    pin_setup();
     fflush(stdout); /* the peer leaves by _exit(): it flushes nothing */
     pid = fork();
     if (pid == -1) {
