@@ -78,9 +78,21 @@ static int under_valgrind(void)
     return getenv("USHM_UNDER_VALGRIND") != NULL;
 }
 
-/* How late a timeout may end: a loaded CI machine, or valgrind. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SYNC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SYNC_SANITIZED 1
+#endif
+#endif
+
+/* How late a timeout may end: a loaded CI machine, a sanitizer, valgrind. */
 static double late_ms(void)
 {
+#ifdef SYNC_SANITIZED
+    if (!under_valgrind())
+        return 500.0;
+#endif
     return under_valgrind() ? 3000.0 : 200.0;
 }
 
