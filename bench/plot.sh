@@ -268,7 +268,7 @@ if [ -s "$tmp/mutex.dat" ] || [ -s "$tmp/roundtrip.dat" ] || [ -s "$tmp/ring.dat
 set terminal pngcairo size 1800,640 font "DejaVu Sans,11" noenhanced
 set output "$sync"
 set multiplot layout 1,3 title "Synchronisation inside a segment: median of $runs runs, whiskers min..max; under each value its ratio to the panel's first bar"
-set key top right horizontal Left reverse samplen 1 font ",9"
+set key top center horizontal Left reverse samplen 1 font ",9" maxcols 3
 set format y "%g"
 set linetype 1 lc rgb "#7f7f7f"
 set linetype 2 lc rgb "#1f77b4"
