@@ -50,6 +50,8 @@
 
 /* What posix_create_* answers when the name is taken: go and join it. */
 #define POSIX_EXISTS 2
+/* What a first posix_join() of open-or-create answers for a missing name. */
+#define POSIX_MISSING 3
 
 static int posix_shm_open(const char *name, int oflag, mode_t mode)
 {
@@ -112,6 +114,26 @@ static mode_t posix_lstat_type(const char *name)
     return st.st_mode;
 }
 
+/* Whether anything at all holds the name (for USHM_EXCL); 0 if unknown. */
+static int posix_name_taken(const char *name)
+{
+    char path[POSIX_PATH_LEN];
+    struct stat st;
+
+    posix_path(name, path);
+    return lstat(path, &st) == 0;
+}
+
+/* ENOSPC for want of an inode: say how many there are. */
+static int posix_no_inode(const char *call, const char *name,
+                          const struct statvfs *vfs)
+{
+    return ushm__fail(ENOSPC, "%s(%s): %s: %s has %llu free inodes of %llu",
+                      call, name, ushm_strerror(ENOSPC), USHM__POSIX_DIR,
+                      (unsigned long long)vfs->f_favail,
+                      (unsigned long long)vfs->f_files);
+}
+
 /* The system's reason for a failed shm_open(), with the limit behind it;
  * a name held by a symlink, directory or socket is err_other. */
 static int posix_open_fail(const char *func, const char *name, int err,
@@ -126,10 +148,7 @@ static int posix_open_fail(const char *func, const char *name, int err,
         (type = posix_lstat_type(name)) != 0)
         return posix_not_object(func, name, type, err_other);
     if (err == ENOSPC && statvfs(USHM__POSIX_DIR, &vfs) == 0)
-        return ushm__fail(err, "shm_open(%s): %s: %s has %llu free inodes "
-                          "of %llu", name, ushm_strerror(err), USHM__POSIX_DIR,
-                          (unsigned long long)vfs.f_favail,
-                          (unsigned long long)vfs.f_files);
+        return posix_no_inode("shm_open", name, &vfs);
     return ushm__fail(err, "shm_open(%s): %s%s", name, ushm_strerror(err),
                       ushm__rlimit_hint(err));
 }
@@ -168,9 +187,9 @@ static int posix_check_fsize(const char *name, size_t size)
     return 0;
 }
 
-#if !HAVE_POSIX_FALLOCATE
-/* Without posix_fallocate: give the size, then write a zero into every page,
- * which makes tmpfs allocate it (or say ENOSPC) without changing it. */
+/* Without posix_fallocate (or where the file system has no fallocate):
+ * give the size, then write a zero into every page, which makes tmpfs
+ * allocate it (or say ENOSPC) without changing it. */
 static int posix_fill(int fd, size_t size)
 {
     long page = sysconf(_SC_PAGESIZE);
@@ -187,7 +206,6 @@ static int posix_fill(int fd, size_t size)
                 return errno;
     return 0;
 }
-#endif
 
 /*
  * Give the object its size and reserve its pages, so that a full /dev/shm is
@@ -195,7 +213,8 @@ static int posix_fill(int fd, size_t size)
  */
 static int posix_reserve(const char *name, int fd, size_t size)
 {
-    int rc;
+    struct statvfs vfs;
+    int rc, have_vfs;
 
 #if HAVE_POSIX_FALLOCATE
     rc = posix_fallocate(fd, 0, (off_t)size);
@@ -219,19 +238,25 @@ static int posix_reserve(const char *name, int fd, size_t size)
         return ushm__fail(EINVAL, "posix_fallocate(%s, %zu bytes): %s: larger "
                           "than the largest object the system allows", name,
                           size, ushm_strerror(rc));
-    return ushm__fail(rc, "posix_fallocate(%s, %zu bytes): %s", name, size,
-                      ushm_strerror(rc));
-#else
+    /* A file system without fallocate (musl passes its answer on). */
+    if (rc != EOPNOTSUPP && rc != ENOSYS && rc != ENODEV && rc != EINVAL)
+        return ushm__fail(rc, "posix_fallocate(%s, %zu bytes): %s", name, size,
+                          ushm_strerror(rc));
+#endif
+    /* Measured first: once the pages are written there is nothing left. */
+    have_vfs = fstatvfs(fd, &vfs) == 0;
     rc = posix_fill(fd, size);
     if (rc == 0)
         return 0;
+    if (rc == ENOSPC && have_vfs)
+        return ushm__fail(rc, "pwrite(%s, %zu bytes): %s: %s has %llu bytes "
+                          "free", name, size, ushm_strerror(rc),
+                          USHM__POSIX_DIR,
+                          (unsigned long long)vfs.f_bavail * vfs.f_frsize);
     if (rc == ENOSPC)
         return posix_nospace("pwrite", name, size, fd, rc);
-    if (rc == EFBIG)
-        rc = EINVAL;
-    return ushm__fail(rc, "ftruncate/pwrite(%s, %zu bytes): %s", name, size,
-                      ushm_strerror(rc));
-#endif
+    return ushm__fail(rc == EFBIG ? EINVAL : rc, "ftruncate/pwrite(%s, %zu "
+                      "bytes): %s", name, size, ushm_strerror(rc));
 }
 
 /*
@@ -277,14 +302,6 @@ static int posix_build(struct ushm *shm, int fd, size_t size, int flags,
     void *addr;
     int err;
 
-    if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled())
-        return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: huge "
-                          "pages for named POSIX segments are transparent "
-                          "huge pages on the %s tmpfs, and they are off "
-                          "there; enable them with: mount -o "
-                          "remount,huge=within_size %s", shm->name,
-                          ushm_strerror(ENOTSUP), USHM__POSIX_DIR,
-                          USHM__POSIX_DIR);
     /* open() applied the umask; the contract says mode, exactly. */
     if (fchmod(fd, mode) == -1)
         return ushm__fail(errno, "fchmod(%s, 0%o): %s", shm->name,
@@ -297,6 +314,8 @@ static int posix_build(struct ushm *shm, int fd, size_t size, int flags,
 #if HAVE_DECL_MADV_HUGEPAGE
     if (flags & USHM_HUGEPAGES)
         madvise(addr, size, MADV_HUGEPAGE); /* a hint: the mount decides */
+#else
+    (void)flags;
 #endif
     if ((err = posix_reserve(shm->name, fd, size)) < 0) {
         munmap(addr, size);
@@ -385,6 +404,7 @@ static int posix_create(struct ushm *shm, size_t size, int flags,
                         mode_t mode)
 {
     char path[POSIX_PATH_LEN];
+    struct statvfs vfs;
     int fd, err;
 
     if (__atomic_load_n(&posix_link_route, __ATOMIC_RELAXED) == 3)
@@ -397,8 +417,8 @@ static int posix_create(struct ushm *shm, size_t size, int flags,
             __atomic_store_n(&posix_link_route, 3, __ATOMIC_RELAXED);
             return posix_create_fallback(shm, size, flags, mode);
         }
-        if (err == ENOSPC)
-            return posix_open_fail("ushm_open", shm->name, err, err);
+        if (err == ENOSPC && statvfs(USHM__POSIX_DIR, &vfs) == 0)
+            return posix_no_inode("open(O_TMPFILE)", shm->name, &vfs);
         return ushm__fail(err, "open(%s, O_TMPFILE) for %s: %s%s",
                           USHM__POSIX_DIR, shm->name, ushm_strerror(err),
                           ushm__rlimit_hint(err));
@@ -474,8 +494,31 @@ static int posix_wait_for_size(const char *name, int fd, struct stat *st)
     }
 }
 
-/* Map the existing object under shm->name. */
-static int posix_join(struct ushm *shm, size_t size, int flags)
+/*
+ * USHM_POPULATE allocates the pages of a sparse object (another program's,
+ * made with ftruncate): where /dev/shm cannot hold them, say so before any
+ * page is touched, since a touch without MADV_POPULATE_* would be SIGBUS.
+ */
+static int posix_populate_room(const char *name, int fd, const struct stat *st)
+{
+    uintmax_t have = (uintmax_t)st->st_blocks * 512, need;
+    struct statvfs vfs;
+
+    if (have >= (uintmax_t)st->st_size || fstatvfs(fd, &vfs) == -1)
+        return 0;
+    need = (uintmax_t)st->st_size - have;
+    if ((uintmax_t)vfs.f_bavail * vfs.f_frsize >= need)
+        return 0;
+    return ushm__fail(ENOSPC, "ushm_open(%s, USHM_POPULATE): %s: %ju of its "
+                      "%jd bytes are not allocated yet and %s has %llu bytes "
+                      "free", name, ushm_strerror(ENOSPC), need,
+                      (intmax_t)st->st_size, USHM__POSIX_DIR,
+                      (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+}
+
+/* Map the existing object under shm->name; missing is what a missing name
+ * gives when creating (USHM__RETRY, or POSIX_MISSING: not there yet). */
+static int posix_join(struct ushm *shm, size_t size, int flags, int missing)
 {
     const char *name = shm->name;
     int create = flags & USHM_CREATE, rdonly = flags & USHM_RDONLY;
@@ -486,7 +529,7 @@ static int posix_join(struct ushm *shm, size_t size, int flags)
     fd = posix_shm_open(name, rdonly ? O_RDONLY : O_RDWR, 0);
     if (fd == -1) {
         if (errno == ENOENT && create && size > 0)
-            return USHM__RETRY; /* unlinked after it was seen: make it */
+            return missing; /* not there, or unlinked after it was seen */
         if (errno == ENOENT && create)
             return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
                               "create a segment of 0 bytes", name);
@@ -540,6 +583,8 @@ static int posix_join(struct ushm *shm, size_t size, int flags)
                          ushm_strerror(EINVAL), (intmax_t)st.st_size);
         goto out;
     }
+    if ((flags & USHM_POPULATE) && (err = posix_populate_room(name, fd, &st)) < 0)
+        goto out;
     if ((uintmax_t)st.st_size > SIZE_MAX) {
         err = ushm__fail(ENOMEM, "ushm_open(%s): %s: its %jd bytes do not fit "
                          "this process's address space", name,
@@ -598,7 +643,8 @@ static int posix_open_anon(struct ushm *shm, size_t size, int flags)
     int fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
 
     if (fd == -1)
-        return ushm__fail(errno, "open(/dev/zero): %s", ushm_strerror(errno));
+        return ushm__fail(errno, "open(/dev/zero) for (anonymous): %s%s",
+                          ushm_strerror(errno), ushm__rlimit_hint(errno));
     addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
 #endif
@@ -628,8 +674,26 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
                           ushm_strerror(EINVAL));
 #endif
     if ((flags & USHM_CREATE) && size > 0) {
+        /* What exists is joined (or refused) before anything is built for
+         * it: creating costs the whole size, which a full /dev/shm lacks. */
+        if (flags & USHM_EXCL) {
+            if (posix_name_taken(shm->name))
+                return ushm__fail(EEXIST, "ushm_open(%s): %s", shm->name,
+                                  ushm_strerror(EEXIST));
+        } else if ((err = posix_join(shm, size, flags, POSIX_MISSING)) !=
+                   POSIX_MISSING) {
+            return err;
+        }
         if ((err = posix_check_fsize(shm->name, size)) < 0)
             return err;
+        if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled())
+            return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: "
+                              "huge pages for named POSIX segments are "
+                              "transparent huge pages on the %s tmpfs, and "
+                              "they are off there; enable them with: mount "
+                              "-o remount,huge=within_size %s", shm->name,
+                              ushm_strerror(ENOTSUP), USHM__POSIX_DIR,
+                              USHM__POSIX_DIR);
         err = posix_create(shm, size, flags, mode);
         if (err != POSIX_EXISTS) {
             shm->created = err == 0;
@@ -639,7 +703,7 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
             return ushm__fail(EEXIST, "ushm_open(%s): %s", shm->name,
                               ushm_strerror(EEXIST));
     }
-    return posix_join(shm, size, flags);
+    return posix_join(shm, size, flags, USHM__RETRY);
 }
 
 /* Not posix_close(): POSIX.1-2024 took that name (musl declares it). */

@@ -90,16 +90,18 @@ static int sysv_create_fail(const char *name, key_t key, size_t size,
                       ushm_strerror(err));
 }
 
-static int sysv_hugepages_supported(int flags)
+static int sysv_hugepages_supported(const char *name, int flags)
 {
 #if HAVE_DECL_SHM_HUGETLB
+    (void)name;
     (void)flags;
     return 0;
 #else
     if (!(flags & USHM_HUGEPAGES))
         return 0;
-    return ushm__fail(ENOTSUP, "ushm_open(USHM_HUGEPAGES): %s: built without "
-                      "SHM_HUGETLB", ushm_strerror(ENOTSUP));
+    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: built "
+                      "without SHM_HUGETLB", ushm__label(name),
+                      ushm_strerror(ENOTSUP));
 #endif
 }
 
@@ -173,7 +175,7 @@ done:
 static int sysv_open_anon(struct ushm *shm, size_t size, int flags,
                           mode_t mode)
 {
-    int id, err = sysv_hugepages_supported(flags);
+    int id, err = sysv_hugepages_supported(shm->name, flags);
 
     if (err < 0)
         return err;
@@ -204,7 +206,7 @@ static int sysv_try_open(struct ushm *shm, size_t size, int flags,
     void *addr;
 
     if (create && size > 0) {
-        if ((err = sysv_hugepages_supported(flags)) < 0)
+        if ((err = sysv_hugepages_supported(shm->name, flags)) < 0)
             return err;
         id = shmget(key, size, IPC_CREAT | IPC_EXCL | SYSV_HUGETLB(flags) |
                     (int)sysv_create_mode(mode));

@@ -557,7 +557,7 @@ static void posix_halfmade_full(void)
     ushm_t *h = (ushm_t *)&b;
     char msg[MSG] = "", why[256] = "", needle[96];
     const char *name, *left;
-    int rc = -1, ok = 0, want = USHM_ATOMIC_PUBLISH ? -ENOSPC : -EAGAIN;
+    int rc = -1, ok = 0, want = -EAGAIN;
     struct ushm_stat st;
 
     mount_shm("size=1m");
@@ -572,10 +572,8 @@ static void posix_halfmade_full(void)
     }
     rc = ushm_open(&h, name, 8 * MiB, USHM_CREATE, 0600);
     snprintf(msg, sizeof msg, "%s", ushm_last_error());
-    if (USHM_ATOMIC_PUBLISH)
-        free_space_needle(needle, sizeof needle);
-    else
-        snprintf(needle, sizeof needle, "an empty object");
+    /* Both protocols look at what holds the name before building. */
+    snprintf(needle, sizeof needle, "an empty object");
     if (!failed_as(rc, h, want, msg, needle, why, sizeof why))
         goto out;
     if (!still_foreign_empty(name, why, sizeof why))
@@ -593,11 +591,8 @@ out:
     ok = ok && strcmp(left, "none") == 0;
     report(cas, "size-0 object left by another program (shm_open, never "
            "sized); 8 MiB open-or-create on a 1 MiB tmpfs",
-           USHM_ATOMIC_PUBLISH
-           ? "ENOSPC naming '/dev/shm has N bytes free' (the segment is built "
-             "before the name is looked at); the size-0 object untouched"
-           : "EAGAIN naming 'an empty object' after waiting for its size; "
-             "the size-0 object untouched",
+           "EAGAIN naming 'an empty object' after waiting for its size; "
+           "the size-0 object untouched",
            fc_errno_name(rc), left, ok, msg, why);
     umount_shm();
 }
@@ -605,9 +600,7 @@ out:
 /*
  * Open-or-create of an existing segment when /dev/shm has no room for a
  * second one: API.md says an existing segment is joined, which needs no
- * room.  Known library gap: the atomic protocol builds and reserves a whole
- * new unnamed segment before it finds the name taken, so it says -ENOSPC;
- * that answer is accepted and marked KNOWN on the line until it is fixed.
+ * room (open-or-create looks for it before building anything).
  */
 static void posix_existing_full(void)
 {
@@ -636,9 +629,7 @@ static void posix_existing_full(void)
             snprintf(why, sizeof why, "joined, but created %d, size %zu",
                      ushm_created(h), ushm_size(h));
     } else {
-        ok = USHM_ATOMIC_PUBLISH && rc == -ENOSPC && h == NULL;
-        if (!ok)
-            snprintf(why, sizeof why, "the existing segment was not joined");
+        snprintf(why, sizeof why, "the existing segment was not joined");
     }
     if (ok && !stays_whole_bytes(name, a, 768 * KiB, 0x5a, why, sizeof why))
         ok = 0;
@@ -648,12 +639,8 @@ out:
     ushm_unlink(name);
     left = leftovers(&b, 0);
     ok = ok && strcmp(left, "none") == 0;
-    expected = rc == 0 || !USHM_ATOMIC_PUBLISH
-               ? "success: the existing segment joined (created 0, its size, "
-                 "its bytes)"
-               : "success: the existing segment joined (KNOWN library gap: "
-                 "the atomic protocol reserves a new segment first and says "
-                 "ENOSPC)";
+    expected = "success: the existing segment joined (created 0, its size, "
+               "its bytes)";
     report(cas, "768 KiB segment on a 1 MiB tmpfs, then 768 KiB "
            "open-or-create of the same name", expected, fc_errno_name(rc),
            left, ok, msg, why);
