@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ushm_mutex_t and ushm_event_t: synchronisation in memory shared between
  * processes.  This is memory, not a segment operation, so it is the same for
@@ -710,32 +711,41 @@ _Static_assert(sizeof(struct sync_event) <= sizeof(ushm_event_t),
                "struct sync_event fits in ushm_event_t");
 
 /*
- * How long a waiter spins before it sleeps, adapted per process: a spin that
- * sees the change doubles the budget, one that does not takes an eighth off,
- * so a busy machine, where the notifier does not run meanwhile, soon stops
- * wasting the CPU it needs.  A pause is about 10 ns to 40 ns.
+ * How long a waiter spins before it sleeps.  A peer that is running answers
+ * within a microsecond, one that sleeps takes a futex wake-up, a few
+ * microseconds: 20 us of spinning covers both, so a ping-pong that slept
+ * once soon spins again.  But where the peer is not running meanwhile (a
+ * busy machine) spinning only takes the CPU from it: after 8 spins in a row
+ * that saw nothing, this process spins 1 us, and 20 us one time in 16 to
+ * notice when spinning pays again.
  */
-#define SPIN_MIN 16
-#define SPIN_START 256
-#define SPIN_MAX 1024
-static atomic_int spin_budget = SPIN_START;
+#define SPIN_LONG_NS 20000L
+#define SPIN_SHORT_NS 1000L
+#define SPIN_MISSES_MAX 8u
+static atomic_uint spin_misses;
 
 static int spin_for_change(const struct sync_event *e, unsigned seen)
 {
-    int budget = atomic_load_explicit(&spin_budget, memory_order_relaxed);
+    unsigned misses = atomic_load_explicit(&spin_misses, memory_order_relaxed);
+    long limit = misses < SPIN_MISSES_MAX || misses % 16 == 0 ? SPIN_LONG_NS
+                                                              : SPIN_SHORT_NS;
+    struct timespec start = mono_now(), now;
 
-    for (int i = 0; i < budget; i++) {
+    for (unsigned i = 1;; i++) {
         cpu_relax();
         if (atomic_load_explicit(&e->counter, memory_order_acquire) != seen) {
-            if (budget < SPIN_MAX)
-                atomic_store_explicit(&spin_budget, budget * 2,
-                                      memory_order_relaxed);
+            if (misses != 0)
+                atomic_store_explicit(&spin_misses, 0, memory_order_relaxed);
             return 1;
         }
+        if (i % 32 == 0) {
+            now = mono_now();
+            if ((now.tv_sec - start.tv_sec) * 1000000000L +
+                (now.tv_nsec - start.tv_nsec) >= limit)
+                break;
+        }
     }
-    if (budget > SPIN_MIN)
-        atomic_store_explicit(&spin_budget, budget - budget / 8,
-                              memory_order_relaxed);
+    atomic_store_explicit(&spin_misses, misses + 1, memory_order_relaxed);
     return 0;
 }
 
