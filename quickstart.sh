@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Quick start on Debian or Ubuntu: install the build dependencies, bootstrap,
 # configure, build, and run the demo.  Arguments go to ./configure, e.g.
 #   sh quickstart.sh --with-backend=sysv

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The ABI guard: make check-abi and make update-abi (Makefile.am).
 #
 # Usage: abi.sh check|update BASELINE LIBRARY HEADERS-DIR

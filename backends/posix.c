@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The POSIX backend: shm_open + mmap.
  *

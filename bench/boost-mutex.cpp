@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * boost-mutex: uncontended lock + unlock of Boost.Interprocess's
  * interprocess_mutex, beside libushm's ushm_mutex_t and a raw robust

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Draw the results of ushm-bench (the CSV of bench/run.sh, or of the
 # programs themselves) as three PNG bar charts, with gnuplot:
 #   lifecycle and attach of a 4 KiB segment: raw, libushm, apr_shm

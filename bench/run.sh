@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run every per-backend build of ushm-bench there is, one after the other, and
 # merge their per-run CSVs into one file for bench/plot.sh.
 #

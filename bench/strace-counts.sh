@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # System calls per operation of every contender of ushm-bench, counted with
 # strace -f -c (the peer processes of roundtrip and ring included): each
 # contender runs alone (--only) for a warm-up batch and one run of N

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ushm-bench: what libushm costs against the raw system calls and against
  * APR's apr_shm, on the backend this program is linked with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * consumer [NAME]: open the segment NAME (default /ushm-example) that
  * producer made, check every record as it is published, waiting on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * producer [NAME [COUNT]]: create the named segment NAME (default
  * /ushm-example) and fill it with COUNT records (default 1000), publishing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The layout shared by producer.c and consumer.c: a header, then an array of
  * fixed-size records.  Both programs include this one definition, so they

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness: names, argument checks and the open/stat/unlink
  * contract of API.md, on the POSIX backend.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Build fuzz/fuzz_names.c with libFuzzer, ASan and UBSan and run it for a
 # bounded time on a copy of fuzz/corpus/.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libushm: one small API for shared memory on POSIX systems.
  *

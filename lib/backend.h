@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The internal contract between the core (lib/) and a backend (backends/).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The backend-agnostic core: argument checks, handles, dispatch. */
 #define _POSIX_C_SOURCE 200809L
 

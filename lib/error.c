@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error text: ushm_strerror() and the thread-local ushm_last_error(). */
 #define _POSIX_C_SOURCE 200809L
 

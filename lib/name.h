@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Segment names: the grammar of API.md and the SysV key derived from a name. */
 #ifndef USHM_NAME_H
 #define USHM_NAME_H

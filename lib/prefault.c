@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* USHM_POPULATE: prefault a mapping so that first touches cost nothing. */
 #define _GNU_SOURCE /* MADV_POPULATE_WRITE/READ are Linux extensions */
 

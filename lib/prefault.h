@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef USHM_PREFAULT_H
 #define USHM_PREFAULT_H
 

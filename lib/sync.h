@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the core needs from lib/sync.c. */
 #ifndef USHM_SYNC_H
 #define USHM_SYNC_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The shared library must export the whole public API and nothing that does
 # not start with ushm_ (jansson's check-exports).
 #

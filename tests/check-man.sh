@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The man pages are clean under mandoc -Tlint and groff -ww.  The .so
 # stubs are left out: mandoc always calls .so "fragile".
 status=0 linted=0

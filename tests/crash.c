@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Crash test: creators killed with SIGKILL at random moments of
  * ushm_open(USHM_CREATE), on the backend this program is linked with

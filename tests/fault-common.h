@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the robustness programs (tests/faults.c, tests/crash.c,
  * tests/stress.c): errno names, counting what a process or the system holds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fault injection: libushm against the system's limits, on the backend this
  * program is linked with (tests/faults-posix, tests/faults-sysv).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The library as it is installed: linked through libushm.la, with the one
  * backend configure chose.  The conformance suite tests both backends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Property test of the name grammar (API.md, "Names") and of the SysV key.
  *

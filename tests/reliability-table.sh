@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Writes docs/RELIABILITY.md from the machine-readable lines that the
 # fault, crash and stress programs printed into their test logs
 # (FAULT|..., CRASH|..., STRESS|...).  Exits 1, after writing, if any row

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stress: many processes opening, writing, verifying, closing and removing
  * a few shared names at once, on the backend this program is linked with

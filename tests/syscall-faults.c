@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * System call faults: every call libushm makes to the system fails in turn,
  * on the backend this program is linked with (tests/syscall-faults-posix,

@@ -1,3 +1,4 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The ushm command's tests, on the posix backend.
 USHM=tests/ushm-posix exec ${SHELL:-/bin/sh} "${srcdir:-.}/tools/test-ushm.sh"

@@ -1,3 +1,4 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The ushm command's tests, on the sysv backend.
 USHM=tests/ushm-sysv exec ${SHELL:-/bin/sh} "${srcdir:-.}/tools/test-ushm.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run test programs under valgrind memcheck and fail on any memory error or
 # leak (definitely or indirectly lost), in any of their processes.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Drives every subcommand of the ushm tool, on whichever backend it was built
 # with.  Run as:  USHM=path/to/ushm sh tools/test-ushm.sh
 # Prints one line per check, then "N passed, M failed"; exits 1 on any failure.

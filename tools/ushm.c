@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ushm: create, inspect, fill, dump and remove libushm segments from the
  * shell, on the backend the library was configured with.  See ushm(1).

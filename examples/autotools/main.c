@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The smallest tour of libushm: an anonymous segment shared with a forked
  * child, then a named segment created, written, reopened read-only by name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: what every topic shares (the name log, the helpers,
  * child processes, the sweep) and main().  See common.h.

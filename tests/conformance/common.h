@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite for libushm, written against include/ushm.h and the
  * contract in ushm(3) only.  The same source is built once per backend

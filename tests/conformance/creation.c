@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: Creation: racing creators, failure paths, half-made objects.
  */

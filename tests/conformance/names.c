@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: Names: the grammar, the optional slash, lengths, dots.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: other programs and other users in the way of a name
  * (API.md 0.2, "Other programs and other users in the way", "Creation is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: ushm_open (missing, creating, reopening), modes,
  * read-only mappings, unlink, close, descriptors, ushm_stat.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: Pages: a big prefaulted segment, huge pages.
  */

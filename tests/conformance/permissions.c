@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: Access as another user (root only) and the owner check.
  */

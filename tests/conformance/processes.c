@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: Processes and threads: fork, anonymous segments, threads.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: synchronisation between the processes sharing a
  * segment: ushm_mutex_t and ushm_event_t (API.md, "Synchronisation inside a
