@@ -105,7 +105,6 @@ static int passed(const struct timespec *deadline)
     return !time_left(deadline, &left);
 }
 
-#if USHM_HAVE_ROBUST_MUTEX || !USHM_USE_FUTEX
 /* A short nap for the rare waits that have no primitive to sleep on. */
 static void nap(long us, const struct timespec *deadline)
 {
@@ -116,7 +115,6 @@ static void nap(long us, const struct timespec *deadline)
         ts = left;
     nanosleep(&ts, NULL); /* EINTR: the caller checks and comes back */
 }
-#endif
 
 static void cpu_relax(void)
 {
@@ -660,12 +658,17 @@ static void wait_on_word(atomic_uint *word, unsigned seen,
                          const struct timespec *deadline, long *backoff_us)
 {
     struct timespec left;
+    long rc = 0;
 
-    (void)backoff_us;
     if (deadline == NULL)
-        futex(word, FUTEX_WAIT, seen, NULL);
+        rc = futex(word, FUTEX_WAIT, seen, NULL);
     else if (time_left(deadline, &left))
-        futex(word, FUTEX_WAIT, seen, &left);
+        rc = futex(word, FUTEX_WAIT, seen, &left);
+    /* A sandbox that forbids the call (seccomp): nap instead of spinning. */
+    if (rc == -1 && (errno == ENOSYS || errno == EPERM)) {
+        *backoff_us = *backoff_us == 0 ? 50 : *backoff_us < 500 ? *backoff_us * 2 : 1000;
+        nap(*backoff_us, deadline);
+    }
 }
 
 static void wake_word(atomic_uint *word)
