@@ -137,9 +137,11 @@ static int posix_open_fail(const char *func, const char *name, int err,
     struct statvfs vfs;
     mode_t type;
 
-    /* glibc turns EISDIR into EINVAL. */
+    /* glibc turns EISDIR into EINVAL; a device on a nodev mount is
+     * EACCES. */
     if ((err == ELOOP || err == EISDIR || err == EINVAL || err == ENXIO ||
-         err == ENODEV || err == EOPNOTSUPP || err == EMLINK) &&
+         err == ENODEV || err == EOPNOTSUPP || err == EMLINK ||
+         err == EACCES || err == EPERM) &&
         (type = posix_lstat_type(name)) != 0)
         return posix_not_object(func, name, type, err_other);
     if (err == ENOSPC && statvfs(USHM__POSIX_DIR, &vfs) == 0)
