@@ -119,6 +119,16 @@ static mode_t posix_lstat_type(const char *name)
     return st.st_mode;
 }
 
+/* Whether anything at all holds the name; 0 if unknown. */
+static int posix_name_taken(const char *name)
+{
+    char path[POSIX_PATH_LEN];
+    struct stat st;
+
+    posix_path(name, path);
+    return lstat(path, &st) == 0;
+}
+
 /* ENOSPC for want of an inode: say how many there are. */
 static int posix_no_inode(const char *call, const char *name,
                           const struct statvfs *vfs)
@@ -391,16 +401,6 @@ static int posix_link(int fd, const char *path)
         errno = ENOTSUP;
     }
     return -1;
-}
-
-/* Whether anything at all holds the name; 0 if unknown. */
-static int posix_name_taken(const char *name)
-{
-    char path[POSIX_PATH_LEN];
-    struct stat st;
-
-    posix_path(name, path);
-    return lstat(path, &st) == 0;
 }
 
 /*
@@ -694,7 +694,11 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
             return err;
         if ((err = posix_check_fsize(shm->name, size)) < 0)
             return err;
-        if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled())
+        if ((flags & USHM_HUGEPAGES) && !posix_thp_enabled()) {
+            /* An existing name answers first (USHM_EXCL has not looked). */
+            if (posix_name_taken(shm->name))
+                return ushm__fail(EEXIST, "ushm_open(%s): %s", shm->name,
+                                  ushm_strerror(EEXIST));
             return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: "
                               "huge pages for named POSIX segments are "
                               "transparent huge pages on the %s tmpfs, and "
@@ -702,6 +706,7 @@ static int posix_open(struct ushm *shm, size_t size, int flags, mode_t mode)
                               "-o remount,huge=within_size %s", shm->name,
                               ushm_strerror(ENOTSUP), USHM__POSIX_DIR,
                               USHM__POSIX_DIR);
+        }
         err = posix_create(shm, size, flags, mode);
         if (err != POSIX_EXISTS) {
             shm->created = err == 0;
