@@ -436,6 +436,69 @@ static int um_check(int k, int state, int try_empty, char *why, size_t len)
 
 /* The rounds, as nobody in the namespaces; prints the CRASH line and
  * returns what the process exits with. */
+/*
+ * Fork a creator that calls ushm_open(name, size, USHM_CREATE, mode), and
+ * SIGKILL it us microseconds after it says it is about to call (at once
+ * when wait_start is 0).  ctl->phase then says how far it got: 1 calling,
+ * 2 returned 0, 3 returned an error (ctl->rc).  Returns the child's wait
+ * status, or -1 (reported) when it could not be forked.
+ */
+static int kill_creator(const char *name, size_t size, mode_t mode,
+                        int wait_start, uint64_t us)
+{
+    int status, go[2];
+    pid_t pid;
+
+    __atomic_store_n(&ctl->phase, 0, __ATOMIC_SEQ_CST);
+    fflush(stdout);
+    if (pipe(go) != 0 || (pid = fork()) == -1) {
+        problem("pipe/fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        ushm_t *h = NULL;
+        int rc;
+
+        close(go[0]);
+        ctl->start = fc_now_ns();
+        __atomic_store_n(&ctl->phase, 1, __ATOMIC_SEQ_CST);
+        if (write(go[1], "", 1) != 1)
+            _exit(5);
+        rc = ushm_open(&h, name, size, USHM_CREATE, mode);
+        ctl->ns = fc_now_ns() - ctl->start;
+        ctl->created = ushm_created(h);
+        ctl->rc = rc;
+        __atomic_store_n(&ctl->phase, rc == 0 ? 2 : 3, __ATOMIC_SEQ_CST);
+        for (;;)
+            pause();
+    }
+    note_pid(pid);
+    close(go[1]);
+    if (wait_start) {
+        /* The child says on the pipe that it is about to call; then a
+         * kill-timer: sleep until start + us.  Sleeping, not spinning:
+         * a spinning parent on the child's CPU would hold the child
+         * off until its creation is over. */
+        char c;
+        uint64_t end;
+        struct timespec ts;
+
+        while (read(go[0], &c, 1) == -1 && errno == EINTR)
+            ;
+        end = ctl->start + us * 1000;
+        ts.tv_sec = (time_t)(end / 1000000000u);
+        ts.tv_nsec = (long)(end % 1000000000u);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+                               NULL) == EINTR)
+            ;
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    close(go[0]); /* only now: a write to a closed pipe would SIGPIPE */
+    return status;
+}
+
 static int um_rounds(int rounds, uint64_t seed)
 {
     uint64_t ns[UM_NAMES], t0 = fc_now_ns();
@@ -460,47 +523,13 @@ static int um_rounds(int rounds, uint64_t seed)
         ushm_unlink(um_names[k]);
     }
     for (int r = 0; r < rounds; r++) {
-        int k = (int)(fc_rand(&seed) % UM_NAMES), state, status, go[2];
+        int k = (int)(fc_rand(&seed) % UM_NAMES), state, status;
         uint64_t us = fc_rand(&seed) % (ns[k] * 5 / 4 / 1000 + 20 + 1);
-        pid_t pid;
-        char c;
 
         ushm_unlink(um_names[k]);
-        __atomic_store_n(&ctl->phase, 0, __ATOMIC_SEQ_CST);
-        fflush(stdout);
-        if (pipe(go) != 0 || (pid = fork()) == -1) {
-            problem("pipe/fork: %s", strerror(errno));
+        if ((status = kill_creator(um_names[k], um_sizes[k], um_modes[k], 1,
+                                   us)) == -1)
             break;
-        }
-        if (pid == 0) {
-            ushm_t *h = NULL;
-            int rc;
-
-            close(go[0]);
-            ctl->start = fc_now_ns();
-            __atomic_store_n(&ctl->phase, 1, __ATOMIC_SEQ_CST);
-            if (write(go[1], "", 1) != 1)
-                _exit(5);
-            rc = ushm_open(&h, um_names[k], um_sizes[k], USHM_CREATE, um_modes[k]);
-            ctl->ns = fc_now_ns() - ctl->start;
-            ctl->rc = rc;
-            __atomic_store_n(&ctl->phase, rc == 0 ? 2 : 3, __ATOMIC_SEQ_CST);
-            for (;;)
-                pause();
-        }
-        close(go[1]);
-        while (read(go[0], &c, 1) == -1 && errno == EINTR)
-            ;
-        {
-            uint64_t end = ctl->start + us * 1000;
-            struct timespec ts = { (time_t)(end / 1000000000u), (long)(end % 1000000000u) };
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-                ;
-        }
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-            ;
-        close(go[0]);
         if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
             not_killed++;
         landed[__atomic_load_n(&ctl->phase, __ATOMIC_SEQ_CST)]++;
@@ -810,11 +839,10 @@ int main(void)
 
     t0 = fc_now_ns();
     for (int r = 0; r < rounds; r++) {
-        int k = (int)(fc_rand(&seed) % NNAMES), state, before, status, go[2];
+        int k = (int)(fc_rand(&seed) % NNAMES), state, before, status;
         int wait_start = fc_rand(&seed) % 10 != 0;
         uint64_t span = create_ns[k] * 5 / 4 / 1000 + 20;
         uint64_t us = fc_rand(&seed) % (span + 1);
-        pid_t pid;
 
         if (fc_rand(&seed) % 10 < 7) {
             int rc = ushm_unlink(names[k]);
@@ -824,53 +852,9 @@ int main(void)
         }
         before = raw_state(k);
         started_half += before == HALF_MADE;
-        __atomic_store_n(&ctl->phase, 0, __ATOMIC_SEQ_CST);
-        fflush(stdout);
-        if (pipe(go) != 0 || (pid = fork()) == -1) {
-            problem("pipe/fork: %s", strerror(errno));
+        if ((status = kill_creator(names[k], sizes[k], 0600, wait_start,
+                                   us)) == -1)
             break;
-        }
-        if (pid == 0) {
-            ushm_t *h = NULL;
-            int rc;
-
-            close(go[0]);
-            ctl->start = fc_now_ns();
-            __atomic_store_n(&ctl->phase, 1, __ATOMIC_SEQ_CST);
-            if (write(go[1], "", 1) != 1)
-                _exit(5);
-            rc = ushm_open(&h, names[k], sizes[k], USHM_CREATE, 0600);
-            ctl->ns = fc_now_ns() - ctl->start;
-            ctl->created = ushm_created(h);
-            ctl->rc = rc;
-            __atomic_store_n(&ctl->phase, rc == 0 ? 2 : 3, __ATOMIC_SEQ_CST);
-            for (;;)
-                pause();
-        }
-        note_pid(pid);
-        close(go[1]);
-        if (wait_start) {
-            /* The child says on the pipe that it is about to call; then a
-             * kill-timer: sleep until start + us.  Sleeping, not spinning:
-             * a spinning parent on the child's CPU would hold the child
-             * off until its creation is over. */
-            char c;
-            uint64_t end;
-            struct timespec ts;
-
-            while (read(go[0], &c, 1) == -1 && errno == EINTR)
-                ;
-            end = ctl->start + us * 1000;
-            ts.tv_sec = (time_t)(end / 1000000000u);
-            ts.tv_nsec = (long)(end % 1000000000u);
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-                                   NULL) == EINTR)
-                ;
-        }
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-            ;
-        close(go[0]); /* only now: a write to a closed pipe would SIGPIPE */
         if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
             not_killed++;
             problem("round %d: the creator was not killed (status 0x%x)", r,
