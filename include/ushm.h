@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/ipc.h> /* key_t, whatever the feature macros */
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,6 +67,9 @@ USHM_EXPORT const char *ushm_backend(void);
 USHM_EXPORT const char *ushm_version(void);
 USHM_EXPORT const char *ushm_strerror(int err);
 USHM_EXPORT const char *ushm_last_error(void);
+
+/* The SysV key of a name, on every backend (what ipcs shows). */
+USHM_EXPORT int ushm_key(const char *name, key_t *key);
 
 /*
  * Synchronisation objects that live inside a segment (8-byte aligned).

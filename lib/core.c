@@ -164,6 +164,19 @@ int ushm_stat(const char *name, struct ushm_stat *st)
     return ushm__backend.stat(canon, st);
 }
 
+int ushm_key(const char *name, key_t *key)
+{
+    char canon[USHM_NAME_MAX + 1];
+    int err = check_name("ushm_key", name, canon);
+
+    if (err < 0)
+        return err;
+    if (key == NULL)
+        return ushm__fail(EINVAL, "ushm_key(%s): key is NULL", canon);
+    *key = (key_t)ushm__name_key(canon);
+    return 0;
+}
+
 void *ushm_addr(const ushm_t *shm)
 {
     return shm != NULL ? shm->addr : NULL;

@@ -165,6 +165,47 @@ START_TEST(test_names_dots)
 }
 END_TEST
 
+/* ushm_key(): the documented hash, on every backend; a segment of the SysV
+ * backend is found under that key. */
+START_TEST(test_names_key)
+{
+    /* FNV-1a 32 of the canonical names, worked out by hand from ushm(3). */
+    static const struct { const char *name; unsigned key; } known[] = {
+        { "/a", 0x70d2182du }, { "a", 0x70d2182du }, { "/cache", 0xc681ccdcu },
+    };
+    char name[NAMEBUF];
+    key_t key = 42, k2;
+    ushm_t *h;
+
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+        ASSERT_RC(ushm_key(known[i].name, &key), 0);
+        ck_assert_msg((unsigned)key == known[i].key, "ushm_key(%s) = 0x%08x, want 0x%08x",
+                      known[i].name, (unsigned)key, known[i].key);
+    }
+    key = 42;
+    ASSERT_RC(ushm_key("/a b", &key), -EINVAL);
+    ck_assert_int_eq(key, 42);
+    ck_assert_ptr_nonnull(strstr(ushm_last_error(), "ushm_key"));
+    ASSERT_RC(ushm_key("/sem.x", &key), -EINVAL);
+    ASSERT_RC(ushm_key(NULL, &key), -EINVAL);
+    ASSERT_RC(ushm_key("/abcdefghijklmnopqrstuvwxyz012345", &key), -ENAMETOOLONG);
+    ASSERT_RC(ushm_key("/a", NULL), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(ushm_last_error(), "key is NULL"));
+
+    h = OPEN_OK(NEW_NAME(name), 4096, USHM_CREATE | USHM_EXCL, 0600);
+    ASSERT_RC(ushm_key(name, &k2), 0);
+    ck_assert_int_ne(k2, 0); /* never IPC_PRIVATE */
+    if (strcmp(ushm_backend(), "sysv") == 0) {
+        int id = shmget(k2, 0, 0);
+
+        ck_assert_msg(id >= 0, "shmget(0x%08x) of %s: %s", (unsigned)k2, name,
+                      strerror(errno));
+    }
+    CLOSE_OK(h);
+    ASSERT_RC(ushm_unlink(name), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 void conf_add_names(Suite *s, int forking)
@@ -178,4 +219,5 @@ void conf_add_names(Suite *s, int forking)
     tcase_add_test(tc, test_names_invalid);
     tcase_add_test(tc, test_names_length);
     tcase_add_test(tc, test_names_dots);
+    tcase_add_test(tc, test_names_key);
 }
