@@ -22,7 +22,7 @@ versions="USHM_0.1 ushm_open ushm_close ushm_unlink ushm_addr ushm_size ushm_nam
 USHM_0.1 ushm_created ushm_stat ushm_backend ushm_version ushm_strerror ushm_last_error
 USHM_0.2 ushm_mutex_lock ushm_mutex_trylock ushm_mutex_timedlock ushm_mutex_unlock
 USHM_0.2 ushm_event_read ushm_event_wait ushm_event_notify
-USHM_0.3 ushm_key"
+USHM_0.3 ushm_key ushm_open_key ushm_unlink_key ushm_stat_key"
 
 # The API, also read from the header next to this script when it is there,
 # so that a function added to ushm.h must be exported too.

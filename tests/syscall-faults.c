@@ -22,7 +22,7 @@
  *   --wrap=ftruncate,--wrap=ftruncate64,--wrap=statvfs,--wrap=statvfs64,
  *   --wrap=fstatvfs,--wrap=fstatvfs64,--wrap=close,--wrap=sysconf,
  *   --wrap=getrlimit,--wrap=getrlimit64,--wrap=fopen,--wrap=fopen64,
- *   --wrap=calloc,--wrap=geteuid,--wrap=shmget,--wrap=shmat,--wrap=shmdt,
+ *   --wrap=malloc,--wrap=geteuid,--wrap=shmget,--wrap=shmat,--wrap=shmdt,
  *   --wrap=shmctl
  *
  * (every function defined here as __wrap_X must be in that list, or
@@ -109,7 +109,7 @@ typedef off_t sf_off_t;
 enum fn {
     F_SHM_OPEN, F_SHM_UNLINK, F_FSTAT, F_OPEN, F_LINKAT, F_LSTAT, F_ACCESS,
     F_FCHMOD, F_MMAP, F_MUNMAP, F_MADVISE, F_FALLOCATE, F_FTRUNCATE, F_PWRITE,
-    F_STATVFS, F_FSTATVFS, F_CLOSE, F_SYSCONF, F_GETRLIMIT, F_FOPEN, F_CALLOC,
+    F_STATVFS, F_FSTATVFS, F_CLOSE, F_SYSCONF, F_GETRLIMIT, F_FOPEN, F_MALLOC,
     F_GETEUID, F_SHMGET, F_SHMAT, F_SHMDT, F_SHMCTL, F_N
 };
 
@@ -117,7 +117,7 @@ static const char *const fn_name[F_N] = {
     "shm_open", "shm_unlink", "fstat", "open", "linkat", "lstat", "access",
     "fchmod", "mmap", "munmap", "madvise", "posix_fallocate", "ftruncate",
     "pwrite", "statvfs", "fstatvfs", "close", "sysconf", "getrlimit", "fopen",
-    "calloc", "geteuid", "shmget", "shmat", "shmdt", "shmctl",
+    "malloc", "geteuid", "shmget", "shmat", "shmdt", "shmctl",
 };
 
 enum act {
@@ -478,17 +478,17 @@ FILE *__wrap_fopen(const char *path, const char *mode)
     return p != NULL ? fopen_fault(p) : __real_fopen(path, mode);
 }
 
-void *__wrap_calloc(size_t n, size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size)
+void *__wrap_malloc(size_t size);
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size)
 {
-    struct inj *p = consult(F_CALLOC, 0, NULL);
+    struct inj *p = consult(F_MALLOC, 0, NULL);
 
     if (p != NULL) {
         errno = p->err;
         return NULL;
     }
-    return __real_calloc(n, size);
+    return __real_malloc(size);
 }
 
 /* geteuid() cannot fail: the fake is another user. */
@@ -1497,7 +1497,7 @@ static int sweep_errno(int fn, long detail)
     case F_SYSCONF: return EINVAL;
     case F_GETRLIMIT: return EINVAL;
     case F_FOPEN: return ENOENT;
-    case F_CALLOC: return ENOMEM;
+    case F_MALLOC: return ENOMEM;
     case F_SHMGET: return (detail & IPC_CREAT) ? ENOMEM : EACCES;
     case F_SHMAT: return ENOMEM;
     case F_SHMDT: return EINVAL;
@@ -1529,7 +1529,7 @@ static int harmless(const struct call *c)
 
 static const char *keyword(int fn)
 {
-    return fn == F_CALLOC ? "out of memory" : fn_name[fn];
+    return fn == F_MALLOC ? "out of memory" : fn_name[fn];
 }
 
 /* What failing call i of the counting run base with err must give. */
@@ -2218,8 +2218,8 @@ static void targeted_common(void)
         "madvise(MADV_POPULATE_WRITE) -> EFAULT",
         I(F_MADVISE, 1, 1, EFAULT));
 #endif
-    RUN(sc_anon, ERR(ENOMEM, "out of memory"), "calloc -> ENOMEM",
-        I(F_CALLOC, 1, 1, ENOMEM));
+    RUN(sc_anon, ERR(ENOMEM, "out of memory"), "malloc -> ENOMEM",
+        I(F_MALLOC, 1, 1, ENOMEM));
 }
 
 int main(void)

@@ -750,6 +750,7 @@ static void build_suite(Suite *s, int forking)
     conf_add_info(s, forking);
     conf_add_sync(s, forking);
     conf_add_neighbours(s, forking);
+    conf_add_keys(s, forking);
 }
 
 int main(void)
