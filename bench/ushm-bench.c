@@ -132,16 +132,16 @@ static int nposix;
 static key_t sysv_keys[16];
 static int nsysv;
 
-/* The SysV backend's key of a canonical name: FNV-1a, as ushm(3) documents. */
-static key_t name_key(const char *canon)
+/* The SysV key of a name, as the library computes it. */
+static key_t name_key(const char *name)
 {
-    uint32_t h = 2166136261u;
+    key_t key;
 
-    for (const unsigned char *p = (const unsigned char *)canon; *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
+    if (ushm_key(name, &key) < 0) {
+        fprintf(stderr, "ushm-bench: %s\n", ushm_last_error());
+        exit(2);
     }
-    return (key_t)(h != 0 ? h : 1);
+    return key;
 }
 
 /* A name this program uses; the segment behind it is swept at the end.
