@@ -170,6 +170,23 @@ int ushm__posix_build(struct ushm *h, int fd, size_t size, int flags,
     return 0;
 }
 
+/* Whether name still leads to the object open as fd. */
+static int posix_still_named(const char *name, int fd)
+{
+    struct stat mine, now;
+    int fd2, same;
+
+    if (fstat(fd, &mine) == -1)
+        return 0;
+    fd2 = ushm__posix_shm_open(name, O_RDONLY, 0);
+    if (fd2 == -1)
+        return 0;
+    same = fstat(fd2, &now) == 0 && mine.st_dev == now.st_dev &&
+           mine.st_ino == now.st_ino;
+    close(fd2);
+    return same;
+}
+
 /*
  * The fallback protocol: the name is made with O_EXCL and is visible at
  * size 0 until ushm__posix_build() reserves the memory.  Whoever makes the
@@ -180,9 +197,6 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
                             mode_t mode)
 {
     const char *name = h->id.name;
-    char path[POSIX_PATH_MAX];
-    struct stat st, now;
-    mode_t type;
     int fd, err;
 
     /* 0600 until ushm__posix_build() sets the mode: nobody else opens it. */
@@ -192,7 +206,7 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
         if (err == EEXIST)
             return USHM__EXISTS;
         /* A symlink, directory or socket in the way holds the name. */
-        if ((type = ushm__posix_other_type(name)) != 0)
+        if (ushm__posix_other_type(name) != 0)
             return USHM__EXISTS;
         return ushm__posix_open_fail("shm_open", name, err);
     }
@@ -206,13 +220,11 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
         munmap(h->addr, size);
         h->addr = NULL;
     }
-    if (err < 0) {
-        /* Remove the name only while it is still this object's. */
-        ushm__posix_path(name, path);
-        if (fstat(fd, &st) == 0 && lstat(path, &now) == 0 &&
-            st.st_dev == now.st_dev && st.st_ino == now.st_ino)
-            ushm__posix_unlink_name(name);
-    }
+    /* Remove the name only while it is still this object's, asking the
+     * object itself: not every system keeps objects where a path finds
+     * them. */
+    if (err < 0 && posix_still_named(name, fd))
+        ushm__posix_unlink_name(name);
     close(fd);
     return err;
 }

@@ -149,10 +149,20 @@ static int join(struct ushm *h, size_t size, int flags,
         if ((err = wait_for_size(h, f)) != 0)
             goto out;
     }
+    /* Another name for the object may be anybody's way in: a user who
+     * can write a world-writable segment can link it under the name that
+     * its owner is about to create as private. */
+    if (f->nlink > 1) {
+        err = ushm__fail(EPERM, "ushm_open(%s): %s: the object has %ld names "
+                         "(hard links), so others may reach it under another "
+                         "one; libushm joins only an object with one name",
+                         label, ushm_strerror(EPERM), f->nlink);
+        goto out;
+    }
     if (f->size > SIZE_MAX) {
-        err = ushm__fail(ENOMEM, "ushm_open(%s): %s: its %ju bytes do not fit "
-                         "this process's address space", label,
-                         ushm_strerror(ENOMEM), f->size);
+        err = ushm__fail(EOVERFLOW, "ushm_open(%s): %s: its %ju bytes do not "
+                         "fit this process's address space", label,
+                         ushm_strerror(EOVERFLOW), f->size);
         goto out;
     }
     /* Mapped before the owner and size are judged, so that a caller without
@@ -200,10 +210,66 @@ static int taken(const struct ushm *h)
                       ushm_strerror(EEXIST));
 }
 
+/*
+ * A creation found no room.  Racers for one missing name each build their
+ * segment before one of them publishes it, so the room may be taken only
+ * for a moment, or all of them may run out half-way and let go together.
+ * Wait, napping a little longer each time and a different while in each
+ * process, until the name is there to join, or the room is back for
+ * another try: 1.  0 when the free space stayed short and unchanged for
+ * QUIET_MS, or after EMPTY_WAIT_MS: then the segment truly does not fit,
+ * and the last try's message (measured when it failed) stands.
+ */
+#define QUIET_MS 100
+
+static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
+{
+    static _Thread_local unsigned jitter;
+    struct ushm__facts f;
+    const char *where;
+    uintmax_t avail, seen = UINTMAX_MAX;
+    int64_t now = now_ms(), changed = now;
+    char why[256];
+    long nap_us = 200;
+    int rc = 0;
+
+    if (B.space == NULL)
+        return 0;
+    snprintf(why, sizeof why, "%s", ushm_last_error());
+    if (*deadline == 0)
+        *deadline = now + EMPTY_WAIT_MS;
+    if (jitter == 0)
+        jitter = (unsigned)getpid() * 2654435761u | 1u;
+    while ((now = now_ms()) < *deadline && now - changed < QUIET_MS) {
+        struct timespec ts;
+
+        jitter ^= jitter << 13;
+        jitter ^= jitter >> 17;
+        jitter ^= jitter << 5;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (nap_us + (long)(jitter % (unsigned)nap_us)) * 1000L;
+        nanosleep(&ts, NULL);
+        if (nap_us < 8000)
+            nap_us *= 2;
+        if (B.stat(&h->id, &f) == 0 || B.space(h, &where, &avail) != 0 ||
+            avail >= (uintmax_t)size) {
+            rc = 1;
+            break;
+        }
+        if (avail != seen)
+            changed = now_ms();
+        seen = avail;
+    }
+    if (rc == 0)
+        ushm__fail(ENOSPC, "%s", why);
+    return rc;
+}
+
 /* Create or join h->id, mapped: 0, or a negative errno with nothing left. */
 static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
 {
     int create = flags & USHM_CREATE, excl = flags & USHM_EXCL, err;
+    int64_t room_deadline = 0;
     struct ushm__facts f;
 
     for (int tries = 1; tries <= USHM__TRIES; tries++) {
@@ -234,6 +300,8 @@ static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
             h->created = 1;
             return 0;
         }
+        if (err == -ENOSPC && wait_for_room(h, size, &room_deadline))
+            continue;
         if (err != USHM__EXISTS && err != USHM__RETRY)
             return err;
         if (err == USHM__EXISTS && excl)

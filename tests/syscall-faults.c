@@ -1925,9 +1925,9 @@ static void targeted_atomic(void)
 {
     /* The unnamed object: open(O_TMPFILE) and its limits. */
     RUN(sc_create, ERR(ENOSPC, "free inodes"), "open(O_TMPFILE) -> ENOSPC",
-        I(F_OPEN, 1, 1, ENOSPC));
+        I(F_OPEN, 1, -1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, NULL), "open(O_TMPFILE) -> ENOSPC, statvfs -> EIO",
-        I(F_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
+        I(F_OPEN, 1, -1, ENOSPC), I(F_STATVFS, 1, -1, EIO));
     RUN(sc_create, ERR(EMFILE, "O_TMPFILE"), "open(O_TMPFILE) -> EMFILE",
         I(F_OPEN, 1, 1, EMFILE));
     RUN(sc_create_noexcl, ERR(ENFILE, "O_TMPFILE"), "open(O_TMPFILE) -> ENFILE",
@@ -1937,7 +1937,7 @@ static void targeted_atomic(void)
 
     /* Linking it into place. */
     RUN(sc_create, ERR(ENOSPC, "bytes free"), "linkat -> ENOSPC",
-        I(F_LINKAT, 1, 1, ENOSPC));
+        I(F_LINKAT, 1, -1, ENOSPC));
     RUN(sc_create, ERR(EEXIST, NULL), "linkat -> EEXIST (another's name)",
         I(F_LINKAT, 1, 1, EEXIST));
     RUN(sc_create_noexcl, OK(1),
@@ -1976,10 +1976,10 @@ static void targeted_fallback(void)
 {
     /* The name made with O_EXCL, and its limits. */
     RUN(sc_create, ERR(ENOSPC, "free inodes"), "shm_open(O_EXCL) -> ENOSPC",
-        I(F_SHM_OPEN, 1, 1, ENOSPC));
+        I(F_SHM_OPEN, 1, -1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, "shm_open"),
         "shm_open(O_EXCL) -> ENOSPC, statvfs -> EIO",
-        I(F_SHM_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
+        I(F_SHM_OPEN, 1, -1, ENOSPC), I(F_STATVFS, 1, -1, EIO));
     RUN(sc_create, ERR(ENFILE, "shm_open"), "shm_open(O_EXCL) -> ENFILE",
         I(F_SHM_OPEN, 1, 1, ENFILE));
     RUN(sc_create_noexcl, ERR(EAGAIN, "made again"),
@@ -1991,11 +1991,11 @@ static void targeted_fallback(void)
 #if HAVE_POSIX_FALLOCATE
     RUN(sc_create_noexcl, ERR_ALLOW(ENOSPC, "bytes free", ALLOW_ZERO_LEFT),
         "posix_fallocate -> ENOSPC, shm_unlink -> EACCES",
-        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_SHM_UNLINK, 1, 1, EACCES));
+        I(F_FALLOCATE, 1, -1, ENOSPC), I(F_SHM_UNLINK, 1, 1, EACCES));
     RUN(sc_create, ERR(ENOSPC, "bytes free"),
         "hook: name replaced by another's before posix_fallocate #1, "
         "posix_fallocate -> ENOSPC (the other's must stay)",
-        I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, 1, ENOSPC));
+        I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, -1, ENOSPC));
 #endif
     RUN(sc_create_noexcl, ERR_ALLOW(EIO, "fchmod", ALLOW_ZERO_LEFT),
         "fchmod -> EIO, lstat -> EIO (cannot tell it is its own: kept)",
@@ -2019,16 +2019,16 @@ static void targeted_posix(void)
         I(F_FALLOCATE, 1, 1, EOPNOTSUPP));
     RUN(sc_create, ERR(ENOSPC, "bytes free"),
         "posix_fallocate -> EOPNOTSUPP, pwrite -> ENOSPC",
-        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I(F_PWRITE, 1, 1, ENOSPC));
+        I(F_FALLOCATE, 1, -1, EOPNOTSUPP), I(F_PWRITE, 1, -1, ENOSPC));
     RUN(sc_create, ERR(EINVAL, "posix_fallocate"), "posix_fallocate -> EFBIG",
         I(F_FALLOCATE, 1, 1, EFBIG));
     RUN(sc_create, ERR(ENOSPC, "bytes free"), "posix_fallocate -> ENOSPC",
-        I(F_FALLOCATE, 1, 1, ENOSPC));
+        I(F_FALLOCATE, 1, -1, ENOSPC));
     RUN(sc_create_noexcl, ERR(ENOSPC, "bytes free"),
-        "posix_fallocate -> ENOSPC (no EXCL)", I(F_FALLOCATE, 1, 1, ENOSPC));
+        "posix_fallocate -> ENOSPC (no EXCL)", I(F_FALLOCATE, 1, -1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, "posix_fallocate"),
         "posix_fallocate -> ENOSPC, fstatvfs -> EIO",
-        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_FSTATVFS, 1, 1, EIO));
+        I(F_FALLOCATE, 1, -1, ENOSPC), I(F_FSTATVFS, 1, -1, EIO));
     RUN(sc_create, ERR(ENOMEM, "posix_fallocate"), "posix_fallocate -> ENOMEM",
         I(F_FALLOCATE, 1, 1, ENOMEM));
     RUN(sc_create, OK(1), "posix_fallocate -> EINTR x1",
@@ -2036,7 +2036,7 @@ static void targeted_posix(void)
 #else
     /* Without posix_fallocate: ftruncate, then a zero into every page. */
     RUN(sc_create, ERR(ENOSPC, "bytes free"), "pwrite #2 -> ENOSPC",
-        I(F_PWRITE, 2, 1, ENOSPC));
+        I(F_PWRITE, 2, -1, ENOSPC));
     RUN(sc_create, ERR(EINVAL, "pwrite"), "pwrite #1 -> EFBIG",
         I(F_PWRITE, 1, 1, EFBIG));
     RUN(sc_create, ERR(EIO, "pwrite"), "pwrite #3 -> EIO",

@@ -751,6 +751,7 @@ static void build_suite(Suite *s, int forking)
     conf_add_sync(s, forking);
     conf_add_neighbours(s, forking);
     conf_add_keys(s, forking);
+    conf_add_room(s, forking);
 }
 
 int main(void)

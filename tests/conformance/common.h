@@ -284,5 +284,6 @@ void conf_add_info(Suite *s, int forking);
 void conf_add_sync(Suite *s, int forking);
 void conf_add_neighbours(Suite *s, int forking);
 void conf_add_keys(Suite *s, int forking);
+void conf_add_room(Suite *s, int forking);
 
 #endif /* USHM_CONFORMANCE_COMMON_H */
