@@ -7,6 +7,7 @@
  *   ushm-list.c    what the backend holds: one entry per segment
  *   ushm-output.c  the columns behind ls and stat: table and JSON
  *   ushm-cmds.c    the subcommands
+ * "ushm demo" is the example examples/demo.c, linked in.
  */
 #ifndef USHM_TOOL_H
 #define USHM_TOOL_H
