@@ -88,8 +88,8 @@ const struct command commands[] = {
       "Example:\n  ushm read /cache --offset 4K --length 1K | od -c\n",
       OPT_OFFSET | OPT_LENGTH, 1, 1, cmd_read },
     { "ls", "ls [--json] [--bytes] [--noheadings] [--output COLUMNS]",
-      "List every segment the backend can see (" POSIX_SHM_DIR " or "
-      SYSV_SHM_FILE "),\nlibushm's or not, sorted.  STATUS marks what the "
+      "List every segment the backend can see (" SEGLIST_POSIX_DIR " or "
+      SEGLIST_SYSV_FILE "),\nlibushm's or not, sorted.  STATUS marks what the "
       "library refuses, and a\nline on standard error says how to remove it.\n\n"
       "  -J, --json          print {\"segments\": [...]}, every key (ushm(1))\n"
       "  -b, --bytes         sizes in bytes rather than as 64M\n"
@@ -102,7 +102,7 @@ const struct command commands[] = {
       OPT_JSON | OPT_BYTES | OPT_NOHEADINGS | OPT_OUTPUT, 0, 0, cmd_ls },
     { "info", "info",
       "Print the backend, the library version, the page size, the kernel's\n"
-      "System V limits and the size and free space of " POSIX_SHM_DIR ".\n\n"
+      "System V limits and the size and free space of " SEGLIST_POSIX_DIR ".\n\n"
       HELP_HELP "\n"
       "Example:\n  ushm info\n",
       0, 0, 0, cmd_info },

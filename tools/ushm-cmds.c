@@ -257,13 +257,13 @@ int cmd_info(const struct command *cmd, struct args *a)
     print_kernel_value("shmmni", " segments");
     print_kernel_value("shmall", " pages");
     print_kernel_value("shm_rmid_forced", "");
-    if (statvfs(POSIX_SHM_DIR, &vfs) == 0) {
-        printf(POSIX_SHM_DIR " size: %llu bytes\n",
+    if (statvfs(SEGLIST_POSIX_DIR, &vfs) == 0) {
+        printf(SEGLIST_POSIX_DIR " size: %llu bytes\n",
                (unsigned long long)vfs.f_blocks * vfs.f_frsize);
-        printf(POSIX_SHM_DIR " free: %llu bytes\n",
+        printf(SEGLIST_POSIX_DIR " free: %llu bytes\n",
                (unsigned long long)vfs.f_bavail * vfs.f_frsize);
     } else {
-        printf(POSIX_SHM_DIR " size: unknown\n" POSIX_SHM_DIR " free: unknown\n");
+        printf(SEGLIST_POSIX_DIR " size: unknown\n" SEGLIST_POSIX_DIR " free: unknown\n");
     }
     return 0;
 }

@@ -8,9 +8,7 @@
 
 #include <ushm.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,51 +106,34 @@ static int compare_entries(const void *x, const void *y)
     return (a->id > b->id) - (a->id < b->id);  /* several with key 0 */
 }
 
-static int posix_entry(struct entries *l, int dfd, const char *base)
+/* Out of memory: a value the lists' own errors (negative) cannot have. */
+enum { NOMEM = 1 };
+
+static int posix_entry(const struct seglist_posix *p, void *arg)
 {
+    struct entries *l = arg;
+    mode_t m = (mode_t)p->mode;
     struct entry *e;
-    struct stat st;
 
     /* Gone since readdir, or not ours to look at: not listed. */
-    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (p->err)
         return 0;
-    if (!(e = add_entry(l)) || !(e->name = malloc(strlen(base) + 2)))
-        return -1;
-    sprintf(e->name, "/%s", base);
-    e->size = (long long)st.st_size;
-    e->mode = (unsigned)(st.st_mode & 07777);
-    e->uid = (long long)st.st_uid;
-    e->gid = (long long)st.st_gid;
-    if (!S_ISREG(st.st_mode)) {
+    if (!(e = add_entry(l)) || !(e->name = malloc(strlen(p->name) + 2)))
+        return NOMEM;
+    sprintf(e->name, "/%s", p->name);
+    e->size = (long long)p->size;
+    e->mode = (unsigned)(m & 07777);
+    e->uid = p->uid;
+    e->gid = p->gid;
+    if (!S_ISREG(m)) {
         e->status |= ST_NOTFILE;
-        e->type = file_type(st.st_mode);
+        e->type = file_type(m);
     }
-    if ((e->why = name_problem(base)) != NULL)
+    if ((e->why = name_problem(p->name)) != NULL)
         e->status |= ST_BADNAME;
-    if (S_ISREG(st.st_mode) && st.st_size == 0)
+    if (S_ISREG(m) && p->size == 0)
         e->status |= ST_EMPTY;
     return 0;
-}
-
-/* Every entry of /dev/shm; on failure, a message in msg. */
-static int posix_entries(struct entries *l, char *msg, size_t len)
-{
-    struct dirent *d;
-    DIR *dir = opendir(POSIX_SHM_DIR);
-    int rc = 0;
-
-    if (!dir) {
-        snprintf(msg, len, "cannot list POSIX segments: %s: %s",
-                 POSIX_SHM_DIR, strerror(errno));
-        return -1;
-    }
-    while (rc == 0 && (d = readdir(dir)) != NULL)
-        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-            rc = posix_entry(l, dirfd(dir), d->d_name);
-    closedir(dir);
-    if (rc != 0)
-        snprintf(msg, len, "out of memory");
-    return rc;
 }
 
 static int pid_alive(long long pid)
@@ -161,102 +142,38 @@ static int pid_alive(long long pid)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-enum { KEY, SHMID, PERMS, SIZE, CPID, NATTCH, UID, GID, NSYSVCOLS };
-static const char *const sysv_colname[NSYSVCOLS] = {
-    "key", "shmid", "perms", "size", "cpid", "nattch", "uid", "gid"
-};
-
-/* Where each column is, from the header line: not from fixed positions. */
-static int sysv_header(char *line, int col[NSYSVCOLS], char *msg, size_t len)
+static int sysv_entry(const struct seglist_sysv *s, void *arg)
 {
-    char *tok, *save;
-    int i = 0;
+    struct entries *l = arg;
+    struct entry *e = add_entry(l);
 
-    for (int c = 0; c < NSYSVCOLS; c++)
-        col[c] = -1;
-    for (tok = strtok_r(line, " \t\n", &save); tok;
-         tok = strtok_r(NULL, " \t\n", &save), i++)
-        for (int c = 0; c < NSYSVCOLS; c++)
-            if (strcmp(tok, sysv_colname[c]) == 0)
-                col[c] = i;
-    for (int c = 0; c < NSYSVCOLS; c++)
-        if (col[c] < 0) {
-            snprintf(msg, len, "%s: no '%s' column", SYSV_SHM_FILE,
-                     sysv_colname[c]);
-            return -1;
-        }
-    return 0;
-}
-
-/* One line of /proc/sysvipc/shm; 1 if it was not a segment's line. */
-static int sysv_entry(struct entries *l, char *line, const int col[NSYSVCOLS])
-{
-    const char *v[NSYSVCOLS] = { 0 };
-    char *tok, *save;
-    struct entry *e;
-    unsigned long perms;
-    int i = 0;
-
-    for (tok = strtok_r(line, " \t\n", &save); tok;
-         tok = strtok_r(NULL, " \t\n", &save), i++)
-        for (int c = 0; c < NSYSVCOLS; c++)
-            if (col[c] == i)
-                v[c] = tok;
-    for (int c = 0; c < NSYSVCOLS; c++)
-        if (!v[c])
-            return 1;
-    if (!(e = add_entry(l)))
-        return -1;
-    /* The kernel prints the key as a signed int. */
-    e->key = (uint32_t)strtoll(v[KEY], NULL, 10);
+    if (!e)
+        return NOMEM;
+    e->key = (uint32_t)s->key;
     e->key_known = 1;
-    e->id = strtoll(v[SHMID], NULL, 10);
-    perms = strtoul(v[PERMS], NULL, 8);
-    e->mode = (unsigned)(perms & 0777);
-    e->size = strtoll(v[SIZE], NULL, 10);
-    e->cpid = strtoll(v[CPID], NULL, 10);
+    e->id = s->shmid;
+    e->mode = s->perms & 0777;
+    e->size = (long long)s->size;
+    e->cpid = s->cpid;
     e->cpid_alive = pid_alive(e->cpid);
-    e->nattach = strtoll(v[NATTCH], NULL, 10);
-    e->uid = strtoll(v[UID], NULL, 10);
-    e->gid = strtoll(v[GID], NULL, 10);
+    e->nattach = s->nattch;
+    e->uid = s->uid;
+    e->gid = s->gid;
     if (e->key == 0)
         e->status |= ST_PRIVATE;
-    if (perms & 01000)      /* SHM_DEST */
+    if (s->perms & 01000)   /* SHM_DEST */
         e->status |= ST_REMOVED;
     return 0;
 }
 
-/* Every segment of /proc/sysvipc/shm; on failure, a message in msg. */
-static int sysv_entries(struct entries *l, char *msg, size_t len)
-{
-    int col[NSYSVCOLS], rc = 0;
-    char *line = NULL;
-    size_t linecap = 0;
-    FILE *f = fopen(SYSV_SHM_FILE, "r");
-
-    if (!f) {
-        snprintf(msg, len, "cannot list SysV segments: %s: %s",
-                 SYSV_SHM_FILE, strerror(errno));
-        return -1;
-    }
-    if (getline(&line, &linecap, f) <= 0) {
-        snprintf(msg, len, "%s: no header line", SYSV_SHM_FILE);
-        rc = -1;
-    } else if ((rc = sysv_header(line, col, msg, len)) == 0) {
-        while (rc >= 0 && getline(&line, &linecap, f) > 0)
-            rc = sysv_entry(l, line, col);
-        if (rc < 0)
-            snprintf(msg, len, "out of memory");
-    }
-    free(line);
-    fclose(f);
-    return rc < 0 ? -1 : 0;
-}
-
+/* Every segment the backend can see, sorted; on failure, a message in msg. */
 int backend_entries(struct entries *l, char *msg, size_t len)
 {
-    int rc = is_sysv() ? sysv_entries(l, msg, len) : posix_entries(l, msg, len);
+    int rc = is_sysv() ? seglist_sysv_each(sysv_entry, l, msg, len)
+                       : seglist_posix_each(posix_entry, l, msg, len);
 
+    if (rc == NOMEM)
+        snprintf(msg, len, "out of memory");
     if (rc == 0 && l->n > 1)
         qsort(l->e, l->n, sizeof l->e[0], compare_entries);
     return rc;
@@ -303,7 +220,7 @@ int remove_command(const struct entry *e, char *buf, size_t len)
         snprintf(buf, len, "ushm rm %s", quoted);
         return 1;
     }
-    snprintf(path, sizeof path, POSIX_SHM_DIR "%s", e->name);
+    snprintf(path, sizeof path, SEGLIST_POSIX_DIR "%s", e->name);
     shell_quote(path, quoted, sizeof quoted);
     snprintf(buf, len, "%s %s", (e->status & ST_NOTFILE) &&
              strcmp(e->type, "directory") == 0 ? "rm -r" : "rm", quoted);
@@ -311,12 +228,24 @@ int remove_command(const struct entry *e, char *buf, size_t len)
 }
 
 
+/* The id and creator of the live segment with e's key. */
+static int sysv_match(const struct seglist_sysv *s, void *arg)
+{
+    struct entry *e = arg;
+
+    if ((uint32_t)s->key == e->key && !(s->perms & 01000)) {
+        e->id = s->shmid;
+        e->cpid = s->cpid;
+        e->cpid_alive = pid_alive(e->cpid);
+    }
+    return 0;
+}
+
 /* What ushm_stat() says, and on SysV the id and creator from the kernel's
  * list (the segment with the name's key that is not removed). */
 int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
 {
     struct ushm_stat st;
-    struct entries l = { 0 };
     char canon[USHM_NAME_MAX + 2];
 
     if (ushm_stat(name, &st) < 0)
@@ -338,14 +267,9 @@ int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
         return 0;
     e->key = sysv_key(canon);
     e->key_known = 1;
-    if (sysv_entries(&l, msg, len) != 0)
+    if (seglist_sysv_each(sysv_match, e, msg, len) != 0) {
+        free(e->name);
         return -1;
-    for (size_t i = 0; i < l.n; i++)
-        if (l.e[i].key == e->key && !(l.e[i].status & ST_REMOVED)) {
-            e->id = l.e[i].id;
-            e->cpid = l.e[i].cpid;
-            e->cpid_alive = l.e[i].cpid_alive;
-        }
-    free_entries(&l);
+    }
     return 0;
 }

@@ -18,8 +18,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define POSIX_SHM_DIR "/dev/shm"
-#define SYSV_SHM_FILE "/proc/sysvipc/shm"
+#include "seglist.h"
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
