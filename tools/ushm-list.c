@@ -22,26 +22,6 @@ void canonical_name(const char *name, char *buf, size_t len)
     snprintf(buf, len, "%s%s", name[0] == '/' ? "" : "/", name);
 }
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-/* The SysV key of a canonical name, as documented in ushm(3): repeated here
- * so that "stat" can show it without the library's internals. */
-static uint32_t sysv_key(const char *canonical)
-{
-    uint32_t h = fnv1a(canonical);
-
-    return h ? h : 1;   /* never IPC_PRIVATE */
-}
-
 int is_sysv(void)
 {
     return strcmp(ushm_backend(), "sysv") == 0;
@@ -73,19 +53,21 @@ void free_entries(struct entries *l)
     l->n = l->cap = 0;
 }
 
-/* Why the name of a /dev/shm entry is not one libushm accepts, or NULL. */
+/* Why the name of a /dev/shm entry is not one libushm accepts, or NULL.
+ * The library judges it (ushm_key() checks a name as every call does);
+ * of its two answers, -EINVAL is a bad character or the sem. prefix. */
 static const char *name_problem(const char *base)
 {
-    size_t len = strlen(base);
+    key_t key;
+    int err = ushm_key(base, &key);
 
-    if (len > USHM_NAME_MAX - 1)
+    if (err == 0)
+        return NULL;
+    if (err == -ENAMETOOLONG)
         return "longer than 30 characters";
-    if (strspn(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                     "0123456789._-") != len)
-        return "characters outside A-Z a-z 0-9 . _ -";
     if (strncmp(base, "sem.", 4) == 0)
         return "a POSIX semaphore's name (sem. prefix)";
-    return NULL;
+    return "characters outside A-Z a-z 0-9 . _ -";
 }
 
 static const char *file_type(mode_t m)
@@ -247,6 +229,7 @@ int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
 {
     struct ushm_stat st;
     char canon[USHM_NAME_MAX + 2];
+    key_t key;
 
     if (ushm_stat(name, &st) < 0)
         return 1;
@@ -265,7 +248,11 @@ int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
     e->nattach = st.nattach;
     if (!is_sysv())
         return 0;
-    e->key = sysv_key(canon);
+    if (ushm_key(canon, &key) < 0) {
+        free(e->name);
+        return 1;
+    }
+    e->key = (uint32_t)key;
     e->key_known = 1;
     if (seglist_sysv_each(sysv_match, e, msg, len) != 0) {
         free(e->name);
