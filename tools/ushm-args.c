@@ -68,6 +68,16 @@ const struct command commands[] = {
       HELP_HELP "\n"
       "Example:\n  ushm stat /cache --json\n",
       OPT_JSON | OPT_BYTES, 1, 1, cmd_stat },
+    { "key", "key NAME [--json]",
+      "Print the System V key of NAME as 0x%08x: the key a segment of that\n"
+      "name has on the sysv backend (ipcs -m shows it), whichever backend the\n"
+      "library was built with.  Nothing is opened or created.\n\n"
+      HELP_NAME
+      "  -J, --json          print {\"name\": ..., \"key\": ...}, as stat --json\n"
+      "                      gives them\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm key /cache\n",
+      OPT_JSON, 1, 1, cmd_key },
     { "write", "write NAME [--offset N] < FILE",
       "Copy standard input into the segment, N bytes in.  If it does not fit\n"
       "before the end of the segment, nothing is written and the exit status\n"

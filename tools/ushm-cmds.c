@@ -8,6 +8,7 @@
 #include <ushm.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -80,6 +81,28 @@ int cmd_stat(const struct command *cmd, struct args *a)
         rc = tool_error(cmd, "out of memory");
     free(e.name);
     return rc;
+}
+
+/* The key from ushm_key(), as stat and ls show keys (text and JSON). */
+int cmd_key(const struct command *cmd, struct args *a)
+{
+    char canon[USHM_NAME_MAX + 2], text[16];
+    key_t key;
+
+    if (ushm_key(a->pos[0], &key) < 0)
+        return lib_error(cmd);
+    snprintf(text, sizeof text, "0x%08" PRIx32, (uint32_t)key);
+    if (!(a->seen & OPT_JSON)) {
+        printf("%s\n", text);
+        return 0;
+    }
+    canonical_name(a->pos[0], canon, sizeof canon);
+    fputs("{\"name\": ", stdout);
+    json_string(stdout, canon);
+    fputs(", \"key\": ", stdout);
+    json_string(stdout, text);
+    fputs("}\n", stdout);
+    return 0;
 }
 
 int cmd_write(const struct command *cmd, struct args *a)

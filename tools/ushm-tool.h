@@ -143,6 +143,7 @@ void print_json_list(const struct entries *l);
 int cmd_create(const struct command *, struct args *);
 int cmd_rm(const struct command *, struct args *);
 int cmd_stat(const struct command *, struct args *);
+int cmd_key(const struct command *, struct args *);
 int cmd_write(const struct command *, struct args *);
 int cmd_read(const struct command *, struct args *);
 int cmd_ls(const struct command *, struct args *);
