@@ -721,39 +721,34 @@ static void remove_name(const char *name)
         __real_shmctl(id, IPC_RMID, NULL);
 }
 
-/* SysV segments this process created (cpid), with their ids. */
+/* SysV segments this process created (cpid), with their ids.  seglist's
+ * calls pass through the wrappers untouched: it runs only while unarmed. */
 struct sv_row { int id; long key; unsigned long size, nattch; };
+
+struct sv_rows { struct sv_row *rows; int max, n; };
+
+static int sysv_row(const struct seglist_sysv *s, void *arg)
+{
+    struct sv_rows *r = arg;
+
+    if (s->cpid != (long long)main_pid)
+        return 0;
+    if (r->n < r->max) {
+        r->rows[r->n].id = s->shmid;
+        r->rows[r->n].key = (long)s->key;
+        r->rows[r->n].size = (unsigned long)s->size;
+        r->rows[r->n].nattch = (unsigned long)s->nattch;
+    }
+    r->n++;
+    return 0;
+}
 
 static int sysv_rows(struct sv_row *rows, int max)
 {
-    FILE *f = __real_fopen("/proc/sysvipc/shm", "re");
-    char line[512];
-    int n = 0;
+    struct sv_rows r = { rows, max, 0 };
 
-    if (f == NULL)
-        return 0;
-    if (fgets(line, sizeof line, f) == NULL) {
-        fclose(f);
-        return 0;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
-        long key, cpid, lpid;
-        int id;
-        unsigned long perms, size, nattch;
-
-        if (sscanf(line, "%ld %d %lo %lu %ld %ld %lu", &key, &id, &perms,
-                   &size, &cpid, &lpid, &nattch) != 7 || cpid != (long)main_pid)
-            continue;
-        if (n < max) {
-            rows[n].id = id;
-            rows[n].key = key;
-            rows[n].size = size;
-            rows[n].nattch = nattch;
-        }
-        n++;
-    }
-    fclose(f);
-    return n < max ? n : max;
+    seglist_sysv_each(sysv_row, &r, NULL, 0);
+    return r.n < max ? r.n : max;
 }
 
 /* Anonymous SysV segments left by a failed IPC_RMID: ours, unattached. */
@@ -814,22 +809,23 @@ struct snap {
     sigset_t mask;
 };
 
+/* Our /dev/shm entries (the prefix's) and their sizes, -1 if gone. */
+static int snap_dev(const struct seglist_posix *e, void *arg)
+{
+    struct snap *s = arg;
+
+    if (strncmp(e->name, prefix, strlen(prefix)) != 0 || s->ndev == MAX_ENT)
+        return 0;
+    snprintf(s->dev[s->ndev].name, sizeof s->dev[0].name, "/%s", e->name);
+    s->dev[s->ndev].size = e->err == 0 ? (long long)e->size : -1;
+    s->ndev++;
+    return 0;
+}
+
 static void snap_sets(struct snap *s)
 {
-    char list[2048], *save, *tok;
-
     s->ndev = 0;
-    fc_count_devshm(prefix, list, sizeof list);
-    for (tok = strtok_r(list, " ", &save); tok != NULL && s->ndev < MAX_ENT;
-         tok = strtok_r(NULL, " ", &save)) {
-        char path[80];
-        struct stat st;
-
-        snprintf(path, sizeof path, "/dev/shm/%s", tok);
-        snprintf(s->dev[s->ndev].name, sizeof s->dev[0].name, "/%s", tok);
-        s->dev[s->ndev].size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-        s->ndev++;
-    }
+    seglist_posix_each(snap_dev, s, NULL, 0);
     s->nsv = sysv_rows(s->sv, MAX_ENT);
 }
 
