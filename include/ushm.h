@@ -26,10 +26,8 @@ extern "C" {
 #define USHM_EXPORT
 #endif
 
-#define USHM_VERSION_MAJOR 0
-#define USHM_VERSION_MINOR 2
-#define USHM_VERSION_PATCH 0
-#define USHM_VERSION_STRING "0.2.0"
+/* USHM_VERSION_MAJOR, _MINOR, _PATCH and _STRING, from configure. */
+#include "ushm-version.h"
 
 /* Longest canonical name, leading slash included (macOS PSHMNAMLEN). */
 #define USHM_NAME_MAX 31
