@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ushm_mutex_t and ushm_event_t: synchronisation in memory shared between
- * processes.  This is memory, not a segment operation, so it is the same for
- * every backend.  The platform primitives sit behind two small interfaces
- * chosen by configure:
- *   - the robust mutex (prim_*): a robust, process-shared, error-checking
- *     pthread mutex, or nothing (every mutex call is then -ENOTSUP);
- *   - waiting on a 32-bit word (wait_on_word / wake_word): the Linux futex,
- *     or polling with a bounded backoff (configure --disable-futex).
+ * ushm_mutex_t: a robust, process-shared, error-checking pthread mutex, or
+ * nothing (every mutex call is then -ENOTSUP).  The rest of the
+ * synchronisation is in lib/sync/.
  */
-#define _GNU_SOURCE /* syscall(), pthread_mutex_clocklock() on glibc */
+#define _GNU_SOURCE /* pthread_mutex_clocklock() on glibc */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -17,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,130 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "sync.h"
-
-#if USHM_USE_FUTEX
-#include <sys/syscall.h>
-#if HAVE_LINUX_FUTEX_H
-#include <linux/futex.h>
-#else
-#define FUTEX_WAIT 0 /* the kernel's ABI (musl-gcc has no kernel headers) */
-#define FUTEX_WAKE 1
-#endif
-#endif
-
-#if ATOMIC_INT_LOCK_FREE != 2
-#error "ushm_mutex_t and ushm_event_t need a lock-free 32-bit atomic"
-#endif
-
-_Static_assert(sizeof(ushm_mutex_t) == 64, "ushm_mutex_t is 64 bytes (ABI)");
-_Static_assert(sizeof(ushm_event_t) == 16, "ushm_event_t is 16 bytes (ABI)");
-_Static_assert(sizeof(unsigned) == 4, "the event counter is 32 bits");
-#ifdef __GNUC__
-_Static_assert(_Alignof(ushm_mutex_t) == 8 && _Alignof(ushm_event_t) == 8,
-               "the header aligns both to 8, in structs too (i386)");
-#endif
-
-#define SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
-
-static int misaligned(const void *p)
-{
-    return ((uintptr_t)p & (SYNC_ALIGN - 1)) != 0;
-}
-
-/* ---- time: deadlines on CLOCK_MONOTONIC -------------------------------- */
-
-static struct timespec mono_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts;
-}
-
-static struct timespec deadline_after(long ms)
-{
-    struct timespec d = mono_now();
-
-    d.tv_sec += (time_t)(ms / 1000);
-    d.tv_nsec += (ms % 1000) * 1000000L;
-    if (d.tv_nsec >= 1000000000L) {
-        d.tv_sec++;
-        d.tv_nsec -= 1000000000L;
-    }
-    return d;
-}
-
-/* The time left until deadline in *left; 0 once it has passed. */
-static int time_left(const struct timespec *deadline, struct timespec *left)
-{
-    struct timespec now = mono_now();
-
-    left->tv_sec = deadline->tv_sec - now.tv_sec;
-    left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
-    if (left->tv_nsec < 0) {
-        left->tv_sec--;
-        left->tv_nsec += 1000000000L;
-    }
-    return left->tv_sec > 0 || (left->tv_sec == 0 && left->tv_nsec > 0);
-}
-
-static int passed(const struct timespec *deadline)
-{
-    struct timespec left;
-
-    return !time_left(deadline, &left);
-}
-
-/* A short nap for the rare waits that have no primitive to sleep on. */
-static void nap(long us, const struct timespec *deadline)
-{
-    struct timespec ts = { 0, us * 1000L }, left;
-
-    if (deadline != NULL && time_left(deadline, &left) &&
-        (left.tv_sec == 0 && left.tv_nsec < ts.tv_nsec))
-        ts = left;
-    nanosleep(&ts, NULL); /* EINTR: the caller checks and comes back */
-}
-
-static void cpu_relax(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __asm__ __volatile__("pause");
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#else
-    sched_yield();
-#endif
-}
-
-/* Spinning only pays when another CPU can change the word meanwhile. */
-static int spin_worthwhile(void)
-{
-    static atomic_int cpus; /* 0: not asked yet */
-    int n = atomic_load_explicit(&cpus, memory_order_relaxed);
-
-    if (n == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-
-        n = c > 1 ? 2 : 1;
-        atomic_store_explicit(&cpus, n, memory_order_relaxed);
-    }
-    return n > 1;
-}
+#include "sync/internal.h"
 
 /* ---- the mutex ---------------------------------------------------------- */
-
-static int check_mutex(const char *func, const ushm_mutex_t *m)
-{
-    if (m == NULL)
-        return ushm__fail(EINVAL, "%s: the mutex is NULL", func);
-    if (misaligned(m))
-        return ushm__fail(EINVAL, "%s(%p): the mutex is not %d-byte aligned",
-                          func, (const void *)m, SYNC_ALIGN);
-    return 0;
-}
 
 #if USHM_HAVE_ROBUST_MUTEX
 
@@ -288,7 +162,7 @@ struct sync_mutex {
 
 _Static_assert(sizeof(struct sync_mutex) <= sizeof(ushm_mutex_t),
                "pthread_mutex_t does not fit in ushm_mutex_t");
-_Static_assert(_Alignof(struct sync_mutex) <= SYNC_ALIGN,
+_Static_assert(_Alignof(struct sync_mutex) <= USHM__SYNC_ALIGN,
                "pthread_mutex_t needs more than 8-byte alignment");
 
 #define INITING 0x80000000u
@@ -406,7 +280,7 @@ static int prim_timedlock(pthread_mutex_t *pm, const struct timespec *deadline)
     struct timespec left, rt;
     int err;
 
-    if (!time_left(deadline, &left)) {
+    if (!ushm__time_left(deadline, &left)) {
         err = pthread_mutex_trylock(pm);
         return err == EBUSY ? ETIMEDOUT : err;
     }
@@ -441,7 +315,7 @@ static int prim_lock(pthread_mutex_t *pm, long ms, const struct timespec *deadli
         return pthread_mutex_trylock(pm);
     do
         err = prim_timedlock(pm, deadline);
-    while (err == EINTR || (err == ETIMEDOUT && !passed(deadline)));
+    while (err == EINTR || (err == ETIMEDOUT && !ushm__deadline_passed(deadline)));
     return err;
 }
 
@@ -501,13 +375,13 @@ static int mutex_ready(struct sync_mutex *mx, const char *func, long ms,
                 return err;
             continue;
         }
-        if (ms == 0 || (ms > 0 && passed(deadline)))
+        if (ms == 0 || (ms > 0 && ushm__deadline_passed(deadline)))
             return ushm__fail(busy, "%s(%p): process %u is initialising the "
                               "mutex", func, (void *)mx, s & ~INITING);
         if (rounds < 100)
             sched_yield();
         else
-            nap(50, ms > 0 ? deadline : NULL);
+            ushm__nap(50, ms > 0 ? deadline : NULL);
     }
 }
 
@@ -519,13 +393,13 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
     struct timespec deadline = { 0, 0 };
     int err;
 
-    if ((err = check_mutex(func, m)) < 0)
+    if ((err = ushm__sync_check(func, m, "mutex")) < 0)
         return err;
     if (held_index(hl, m) >= 0)
         return ushm__fail(EDEADLK, "%s(%p): the calling thread already "
                           "holds this mutex", func, (void *)m);
     if (ms > 0)
-        deadline = deadline_after(ms);
+        deadline = ushm__deadline_after(ms);
     if ((err = held_reserve(hl, func, m)) < 0 ||
         (err = mutex_ready(mx, func, ms, &deadline, busy)) < 0)
         return err;
@@ -588,7 +462,7 @@ static int mutex_release(ushm_mutex_t *m)
 static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms,
                          int busy)
 {
-    int err = check_mutex(func, m);
+    int err = ushm__sync_check(func, m, "mutex");
 
     (void)ms;
     (void)busy;
@@ -633,196 +507,7 @@ int ushm_mutex_timedlock(ushm_mutex_t *m, long timeout_ms)
 
 int ushm_mutex_unlock(ushm_mutex_t *m)
 {
-    int err = check_mutex("ushm_mutex_unlock", m);
+    int err = ushm__sync_check("ushm_mutex_unlock", m, "mutex");
 
     return err < 0 ? err : mutex_release(m);
-}
-
-/* ---- waiting on a 32-bit word ------------------------------------------- */
-
-#if USHM_USE_FUTEX
-
-/* Not FUTEX_PRIVATE: the word is shared between processes. */
-static long futex(atomic_uint *word, int op, unsigned val,
-                  const struct timespec *rel)
-{
-#ifdef SYS_futex_time64
-    if (sizeof(time_t) > sizeof(long)) /* 32-bit with a 64-bit time_t */
-        return syscall(SYS_futex_time64, (void *)word, op, val, rel, NULL, 0);
-#endif
-    return syscall(SYS_futex, (void *)word, op, val, rel, NULL, 0);
-}
-
-/* Sleep while *word == seen, until woken, a signal, or the deadline. */
-static void wait_on_word(atomic_uint *word, unsigned seen,
-                         const struct timespec *deadline, long *backoff_us)
-{
-    struct timespec left;
-    long rc = 0;
-
-    if (deadline == NULL)
-        rc = futex(word, FUTEX_WAIT, seen, NULL);
-    else if (time_left(deadline, &left))
-        rc = futex(word, FUTEX_WAIT, seen, &left);
-    /* A sandbox that forbids the call (seccomp): nap instead of spinning. */
-    if (rc == -1 && (errno == ENOSYS || errno == EPERM)) {
-        *backoff_us = *backoff_us == 0 ? 50 : *backoff_us < 500 ? *backoff_us * 2 : 1000;
-        nap(*backoff_us, deadline);
-    }
-}
-
-static void wake_word(atomic_uint *word)
-{
-    futex(word, FUTEX_WAKE, INT_MAX, NULL);
-}
-
-#else /* polling */
-
-#define POLL_FIRST_US 50L
-#define POLL_MAX_US 1000L
-
-/* Nap, 50 us at first and doubling up to 1 ms, never past the deadline. */
-static void wait_on_word(atomic_uint *word, unsigned seen,
-                         const struct timespec *deadline, long *backoff_us)
-{
-    (void)word;
-    (void)seen;
-    if (*backoff_us == 0)
-        *backoff_us = POLL_FIRST_US;
-    nap(*backoff_us, deadline);
-    if (*backoff_us < POLL_MAX_US)
-        *backoff_us = *backoff_us * 2 < POLL_MAX_US ? *backoff_us * 2 : POLL_MAX_US;
-}
-
-static void wake_word(atomic_uint *word)
-{
-    (void)word;
-}
-
-#endif
-
-/* ---- the event ---------------------------------------------------------- */
-
-/* The counter, then how many are asleep on it (a hint for the notifier: a
- * waiter killed asleep only costs later notifies a wake-up call). */
-struct sync_event {
-    atomic_uint counter;
-    atomic_uint sleepers;
-};
-
-_Static_assert(sizeof(struct sync_event) <= sizeof(ushm_event_t),
-               "struct sync_event fits in ushm_event_t");
-
-/*
- * How long a waiter spins before it sleeps.  A peer that is running answers
- * within a microsecond, one that sleeps takes a futex wake-up, a few
- * microseconds: 20 us of spinning covers both, so a ping-pong that slept
- * once soon spins again.  But where the peer is not running meanwhile (a
- * busy machine) spinning only takes the CPU from it: after 8 spins in a row
- * that saw nothing, this process spins 1 us, and 20 us one time in 16 to
- * notice when spinning pays again.
- */
-#define SPIN_LONG_NS 20000L
-#define SPIN_SHORT_NS 1000L
-#define SPIN_MISSES_MAX 8u
-static atomic_uint spin_misses;
-
-static int spin_for_change(const struct sync_event *e, unsigned seen)
-{
-    unsigned misses = atomic_load_explicit(&spin_misses, memory_order_relaxed);
-    long limit = misses < SPIN_MISSES_MAX || misses % 16 == 0 ? SPIN_LONG_NS
-                                                              : SPIN_SHORT_NS;
-    struct timespec start = mono_now(), now;
-
-    for (unsigned i = 1;; i++) {
-        cpu_relax();
-        if (atomic_load_explicit(&e->counter, memory_order_acquire) != seen) {
-            if (misses != 0)
-                atomic_store_explicit(&spin_misses, 0, memory_order_relaxed);
-            return 1;
-        }
-        if (i % 32 == 0) {
-            now = mono_now();
-            if ((now.tv_sec - start.tv_sec) * 1000000000L +
-                (now.tv_nsec - start.tv_nsec) >= limit)
-                break;
-        }
-    }
-    atomic_store_explicit(&spin_misses, misses + 1, memory_order_relaxed);
-    return 0;
-}
-
-static int check_event(const char *func, const ushm_event_t *ev)
-{
-    if (ev == NULL)
-        return ushm__fail(EINVAL, "%s: the event is NULL", func);
-    if (misaligned(ev))
-        return ushm__fail(EINVAL, "%s(%p): the event is not %d-byte aligned",
-                          func, (const void *)ev, SYNC_ALIGN);
-    return 0;
-}
-
-unsigned ushm_event_read(const ushm_event_t *ev)
-{
-    struct sync_event *e = (struct sync_event *)(void *)ev;
-
-    if (check_event("ushm_event_read", ev) < 0)
-        return 0;
-    return atomic_load_explicit(&e->counter, memory_order_acquire);
-}
-
-int ushm_event_notify(ushm_event_t *ev)
-{
-    struct sync_event *e = (struct sync_event *)(void *)ev;
-    int err = check_event("ushm_event_notify", ev);
-
-    if (err < 0)
-        return err;
-    /* Both sides are seq_cst: a waiter that counted itself before checking
-     * the counter is seen here, or it sees the new count. */
-    atomic_fetch_add_explicit(&e->counter, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&e->sleepers, memory_order_seq_cst) != 0)
-        wake_word(&e->counter);
-    return 0;
-}
-
-int ushm_event_wait(ushm_event_t *ev, unsigned seen, long timeout_ms)
-{
-    struct sync_event *e = (struct sync_event *)(void *)ev;
-    struct timespec deadline = { 0, 0 };
-    long backoff = 0;
-    int err = check_event("ushm_event_wait", ev);
-
-    if (err < 0)
-        return err;
-    if (atomic_load_explicit(&e->counter, memory_order_acquire) != seen)
-        return 0;
-    if (timeout_ms == 0)
-        return ushm__fail(ETIMEDOUT, "ushm_event_wait(%p, %u, 0 ms): the "
-                          "counter is still %u", (void *)ev, seen, seen);
-    if (timeout_ms > 0)
-        deadline = deadline_after(timeout_ms);
-    /* A round trip that sleeps costs microseconds: look a little first. */
-    if (spin_worthwhile() && spin_for_change(e, seen))
-        return 0;
-    atomic_fetch_add_explicit(&e->sleepers, 1, memory_order_seq_cst);
-    for (;;) {
-        if (atomic_load_explicit(&e->counter, memory_order_seq_cst) != seen) {
-            err = 0;
-            break;
-        }
-        if (timeout_ms > 0 && passed(&deadline)) {
-            err = ETIMEDOUT;
-            break;
-        }
-        wait_on_word(&e->counter, seen, timeout_ms > 0 ? &deadline : NULL,
-                     &backoff);
-    }
-    atomic_fetch_sub_explicit(&e->sleepers, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
-    if (err != 0)
-        return ushm__fail(ETIMEDOUT, "ushm_event_wait(%p, %u, %ld ms): the "
-                          "counter is still %u", (void *)ev, seen, timeout_ms,
-                          seen);
-    return 0;
 }
