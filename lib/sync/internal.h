@@ -91,21 +91,27 @@ USHM__HIDDEN void ushm__wait_on_word(atomic_uint *word, unsigned seen,
 /* Wake every waiter on word (nothing to do where waiters poll). */
 USHM__HIDDEN void ushm__wake_word(atomic_uint *word);
 
-/* ---- the mutexes this thread holds (held.c) ----------------------------- */
-/* For -EDEADLK, -EPERM and ushm_close()'s -EBUSY.  Every lock and unlock
- * consults it, so what they use is inline here; held.c has the rest. */
+/* ---- the mutexes each thread holds (held.c) ---------------------------- */
+/* For -EDEADLK and -EPERM, and for ushm_close()'s -EBUSY while any thread
+ * of the process holds a mutex in the mapping: each thread's list is its
+ * own to change, and is registered with the process so that ushm_close()
+ * can read them all.  Every lock and unlock consults the caller's, so what
+ * they use is inline here; held.c has the rest. */
 
 #define USHM__HELD_INLINE 16
 
 struct ushm__held_list {
-    const void **v;                  /* NULL: inline_ */
-    size_t n, cap;                   /* cap 0 means USHM__HELD_INLINE */
-    const void *inline_[USHM__HELD_INLINE];
+    atomic_uintptr_t *v;             /* NULL: inline_ */
+    atomic_size_t n;                 /* entries; the owner alone changes it */
+    size_t cap;                      /* 0 means USHM__HELD_INLINE */
+    int registered;                  /* in the process's list of lists */
+    struct ushm__held_list *next, **prevp;
+    atomic_uintptr_t inline_[USHM__HELD_INLINE];
 };
 
 #if defined(__GLIBC__) && defined(__GNUC__)
 /* The initial-exec model spares each lock and unlock a __tls_get_addr()
- * call, for 152 bytes of glibc's static TLS, which it keeps spare for
+ * call, for a little of glibc's static TLS, which it keeps spare for
  * libraries that are dlopen()ed too. */
 #define USHM__HELD_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #else
@@ -113,8 +119,6 @@ struct ushm__held_list {
 #endif
 USHM__HIDDEN extern _Thread_local struct ushm__held_list ushm__held
     USHM__HELD_TLS_MODEL;
-/* Set once the list is emptied in the child of fork(). */
-USHM__HIDDEN extern atomic_int ushm__held_forgets_at_fork;
 
 /* The slow paths of ushm__held_reserve() and ushm__held_remove(). */
 USHM__HIDDEN int ushm__held_grow(struct ushm__held_list *hl, const char *func,
@@ -123,19 +127,24 @@ USHM__HIDDEN void ushm__held_shrink(struct ushm__held_list *hl);
 
 /* Callers take &ushm__held once: in a shared library every access to a
  * thread-local costs instructions. */
-static inline const void **ushm__held_items(const struct ushm__held_list *hl)
+static inline atomic_uintptr_t *ushm__held_items(struct ushm__held_list *hl)
 {
-    return hl->v != NULL ? hl->v : (const void **)hl->inline_;
+    return hl->v != NULL ? hl->v : hl->inline_;
+}
+
+/* The count, as its owner reads it (relaxed: a plain load). */
+static inline size_t ushm__held_count(struct ushm__held_list *hl)
+{
+    return atomic_load_explicit(&hl->n, memory_order_relaxed);
 }
 
 /* Where m is in the list, or -1. */
-static inline long ushm__held_index(const struct ushm__held_list *hl,
-                                    const void *m)
+static inline long ushm__held_index(struct ushm__held_list *hl, const void *m)
 {
-    const void **v = ushm__held_items(hl);
+    atomic_uintptr_t *v = ushm__held_items(hl);
 
-    for (size_t i = hl->n; i-- > 0;)
-        if (v[i] == m)
+    for (size_t i = ushm__held_count(hl); i-- > 0;)
+        if (atomic_load_explicit(&v[i], memory_order_relaxed) == (uintptr_t)m)
             return (long)i;
     return -1;
 }
@@ -147,34 +156,46 @@ static inline int ushm__held_reserve(struct ushm__held_list *hl,
 {
     size_t cap = hl->v != NULL ? hl->cap : USHM__HELD_INLINE;
 
-    if (atomic_load_explicit(&ushm__held_forgets_at_fork,
-                             memory_order_acquire) && hl->n < cap)
+    if (hl->registered && ushm__held_count(hl) < cap)
         return 0;
     return ushm__held_grow(hl, func, m);
 }
 
 static inline void ushm__held_push(struct ushm__held_list *hl, const void *m)
 {
-    ushm__held_items(hl)[hl->n++] = m;
+    size_t n = ushm__held_count(hl);
+
+    atomic_store_explicit(&ushm__held_items(hl)[n], (uintptr_t)m,
+                          memory_order_relaxed);
+    /* Release: a closer that reads the count reads the entry too. */
+    atomic_store_explicit(&hl->n, n + 1, memory_order_release);
 }
 
 static inline void ushm__held_remove(struct ushm__held_list *hl, size_t i)
 {
-    const void **v = ushm__held_items(hl);
+    atomic_uintptr_t *v = ushm__held_items(hl);
+    size_t n = ushm__held_count(hl);
 
-    if (i + 1 < hl->n) /* not the last one locked */
-        memmove(&v[i], &v[i + 1], (hl->n - i - 1) * sizeof *v);
-    hl->n--;
-    if (hl->v != NULL && hl->n <= USHM__HELD_INLINE)
+    for (; i + 1 < n; i++) /* not the last one locked: close the gap */
+        atomic_store_explicit(&v[i], atomic_load_explicit(&v[i + 1],
+                                                          memory_order_relaxed),
+                              memory_order_relaxed);
+    atomic_store_explicit(&v[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&hl->n, n - 1, memory_order_release);
+    if (hl->v != NULL && n - 1 <= USHM__HELD_INLINE)
         ushm__held_shrink(hl);
 }
+
+/* Whether the calling thread holds m (locked at this address). */
+USHM__HIDDEN int ushm__mutex_held_here(const ushm_mutex_t *m);
 
 /* ---- the state word in front of every mutex (mutex.c) ------------------- */
 /*
  * A ushm_mutex_t is a state word, then the lock of the implementation that
  * set it up.  The state is
  *   0                  never used: unlocked and ready (a zero-filled segment)
- *   INITING | pid      process pid is setting up the lock
+ *   INITING | pid      process pid (in the PID namespace of the second
+ *                      word, once written) is setting up the lock
  *   a tag              set up by a program of that ABI (USHM__MUTEX_TAG)
  * A process killed while INITING is found dead by the next user, which takes
  * the set-up over with a compare-and-swap.  Nobody locks before the tag is
@@ -211,8 +232,30 @@ struct ushm__mutex_kind {
     int (*init)(void *lock);   /* make the bytes an unlocked lock: 0 or an errno */
 };
 
+/* The first 8 bytes of every mutex: the state word, and the PID namespace
+ * of the process that set it up (0: not yet, or a program of 0.2). */
+struct ushm__mutex_head {
+    atomic_uint state;
+    atomic_uint pidns;
+};
+
+/* This process's PID namespace: an inode number, or USHM__PIDNS_UNKNOWN
+ * where /proc cannot tell. */
+#define USHM__PIDNS_UNKNOWN 1u
+USHM__HIDDEN extern atomic_uint ushm__pidns_cache; /* 0: not asked yet */
+USHM__HIDDEN unsigned ushm__pidns_slow(void);
+static inline unsigned ushm__pidns(void)
+{
+    unsigned ns = atomic_load_explicit(&ushm__pidns_cache, memory_order_relaxed);
+
+    return ns != 0 ? ns : ushm__pidns_slow();
+}
+/* -EXDEV: the mutex was set up in the PID namespace theirs. */
+USHM__HIDDEN int ushm__mutex_other_pidns(const char *func, const void *m,
+                                         unsigned theirs);
+
 /* The slow path of ushm__mutex_ready(). */
-USHM__HIDDEN int ushm__mutex_setup(atomic_uint *state, void *lock,
+USHM__HIDDEN int ushm__mutex_setup(struct ushm__mutex_head *head, void *lock,
                                    const struct ushm__mutex_kind *kind,
                                    const char *func, long ms,
                                    const struct timespec *deadline, int busy);
@@ -223,14 +266,14 @@ USHM__HIDDEN int ushm__mutex_setup(atomic_uint *state, void *lock,
  * microseconds, bounded by the deadline of a timed lock (ms > 0); a trylock
  * (ms == 0) does not wait: -busy.
  */
-static inline int ushm__mutex_ready(atomic_uint *state, void *lock,
+static inline int ushm__mutex_ready(struct ushm__mutex_head *head, void *lock,
                                     const struct ushm__mutex_kind *kind,
                                     const char *func, long ms,
                                     const struct timespec *deadline, int busy)
 {
-    if (atomic_load_explicit(state, memory_order_acquire) == kind->tag)
+    if (atomic_load_explicit(&head->state, memory_order_acquire) == kind->tag)
         return 0;
-    return ushm__mutex_setup(state, lock, kind, func, ms, deadline, busy);
+    return ushm__mutex_setup(head, lock, kind, func, ms, deadline, busy);
 }
 
 /* The sentences every implementation gives, each returning its -errno:

@@ -16,18 +16,94 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
+#include "sync.h"
 
+/*
+ * The 64 bytes: mutex.c's head (the state word and the PID namespace of
+ * the set-up), the pthread mutex, and at the end the address through which
+ * the holder locked it, so that an unlock through another mapping of the
+ * same segment finds the holder's entry in its list.
+ */
+#define LOCKED_AT_OFFSET 56
 struct pthread_mutex_box {
-    atomic_uint state; /* mutex.c's */
-    uint32_t unused_;
+    struct ushm__mutex_head head;
     pthread_mutex_t pm;
 };
 
-_Static_assert(sizeof(struct pthread_mutex_box) <= sizeof(ushm_mutex_t),
+_Static_assert(sizeof(struct pthread_mutex_box) <= LOCKED_AT_OFFSET,
                "pthread_mutex_t does not fit in ushm_mutex_t");
+
+static atomic_uintptr_t *locked_at(ushm_mutex_t *m)
+{
+    return (atomic_uintptr_t *)(void *)(m->opaque_ + LOCKED_AT_OFFSET);
+}
+
+/*
+ * What a pthread mutex of libushm's kind looks like unlocked: the bytes
+ * that pthread_mutex_init() makes non-zero (its type), learnt once from a
+ * mutex made here.  A correct tag over bytes that lost them (zeroed, or
+ * overwritten) would be a private, non-robust mutex to the C library: two
+ * holders.  So every lock checks them, which costs a compare.
+ */
+static struct {
+    atomic_int ready;
+    size_t word;                   /* the 32-bit word that holds them, */
+    uint32_t value;                /* its value */
+    int one_word;                  /* 0: they span more (then memcmp) */
+    size_t off, len;               /* the span of non-zero bytes */
+    unsigned char bytes[sizeof(pthread_mutex_t)];
+} pm_type;
+
+static int pm_init(void *lock);
+
+static void pm_type_learn(void)
+{
+    pthread_mutex_t t;
+    const unsigned char *p = (const unsigned char *)&t;
+    size_t lo = sizeof t, hi = 0;
+
+    memset(&t, 0, sizeof t);
+    if (pm_init(&t) != 0)
+        return;
+    for (size_t i = 0; i < sizeof t; i++)
+        if (p[i] != 0) {
+            lo = i < lo ? i : lo;
+            hi = i + 1;
+        }
+    memcpy(pm_type.bytes, p, sizeof t); /* before destroy, which marks it */
+    pthread_mutex_destroy(&t);
+    pm_type.off = lo < hi ? lo : 0;
+    pm_type.len = lo < hi ? hi - lo : 0;
+    pm_type.word = pm_type.off / 4;
+    pm_type.one_word = pm_type.off + pm_type.len <= (pm_type.word + 1) * 4;
+    memcpy(&pm_type.value, pm_type.bytes + pm_type.word * 4, 4);
+    atomic_store_explicit(&pm_type.ready, 1, memory_order_release);
+}
+
+static inline int pm_type_ok(const pthread_mutex_t *pm)
+{
+    uint32_t w;
+
+    if (!atomic_load_explicit(&pm_type.ready, memory_order_acquire))
+        pm_type_learn();
+    if (pm_type.one_word) { /* glibc and musl: one int says the type */
+        memcpy(&w, (const unsigned char *)pm + pm_type.word * 4, 4);
+        return w == pm_type.value;
+    }
+    return memcmp((const unsigned char *)pm + pm_type.off,
+                  pm_type.bytes + pm_type.off, pm_type.len) == 0;
+}
+
+static int pm_overwritten(const char *func, const void *m)
+{
+    return ushm__fail(EPROTO, "%s(%p): the mutex's bytes were overwritten: "
+                      "its pthread mutex is no longer of the robust, "
+                      "process-shared kind libushm made it", func, m);
+}
 _Static_assert(_Alignof(struct pthread_mutex_box) <= USHM__SYNC_ALIGN,
                "pthread_mutex_t needs more than 8-byte alignment");
 
@@ -72,6 +148,28 @@ static int pm_lock(pthread_mutex_t *pm, long ms, const struct timespec *deadline
     return err;
 }
 
+static int pm_rdonly(const char *func, const void *m)
+{
+    return ushm__fail(EACCES, "%s(%p): the mutex is in a USHM_RDONLY "
+                      "mapping: locking and unlocking write it", func, m);
+}
+
+/* What a lock checks before it touches the lock: 0 or -errno.  Inline, and
+ * each test one load and a compare in the usual case. */
+static inline int pm_usable(ushm_mutex_t *m, const char *func)
+{
+    struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
+    unsigned ns = atomic_load_explicit(&mx->head.pidns, memory_order_relaxed);
+
+    if (ushm__rdonly_has(m, sizeof *m))
+        return pm_rdonly(func, m);
+    if (ns != 0 && ns != ushm__pidns() && ushm__pidns() != USHM__PIDNS_UNKNOWN)
+        return ushm__mutex_other_pidns(func, m, ns);
+    if (!pm_type_ok(&mx->pm))
+        return pm_overwritten(func, m);
+    return 0;
+}
+
 /* busy: what a mutex held elsewhere gives when ms == 0. */
 static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
 {
@@ -87,8 +185,9 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
     if (ms > 0)
         deadline = ushm__deadline_after(ms);
     if ((err = ushm__held_reserve(hl, func, m)) < 0 ||
-        (err = ushm__mutex_ready(&mx->state, &mx->pm, &pm_kind, func, ms,
-                                 &deadline, busy)) < 0)
+        (err = ushm__mutex_ready(&mx->head, &mx->pm, &pm_kind, func, ms,
+                                 &deadline, busy)) < 0 ||
+        (err = pm_usable(m, func)) < 0)
         return err;
     err = pm_lock(&mx->pm, ms, &deadline);
     if (err == EOWNERDEAD) {
@@ -99,11 +198,13 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
             return ushm__fail(err, "%s(%p): pthread_mutex_consistent: %s",
                               func, (void *)m, ushm_strerror(-err));
         }
+        atomic_store_explicit(locked_at(m), (uintptr_t)m, memory_order_relaxed);
         ushm__held_push(hl, m);
         return USHM_OWNERDEAD;
     }
     if (err != 0)
         return ushm__mutex_lock_failed(func, m, ms, busy, err);
+    atomic_store_explicit(locked_at(m), (uintptr_t)m, memory_order_relaxed);
     ushm__held_push(hl, m);
     return 0;
 }
@@ -123,6 +224,39 @@ int ushm_mutex_timedlock(ushm_mutex_t *m, long timeout_ms)
     return mutex_acquire(m, "ushm_mutex_timedlock", timeout_ms, ETIMEDOUT);
 }
 
+/*
+ * Not locked at this address by this thread, but maybe through another
+ * mapping of the same segment: the C library knows its holder by thread
+ * id (in this PID namespace, which pm_usable() checks), and the holder
+ * wrote the address it locked through at the end of the mutex.
+ */
+static int unlock_elsewhere(ushm_mutex_t *m)
+{
+    struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
+    struct ushm__held_list *hl = &ushm__held;
+    const char *func = "ushm_mutex_unlock";
+    long i;
+    int err;
+
+    if (atomic_load_explicit(&mx->head.state, memory_order_acquire) !=
+        pm_kind.tag)
+        return ushm__mutex_not_held(m);
+    if ((err = pm_usable(m, func)) < 0)
+        return err;
+    i = ushm__held_index(hl, (const void *)atomic_load_explicit(
+                                 locked_at(m), memory_order_relaxed));
+    if (i < 0)
+        return ushm__mutex_not_held(m);
+    err = pthread_mutex_unlock(&mx->pm);
+    if (err == EPERM)
+        return ushm__mutex_not_held(m);
+    if (err != 0)
+        return ushm__fail(err, "%s(%p): pthread_mutex_unlock: %s", func,
+                          (void *)m, ushm_strerror(-err));
+    ushm__held_remove(hl, (size_t)i);
+    return 0;
+}
+
 int ushm_mutex_unlock(ushm_mutex_t *m)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
@@ -133,7 +267,10 @@ int ushm_mutex_unlock(ushm_mutex_t *m)
     if ((err = ushm__sync_check("ushm_mutex_unlock", m, "mutex")) < 0)
         return err;
     if ((i = ushm__held_index(hl, m)) < 0)
-        return ushm__mutex_not_held(m);
+        return unlock_elsewhere(m);
+    /* Locked here, so the namespace and the type were checked then. */
+    if (ushm__rdonly_has(m, sizeof *m))
+        return pm_rdonly("ushm_mutex_unlock", m);
     if ((err = pthread_mutex_unlock(&mx->pm)) != 0)
         return ushm__fail(err, "ushm_mutex_unlock(%p): pthread_mutex_unlock: "
                           "%s", (void *)m, ushm_strerror(-err));

@@ -815,10 +815,16 @@ END_TEST
  */
 static void set_initing(ushm_mutex_t *m, pid_t pid)
 {
-    uint32_t state = 0x80000000u | (uint32_t)pid;
+    uint32_t state = 0x80000000u | (uint32_t)pid, ns = 0;
+    struct stat st;
 
+    /* The claimant writes its PID namespace next to the state, which tells
+     * the others that its pid means something in theirs. */
+    if (stat("/proc/self/ns/pid", &st) == 0)
+        ns = (uint32_t)st.st_ino;
     memset(m, 0xab, sizeof *m);
     memcpy(m->opaque_, &state, sizeof state);
+    memcpy(m->opaque_ + sizeof state, &ns, sizeof ns);
 }
 
 static int exit_at_once(struct ctx *c, struct shared *sh, long arg)
