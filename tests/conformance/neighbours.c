@@ -8,7 +8,9 @@
  * (run_guarded(), common.h) under a deadline, so that a hang is a failure
  * that says which call hung.  The cases with another user run as root: the
  * guarded child makes new IPC and mount namespaces with a fresh 1777 tmpfs
- * on /dev/shm, and the hostile user is a grandchild dropped to nobody.
+ * on /dev/shm, and the hostile user is a grandchild dropped to nobody.  The
+ * cases that need only a /dev/shm of their own run as any user (in a user
+ * namespace when not root).
  */
 #include "common.h" /* first: it asks for _GNU_SOURCE */
 
@@ -324,6 +326,12 @@ static const struct {
     [SQ_EMPTY_OURS_FLOCK] = { "an empty object of our user's, under flock(LOCK_EX)", NULL },
 };
 
+/* Made by another program of this user: no other user, so no root needed. */
+static int squat_same_user(int kind)
+{
+    return kind == SQ_EMPTY_OURS_FLOCK;
+}
+
 #define SQ_SIZE 8192
 #define SQ_TARGET_SIZE 4096
 
@@ -487,7 +495,7 @@ static int child_squat_kind(void *arg, char *msg, size_t len)
         return rc;
     snap_take(path, &before);
     CHILD_EXPECT(before.exists &&
-                 before.uid == (kind == SQ_EMPTY_OURS_FLOCK ? geteuid() : nobody_uid()),
+                 before.uid == (squat_same_user(kind) ? geteuid() : nobody_uid()),
                  "%s: the squatter's %s is not there or not its maker's", path,
                  squats[kind].what);
     rc = squat_calls(kind, name, path, &before, msg, len);
@@ -520,15 +528,16 @@ static int child_squat_kind(void *arg, char *msg, size_t len)
     return 0;
 }
 
+/* Another user's squatter needs root to be that user; our own user's runs
+ * as anyone, in a user namespace of its own when not root. */
 START_TEST(test_squatters)
 {
     int kind = _i;
-    char label[128];
 
-    snprintf(label, sizeof label, "test_squatters (%s)", squats[kind].what);
-    if (skip_unless_root(label))
-        return;
-    RUN_GUARDED(child_squat_kind, &kind, 1);
+    if (!squat_same_user(kind) && geteuid() != 0)
+        SKIP_CASE("needs root for nobody to squat the name with %s", squats[kind].what);
+    RUN_GUARDED(child_squat_kind, &kind,
+                squat_same_user(kind) ? GUARD_PRIVATE_ANY : GUARD_PRIVATE_ROOT);
 }
 END_TEST
 
@@ -682,7 +691,7 @@ START_TEST(test_sysv_giveaway)
     if (skip_unless_root(unprivileged ? "test_sysv_giveaway (unprivileged victim)"
                                       : "test_sysv_giveaway (root victim)"))
         return;
-    RUN_GUARDED(child_giveaway, &unprivileged, 1);
+    RUN_GUARDED(child_giveaway, &unprivileged, GUARD_PRIVATE_ROOT);
 }
 END_TEST
 
@@ -992,11 +1001,10 @@ static int child_populate_sparse(void *arg, char *msg, size_t len)
     return 0;
 }
 
+/* A small /dev/shm of its own: in a user namespace when not root. */
 START_TEST(test_populate_sparse)
 {
-    if (skip_unless_root("test_populate_sparse (a small /dev/shm of its own)"))
-        return;
-    RUN_GUARDED(child_populate_sparse, NULL, 1);
+    RUN_GUARDED(child_populate_sparse, NULL, GUARD_PRIVATE_ANY);
 }
 END_TEST
 
@@ -1230,7 +1238,7 @@ START_TEST(test_modes_exact)
 
     if (as_nobody && skip_unless_root("test_modes_exact (as nobody)"))
         return;
-    RUN_GUARDED(child_modes, &as_nobody, as_nobody);
+    RUN_GUARDED(child_modes, &as_nobody, as_nobody ? GUARD_PRIVATE_ROOT : 0);
 }
 END_TEST
 

@@ -331,10 +331,8 @@ START_TEST(test_no_descriptor_left)
     ushm_t *h[4];
 
     base = count_fds(&base_inh);
-    if (base < 0) {
-        printf("SKIP test_no_descriptor_left: no /proc/self/fd\n");
-        return;
-    }
+    if (base < 0)
+        SKIP_CASE("no /proc/self/fd to count descriptors");
     NEW_NAME(name);
     NEW_NAME(missing);
     /* A descriptor may only survive ushm_open() if it is close-on-exec. */
@@ -418,13 +416,10 @@ void conf_add_open(Suite *s, int forking)
     tc = add_tcase(s, "rdonly", 60);
     tcase_add_test(tc, test_rdonly_read);
     if (forking) {
-        tc = tcase_create("rdonly_fault");
-        tcase_set_timeout(tc, 60);
-        tcase_add_unchecked_fixture(tc, rdonly_setup, rdonly_teardown);
+        tc = add_tcase_fixture(s, "rdonly_fault", 60, rdonly_setup, rdonly_teardown);
         tcase_add_loop_test_raise_signal(tc, test_rdonly_write_faults, SIGSEGV, 0, 3);
-        suite_add_tcase(s, tc);
     } else {
-        printf("SKIP test_rdonly_write_faults: a SIGSEGV test needs CK_FORK=yes\n");
+        printf("NOTE test_rdonly_write_faults: not run: a SIGSEGV test needs CK_FORK=yes\n");
     }
 
     tc = add_tcase(s, "unlink", 60);

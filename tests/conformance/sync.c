@@ -254,9 +254,7 @@ static int no_mutex(const char *test)
     ASSERT_RC(ushm_mutex_lock(&probe), -ENOTSUP);
     ASSERT_RC(ushm_mutex_timedlock(&probe, 10), -ENOTSUP);
     ASSERT_RC(ushm_mutex_unlock(&probe), -ENOTSUP);
-    printf("SKIP %s (%s backend): no robust process-shared mutex here: %s\n", test,
-           ushm_backend(), last_err());
-    fflush(stdout);
+    skip_case(test, "no robust process-shared mutex here: %s", last_err());
     return 1;
 }
 
