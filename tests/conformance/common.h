@@ -12,7 +12,10 @@
  * for leftovers in /dev/shm (our prefix) and /proc/sysvipc/shm (our pids).
  *
  * The suite is split by topic into tests/conformance/<topic>.c; each file
- * adds its test cases through conf_add_<topic>(), called from main.c.
+ * adds its test cases through conf_add_<topic>().  Three programs share
+ * this header and common.c: conformance-posix and conformance-sysv (main.c
+ * lists their topics) and conformance-sync (sync-main.c), which runs the
+ * backend-independent mutex and event topics once.
  *
  * Each program prints, after Check's own report, one TAP line per case
  * (conf_main()); a case that cannot run here calls skip_case() (or
@@ -320,7 +323,10 @@ void conf_add_processes(Suite *s, int forking);
 void conf_add_creation(Suite *s, int forking);
 void conf_add_pages(Suite *s, int forking);
 void conf_add_info(Suite *s, int forking);
-void conf_add_sync(Suite *s, int forking);
+void conf_add_sync(Suite *s, int forking);        /* per backend: the segments */
 void conf_add_neighbours(Suite *s, int forking);
+void conf_add_sync_mutex(Suite *s, int forking);  /* tests/conformance-sync */
+void conf_add_sync_robust(Suite *s, int forking);
+void conf_add_sync_event(Suite *s, int forking);
 
 #endif /* USHM_CONFORMANCE_COMMON_H */

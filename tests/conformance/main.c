@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main() of tests/conformance-posix and tests/conformance-sysv: the topics,
- * one file each (common.h).
+ * main() of tests/conformance-posix and tests/conformance-sysv: the topics
+ * that depend on the backend, one file each (common.h).  The mutex and
+ * event rules that do not are tests/conformance-sync's (sync-main.c).
  */
 #include "common.h"
 
