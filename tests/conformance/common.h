@@ -12,10 +12,11 @@
  * for leftovers in /dev/shm (our prefix) and /proc/sysvipc/shm (our pids).
  *
  * The suite is split by topic into tests/conformance/<topic>.c; each file
- * adds its test cases through conf_add_<topic>().  Three programs share
- * this header and common.c: conformance-posix and conformance-sysv (main.c
- * lists their topics) and conformance-sync (sync-main.c), which runs the
- * backend-independent mutex and event topics once.
+ * adds its test cases through conf_add_<topic>().  Three programs are made
+ * of them: conformance-posix and conformance-sysv (main.c lists their
+ * topics) and conformance-sync (sync-main.c), which runs the
+ * backend-independent mutex and event topics once.  The white-box
+ * tests/sync-internal uses this file's helpers too, and nothing else does.
  *
  * Each program prints, after Check's own report, one TAP line per case
  * (conf_main()); a case that cannot run here calls skip_case() (or
