@@ -650,69 +650,6 @@ out:
     umount_shm();
 }
 
-/*
- * The same size-0 object with room to spare: open-or-create waits a bounded
- * time for its size (about 1 s), then -EAGAIN naming ushm_unlink(); the
- * object is left as it was, and once it is unlinked the create succeeds.
- */
-static void posix_foreign_empty(void)
-{
-    const char *cas = "posix.foreign_empty_object";
-    struct base b;
-    ushm_t *h = (ushm_t *)&b;
-    char msg[MSG] = "", why[256] = "", how[160];
-    const char *name, *left;
-    int rc = -1, ok = 0;
-    uint64_t t0, ms = 0;
-
-    mount_shm("size=16m");
-    take_base(&b);
-    name = new_name();
-    if (foreign_empty(name, why, sizeof why) < 0)
-        goto out;
-    t0 = fc_now_ns();
-    rc = ushm_open(&h, name, 64 * KiB, USHM_CREATE, 0600);
-    ms = (fc_now_ns() - t0) / 1000000;
-    snprintf(msg, sizeof msg, "%s", ushm_last_error());
-    if (!failed_as(rc, h, -EAGAIN, msg, "ushm_unlink", why, sizeof why))
-        goto out;
-    if (ms < 900 || ms > 5000) {
-        snprintf(why, sizeof why, "it waited %llu ms, want about 1000",
-                 (unsigned long long)ms);
-        goto out;
-    }
-    if (!still_foreign_empty(name, why, sizeof why))
-        goto out;
-    if ((rc = ushm_unlink(name)) != 0) {
-        snprintf(why, sizeof why, "ushm_unlink: %s", ushm_last_error());
-        goto out;
-    }
-    h = NULL;
-    if ((rc = ushm_open(&h, name, 64 * KiB, USHM_CREATE, 0600)) != 0 ||
-        !ushm_created(h)) {
-        snprintf(why, sizeof why, "create after the unlink: %s",
-                 rc ? ushm_last_error() : "not created");
-        goto out;
-    }
-    ushm_close(h);
-    h = NULL;
-    rc = -EAGAIN; /* what the line reports */
-    ok = 1;
-out:
-    if (rc == 0 && h != NULL && h != (ushm_t *)&b)
-        ushm_close(h);
-    ushm_unlink(name);
-    left = leftovers(&b, 0);
-    ok = ok && strcmp(left, "none") == 0;
-    snprintf(how, sizeof how, "size-0 object left by another program; 64 KiB "
-             "open-or-create on a 16 MiB tmpfs (waited %llu ms)",
-             (unsigned long long)ms);
-    report(cas, how, "EAGAIN after about 1 s naming 'ushm_unlink'; the object "
-           "untouched (size 0, mode 0600); after ushm_unlink the create "
-           "succeeds", fc_errno_name(rc), left, ok, msg, why);
-    umount_shm();
-}
-
 /* ------------------------------------------------------------------ */
 /* SysV: kernel.shmmax, shmmni, shmall in our own IPC namespace.        */
 
@@ -1343,7 +1280,6 @@ int main(void)
         posix_reserved();
         posix_inodes();
         posix_halfmade_full();
-        posix_foreign_empty();
         posix_existing_full();
     } else {
         sysv_shmmax();

@@ -1803,13 +1803,6 @@ static const struct scen sc_open_or_create = {
 static const struct scen sc_half = {
     "open-or-create size-0 object", OP_OPEN, S_HALF, 0, 1, USHM_CREATE, 0640,
     1 };
-static const struct scen sc_half_excl = {
-    "create EXCL over size-0 object", OP_OPEN, S_HALF, 0, 1,
-    USHM_CREATE | USHM_EXCL, 0640, 1 };
-static const struct scen sc_half_open = {
-    "open size-0 object", OP_OPEN, S_HALF, 0, 0, 0, 0, 1 };
-static const struct scen sc_half_stat = {
-    "stat size-0 object", OP_STAT, S_HALF, 0, 0, 0, 0, 1 };
 static const struct scen sc_anon = {
     "anonymous", OP_OPEN, S_NONE, 1, 1, USHM_CREATE, 0640, 0 };
 static const struct scen sc_populate = {
@@ -2075,9 +2068,6 @@ static void targeted_posix(void)
         "geteuid -> another uid, hook: sized before fstat #2 (another "
         "user's object: not joined)",
         I_hook(F_FSTAT, 2, hook_complete), I_fake_euid());
-    RUN0(sc_half_excl, ERR(EEXIST, NULL), "no injection");
-    RUN0(sc_half_open, ERR(ENOENT, "empty"), "no injection");
-    RUN0(sc_half_stat, ERR(ENOENT, "empty"), "no injection");
 
     /* Huge pages: transparent huge pages on /dev/shm, as /proc tells. */
 #if HAVE_DECL_MADV_HUGEPAGE

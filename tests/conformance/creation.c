@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Conformance suite: Creation: racing creators, failure paths, half-made objects.
+ * Conformance suite: Creation: racing creators, failure paths.  (An empty
+ * object that libushm did not make is neighbours.c's: others in the way.)
  */
 #include "common.h"
-
-#include <time.h>
 
 /* ------------------------------------------------------------------ */
 /* Racing creators                                                      */
@@ -277,114 +276,6 @@ START_TEST(test_fail_huge)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* A POSIX object left at size 0 by a creator that died half-way         */
-
-static void make_half_made(const char *name)
-{
-    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
-    ck_assert_msg(fd >= 0, "shm_open(%s): %s", name, strerror(errno));
-    close(fd);
-}
-
-/* What an empty object must still be after libushm looked at it. */
-static void assert_still_empty(const char *name, const struct stat *before)
-{
-    char path[NAMEBUF + 16];
-    struct stat now;
-
-    devshm_path(name, path, sizeof path);
-    if (!path[0])
-        return;
-    ck_assert_msg(lstat(path, &now) == 0, "%s is gone", path);
-    ck_assert_msg(now.st_ino == before->st_ino && now.st_size == 0 &&
-                  now.st_mode == before->st_mode,
-                  "%s was changed: ino %ju -> %ju, size %jd, mode 0%o -> 0%o", path,
-                  (uintmax_t)before->st_ino, (uintmax_t)now.st_ino, (intmax_t)now.st_size,
-                  (unsigned)before->st_mode, (unsigned)now.st_mode);
-}
-
-static void stat_devshm(const char *name, struct stat *sb)
-{
-    char path[NAMEBUF + 16];
-
-    devshm_path(name, path, sizeof path);
-    memset(sb, 0, sizeof *sb);
-    if (path[0])
-        ck_assert_msg(lstat(path, sb) == 0, "lstat %s: %s", path, strerror(errno));
-}
-
-/* An empty object made the usual way (shm_open, no ftruncate yet) by
- * another program is never taken over: open-or-create waits a bounded
- * time for its size, then says -EAGAIN and how to remove it. */
-START_TEST(test_halfmade_not_taken)
-{
-    char name[NAMEBUF];
-    struct timespec t0, t1;
-    struct stat before;
-    ushm_t *h = NULL;
-    double secs;
-    int rc;
-
-    NEW_NAME(name);
-    make_half_made(name);
-    stat_devshm(name, &before);
-    EXPECT_OPEN_FAIL(name, 0, 0, 0, -ENOENT, name, 0);
-    EXPECT_OPEN_FAIL(name, 100, 0, 0, -ENOENT, name, 0);
-    EXPECT_OPEN_FAIL(name, 0, USHM_RDONLY, 0, -ENOENT, name, 0);
-    EXPECT_STAT_FAIL(name, -ENOENT, name);
-    EXPECT_OPEN_FAIL(name, 0, USHM_CREATE, 0600, -EINVAL, name, 0);
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = ushm_open(&h, name, 8000, USHM_CREATE, 0640);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    ck_assert_msg(rc == -EAGAIN && h == NULL, "open-or-create of an empty object = %d (%s)",
-                  rc, rcstr(rc));
-    ck_assert_msg(strstr(ushm_last_error(), "ushm_unlink") != NULL &&
-                  strstr(ushm_last_error(), name) != NULL,
-                  "message does not say how to remove it: %s", ushm_last_error());
-    ck_assert_msg(secs >= 0.5 && secs < 5.0, "waited %.3f s, want about 1 s", secs);
-    assert_still_empty(name, &before);
-    ASSERT_RC(ushm_unlink(name), 0);
-}
-END_TEST
-
-START_TEST(test_halfmade_excl)
-{
-    char name[NAMEBUF];
-    struct stat before;
-
-    NEW_NAME(name);
-    make_half_made(name);
-    stat_devshm(name, &before);
-    /* It exists, empty or not. */
-    EXPECT_OPEN_FAIL(name, 4096, USHM_CREATE | USHM_EXCL, 0600, -EEXIST, name, 1);
-    assert_still_empty(name, &before);
-    ASSERT_RC(ushm_unlink(name), 0);
-}
-END_TEST
-
-START_TEST(test_halfmade_unlink)
-{
-    char name[NAMEBUF], path[NAMEBUF + 16];
-    struct stat sb;
-    int fd;
-
-    NEW_NAME(name);
-    make_half_made(name);
-    ASSERT_RC(ushm_unlink(name), 0);
-    fd = shm_open(name, O_RDONLY, 0);
-    if (fd >= 0)
-        close(fd);
-    ck_assert_msg(fd < 0 && errno == ENOENT, "half-made %s still exists after ushm_unlink", name);
-    devshm_path(name, path, sizeof path);
-    if (path[0])
-        ck_assert_msg(stat(path, &sb) != 0, "%s still exists", path);
-    EXPECT_UNLINK_FAIL(name, -ENOENT, name);
-}
-END_TEST
-
-/* ------------------------------------------------------------------ */
 /* A process that creates, gives up root, and creates again: the second
  * publication cannot use the privileged link of the first. */
 
@@ -438,15 +329,4 @@ void conf_add_creation(Suite *s, int forking)
     tcase_add_test(tc, test_fail_no_leak);
     tcase_add_test(tc, test_fail_huge);
     tcase_add_test(tc, test_fail_after_create);
-
-    /* Not a skip on SysV: a half-made POSIX object has nothing to be there. */
-    if (is_posix()) {
-        tc = add_tcase(s, "halfmade", 60);
-        tcase_add_test(tc, test_halfmade_not_taken);
-        tcase_add_test(tc, test_halfmade_excl);
-        tcase_add_test(tc, test_halfmade_unlink);
-    } else {
-        printf("NOTE test_halfmade_*: a half-made POSIX object does not apply to the sysv "
-               "backend\n");
-    }
 }
