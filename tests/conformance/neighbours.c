@@ -2,9 +2,10 @@
 /*
  * Conformance suite: other programs and other users in the way of a name
  * (API.md 0.2, "Other programs and other users in the way", "Creation is
- * atomic", "SysV modes" and the `sem.` rule): issue 8's cases.  The empty
- * object that libushm did not make (the squatters SQ_EMPTY*) is tested here
- * and nowhere else in the suite.
+ * atomic", "SysV modes" and the `sem.` rule): issue 8's cases.  The topics
+ * tested here and nowhere else in the suite: the empty object that libushm
+ * did not make (the squatters SQ_EMPTY*), and exact modes, the umask not
+ * applied (test_modes_exact).
  *
  * Every call that someone else could make hang runs in a guarded child
  * (run_guarded(), common.h) under a deadline, so that a hang is a failure
@@ -1169,9 +1170,18 @@ START_TEST(test_rlimit_fsize)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* Exact modes, as root and as an unprivileged user                     */
+/* Exact modes (the umask not applied), as any user and as nobody       */
 
-static const mode_t exact_modes[] = { 0400, 0444, 0640, 0200, 0600 };
+/* mode asked for under umask: want, exactly ("mode == 0 means 0600"). */
+static const struct {
+    mode_t umask, mode, want;
+} mode_cases[] = {
+    { 022, 0666, 0666 }, { 022, 0644, 0644 }, { 022, 0640, 0640 }, { 022, 0600, 0600 },
+    { 022, 0400, 0400 }, { 022, 0777, 0777 }, { 022, 0, 0600 },    { 022, 0660, 0660 },
+    { 077, 0666, 0666 }, { 077, 0644, 0644 }, { 077, 0640, 0640 }, { 077, 0600, 0600 },
+    { 077, 0400, 0400 }, { 077, 0, 0600 },    { 077, 0604, 0604 }, { 077, 0444, 0444 },
+    { 077, 0200, 0200 }, { 0777, 0666, 0666 }, { 0777, 0, 0600 },  { 0, 0640, 0640 },
+};
 
 /* The permission bits of the SysV segment of name, from /proc/sysvipc/shm
  * (which anyone may read); -1 if it is not there. */
@@ -1201,68 +1211,98 @@ static int create_modes(char *msg, size_t len)
     struct ushm_stat st;
     struct stat sb;
 
-    umask(077);
-    for (size_t i = 0; i < sizeof exact_modes / sizeof *exact_modes; i++) {
-        mode_t mode = exact_modes[i];
+    for (size_t i = 0; i < sizeof mode_cases / sizeof *mode_cases; i++) {
+        const mode_t um = mode_cases[i].umask, mode = mode_cases[i].mode;
+        const mode_t want = mode_cases[i].want;
         ushm_t *h = NULL, *r = DUMMY;
+        struct probe p0, p1;
+        char why[128];
         int rc;
 
         NEW_NAME(name);
+        umask(um);
         rc = CALL_UNDER(10, ushm_open(&h, name, 5000, USHM_CREATE | USHM_EXCL, mode),
-                        "ushm_open(%s, CREATE|EXCL, 0%o) as uid %ld", name, (unsigned)mode,
-                        (long)geteuid());
-        CHILD_EXPECT(rc == 0, "uid %ld: ushm_open(CREATE|EXCL, 0%o) = %d (%s): %s",
-                     (long)geteuid(), (unsigned)mode, rc, rcstr(rc), last_err());
+                        "ushm_open(%s, CREATE|EXCL, 0%o) under umask 0%o as uid %ld", name,
+                        (unsigned)mode, (unsigned)um, (long)geteuid());
+        CHILD_EXPECT(rc == 0, "uid %ld, umask 0%o: ushm_open(CREATE|EXCL, 0%o) = %d (%s): %s",
+                     (long)geteuid(), (unsigned)um, (unsigned)mode, rc, rcstr(rc), last_err());
         CHILD_EXPECT(ushm_created(h) == 1, "mode 0%o: created = %d", (unsigned)mode,
                      ushm_created(h));
         /* The creator maps it read-write whatever the mode. */
         ((volatile unsigned char *)ushm_addr(h))[4999] = 0x21;
+        CHILD_EXPECT(((unsigned char *)ushm_addr(h))[4999] == 0x21,
+                     "mode 0%o: the creator's write did not stick", (unsigned)mode);
         rc = ushm_stat(name, &st);
-        if (rc == -EACCES && geteuid() != 0 && !(mode & 0400)) {
+        if (rc == -EACCES && geteuid() != 0 && !(want & 0400)) {
             /* Documented (ushm_stat(3)): inspecting needs read permission
              * on both backends.  The system's own view says the mode. */
             devshm_path(name, path, sizeof path);
             if (is_sysv())
-                CHILD_EXPECT(sysv_proc_mode(name) == (long)mode,
+                CHILD_EXPECT(sysv_proc_mode(name) == (long)want,
                              "uid %ld, created with 0%o: /proc/sysvipc/shm says 0%lo",
-                             (long)geteuid(), (unsigned)mode, sysv_proc_mode(name));
+                             (long)geteuid(), (unsigned)want, sysv_proc_mode(name));
             else if (path[0])
-                CHILD_EXPECT(stat(path, &sb) == 0 && (sb.st_mode & 07777) == mode,
+                CHILD_EXPECT(stat(path, &sb) == 0 && (sb.st_mode & 07777) == want,
                              "uid %ld, created with 0%o: %s has mode 0%o", (long)geteuid(),
-                             (unsigned)mode, path, (unsigned)(sb.st_mode & 07777));
-            st.mode = mode;
+                             (unsigned)want, path, (unsigned)(sb.st_mode & 07777));
+            st.mode = want;
             st.size = 5000;
             st.uid = geteuid();
+            st.gid = getegid();
         } else {
             CHILD_EXPECT(rc == 0, "uid %ld: ushm_stat(%s) of its own 0%o segment = %d (%s): %s",
-                         (long)geteuid(), name, (unsigned)mode, rc, rcstr(rc), last_err());
+                         (long)geteuid(), name, (unsigned)want, rc, rcstr(rc), last_err());
         }
         if (is_sysv())
-            CHILD_EXPECT(sysv_proc_mode(name) == (long)mode,
-                         "created with 0%o: /proc/sysvipc/shm says 0%lo", (unsigned)mode,
+            CHILD_EXPECT(sysv_proc_mode(name) == (long)want,
+                         "created with 0%o: /proc/sysvipc/shm says 0%lo", (unsigned)want,
                          sysv_proc_mode(name));
-        CHILD_EXPECT(st.mode == mode && st.size == 5000 && st.uid == geteuid(),
-                     "uid %ld, created with 0%o: ushm_stat says mode 0%o, size %zu, uid %ld",
-                     (long)geteuid(), (unsigned)mode, (unsigned)st.mode, st.size, (long)st.uid);
+        CHILD_EXPECT(st.mode == want && st.size == 5000 && st.uid == geteuid() &&
+                     st.gid == getegid(),
+                     "uid %ld, umask 0%o, mode 0%o: ushm_stat says mode 0%o (want 0%o), size "
+                     "%zu, uid %ld, gid %ld", (long)geteuid(), (unsigned)um, (unsigned)mode,
+                     (unsigned)st.mode, (unsigned)want, st.size, (long)st.uid, (long)st.gid);
         devshm_path(name, path, sizeof path);
         if (is_posix() && path[0]) {
-            CHILD_EXPECT(stat(path, &sb) == 0 && (sb.st_mode & 07777) == mode,
-                         "%s has mode 0%o, want 0%o", path, (unsigned)(sb.st_mode & 07777),
-                         (unsigned)mode);
+            CHILD_EXPECT(stat(path, &sb) == 0 && (sb.st_mode & 07777) == want &&
+                         sb.st_uid == geteuid(),
+                         "%s has mode 0%o and uid %ld, want 0%o and %ld", path,
+                         (unsigned)(sb.st_mode & 07777), (long)sb.st_uid, (unsigned)want,
+                         (long)geteuid());
         }
-        if (geteuid() != 0 && !(mode & 0200)) {
+        /* Without write permission on its own segment a user cannot map it
+         * read-write, nor open-or-create it; without read permission, not
+         * even read-only.  Root passes the permission bits. */
+        probe_take(&p0);
+        if (geteuid() != 0 && !(want & 0200)) {
             rc = ushm_open(&r, name, 0, 0, 0);
-            CHILD_EXPECT(rc == -EACCES && r == NULL,
-                         "uid %ld: read-write open of its own 0%o segment = %d, want -EACCES",
-                         (long)geteuid(), (unsigned)mode, rc);
+            if (failed_right("read-write open of its own segment", rc, -EACCES, r, name, NULL,
+                             msg, len))
+                return 2;
+            r = DUMMY;
+            rc = ushm_open(&r, name, 0, USHM_CREATE, want);
+            if (failed_right("open-or-create of its own segment", rc, -EACCES, r, name, NULL,
+                             msg, len))
+                return 3;
         }
-        if (geteuid() != 0 && !(mode & 0400)) {
+        if (geteuid() != 0 && !(want & 0400)) {
             r = DUMMY;
             rc = ushm_open(&r, name, 0, USHM_RDONLY, 0);
-            CHILD_EXPECT(rc == -EACCES && r == NULL,
-                         "uid %ld: read-only open of its own 0%o segment = %d, want -EACCES",
-                         (long)geteuid(), (unsigned)mode, rc);
+            if (failed_right("read-only open of its own segment", rc, -EACCES, r, name, NULL,
+                             msg, len))
+                return 4;
+        } else {
+            r = NULL;
+            rc = ushm_open(&r, name, 0, USHM_RDONLY, 0);
+            CHILD_EXPECT(rc == 0 && ((unsigned char *)ushm_addr(r))[4999] == 0x21,
+                         "uid %ld: read-only open of its own 0%o segment = %d (%s), or it "
+                         "does not show the creator's byte: %s", (long)geteuid(),
+                         (unsigned)want, rc, rcstr(rc), last_err());
+            ushm_close(r);
         }
+        probe_take(&p1);
+        CHILD_EXPECT(!probe_differs(&p0, &p1, why, sizeof why),
+                     "the opens of a 0%o segment left: %s", (unsigned)want, why);
         ushm_close(h);
         CHILD_EXPECT(ushm_unlink(name) == 0, "ushm_unlink(%s): %s", name, last_err());
     }
@@ -1281,6 +1321,7 @@ static int child_modes(void *arg, char *msg, size_t len)
     return create_modes(msg, len);
 }
 
+/* _i 0: as whoever runs the suite; 1: as nobody (root drops to it). */
 START_TEST(test_modes_exact)
 {
     int as_nobody = _i;
