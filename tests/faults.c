@@ -257,27 +257,12 @@ static int failed_as(int rc, ushm_t *h, int want, const char *msg,
     return 0;
 }
 
-/*
- * The free space that a -ENOSPC message names.  Without posix_fallocate the
- * library reserves by writing a zero into every page and measures the free
- * space after those writes (0 then): a known library gap, so only
- * "bytes free" is asked for there, and the line says so.
- */
+/* The free space that a -ENOSPC message names: measured before the call
+ * (with or without posix_fallocate), which a failed call leaves as it was. */
 static void free_space_needle(char *needle, size_t len)
 {
-#if HAVE_POSIX_FALLOCATE
     snprintf(needle, len, "/dev/shm has %llu bytes free", shm_free_bytes());
-#else
-    snprintf(needle, len, "bytes free");
-#endif
 }
-
-#if HAVE_POSIX_FALLOCATE
-#define FREE_SPACE_GAP ""
-#else
-#define FREE_SPACE_GAP " (built without posix_fallocate: any free figure, " \
-    "KNOWN library gap: it is measured after the pages written)"
-#endif
 
 /* Size of /dev/shm/<name> by stat(2); -1 when missing. */
 static long long raw_size(const char *canon)
@@ -320,8 +305,7 @@ static void posix_full(void)
     left = leftovers(&b, 0);
     ok = ok && strcmp(left, "none") == 0;
     report(cas, "8 MiB create on a 1 MiB tmpfs on /dev/shm",
-           "ENOSPC at ushm_open naming '/dev/shm has 1048576 bytes free'"
-           FREE_SPACE_GAP,
+           "ENOSPC at ushm_open naming '/dev/shm has 1048576 bytes free'",
            fc_errno_name(rc), left, ok, msg, why);
     umount_shm();
 }
@@ -403,7 +387,7 @@ out:
     ok = ok && strcmp(left, "none") == 0;
     report(cas, "512 KiB create then 768 KiB create on a 1 MiB tmpfs",
            "first OK; second ENOSPC naming '/dev/shm has 524288 bytes free'; "
-           "first stays whole (every byte read and written)" FREE_SPACE_GAP,
+           "first stays whole (every byte read and written)",
            fc_errno_name(rc), left, ok, msg, why);
     umount_shm();
 }
@@ -821,7 +805,10 @@ static void nofile_case(const char *cas, int kind)
     ushm_t *h = NULL;
     char msg[MSG] = "", why[256] = "", needle[96], how[128];
     const char *name = NULL, *left, *expected = "";
-    int rc = -1, ok = 0, fd = -1, posix_fd = fc_is_posix() && kind != ANONYMOUS;
+    /* An anonymous POSIX segment needs a descriptor only without
+     * MAP_ANONYMOUS: a shared mapping of /dev/zero then. */
+    int rc = -1, ok = 0, fd = -1,
+        posix_fd = fc_is_posix() && (kind != ANONYMOUS || !HAVE_DECL_MAP_ANONYMOUS);
 
     take_base(&b);
     if (kind != ANONYMOUS)
@@ -853,7 +840,10 @@ static void nofile_case(const char *cas, int kind)
     if (posix_fd) {
         struct ushm_stat st;
 
-        ok = failed_as(rc, h, -EMFILE, msg, needle, why, sizeof why);
+        /* The message names the limit and the segment. */
+        ok = failed_as(rc, h, -EMFILE, msg, needle, why, sizeof why) &&
+             failed_as(rc, h, -EMFILE, msg, name != NULL ? name : "(anonymous)", why,
+                       sizeof why);
         if (ok && kind == NAMED_EXISTING) {
             ushm_t *x = NULL;
 
@@ -865,30 +855,19 @@ static void nofile_case(const char *cas, int kind)
             }
             ushm_close(x);
         }
-        expected = "EMFILE naming 'RLIMIT_NOFILE is N descriptors'";
-    } else if (rc == 0) {
+        expected = kind == ANONYMOUS ?
+                   "EMFILE (built without MAP_ANONYMOUS: /dev/zero is opened) naming "
+                   "'(anonymous)' and 'RLIMIT_NOFILE is N descriptors'" :
+                   "EMFILE naming the segment and 'RLIMIT_NOFILE is N descriptors'";
+    } else {
         /* No descriptor needed: it must work and be whole. */
-        ok = ushm_size(h) == MiB &&
+        ok = rc == 0 && ushm_size(h) == MiB &&
              fc_touch_all(ushm_addr(h), MiB, kind != NAMED_EXISTING, why,
                           sizeof why) == 0;
+        if (rc != 0)
+            snprintf(why, sizeof why, "needs no descriptor, yet failed");
         expected = kind == ANONYMOUS ? "success (an anonymous mapping needs "
                    "no descriptor)" : "success (sysv needs no descriptor)";
-    } else {
-        /* Without MAP_ANONYMOUS an anonymous POSIX segment opens /dev/zero:
-         * failing is then right, if the message names the limit.  (Known
-         * library gap: "open(/dev/zero): ..." names neither the limit nor
-         * the segment; accepted, and the line says so.) */
-        ok = kind == ANONYMOUS && fc_is_posix() &&
-             (failed_as(rc, h, -EMFILE, msg, needle, why, sizeof why) ||
-              (failed_as(rc, h, -EMFILE, msg, "open(/dev/zero)", why,
-                         sizeof why) && strstr(msg, "RLIMIT_NOFILE") == NULL));
-        if (!ok && why[0] == '\0')
-            snprintf(why, sizeof why, "needs no descriptor, yet failed");
-        expected = strstr(msg, "open(/dev/zero)") != NULL
-                   ? "EMFILE (built without MAP_ANONYMOUS: /dev/zero is "
-                     "opened) naming 'RLIMIT_NOFILE is N descriptors' "
-                     "(KNOWN library gap: open(/dev/zero) names no limit)"
-                   : "success (no descriptor needed)";
     }
 out:
     ushm_close(h);

@@ -902,8 +902,6 @@ struct scen {
 #define ALLOW_ZERO_LEFT 0x1 /* a size-0 POSIX name may stay: its removal failed */
 #define ALLOW_SYSV_LEFT 0x2 /* a SysV segment may stay: its IPC_RMID failed */
 #define ALLOW_MAP_LEFT  0x4 /* a mapping may stay: its munmap/shmdt failed */
-#define KNOWN_NO_LABEL  0x8 /* a known library gap: last_error lacks the
-                             * segment (noted on the line, not failed) */
 
 struct expect {
     int rc;               /* 0 or -errno */
@@ -1303,13 +1301,8 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
             ok = 0;
             addf(got, sizeof got, "last_error lacks '%s'", want->kw);
         } else if (strstr(msg, label) == NULL) {
-            /* Known library gaps: "open(/dev/zero): ...", and the -ENOTSUP
-             * of a build without SHM_HUGETLB/MAP_HUGETLB. */
-            if (!((want != NULL && (want->allow & KNOWN_NO_LABEL)) ||
-                  (rc == -ENOTSUP && strstr(msg, "built without") != NULL)))
-                ok = 0;
-            addf(got, sizeof got, "last_error lacks the segment '%s'%s", label,
-                 ok ? " (KNOWN library gap)" : "");
+            ok = 0;
+            addf(got, sizeof got, "last_error lacks the segment '%s'", label);
         }
         if (maps_during != before.maps) {
             if (want != NULL && (want->allow & ALLOW_MAP_LEFT) &&
@@ -1570,8 +1563,6 @@ static void sweep_expect(const struct scen *s, const struct outcome *base,
         w->allow = ALLOW_ZERO_LEFT;
         return;
     }
-    if (c->fn == F_OPEN && strcmp(c->path, "/dev/zero") == 0)
-        w->allow |= KNOWN_NO_LABEL; /* "open(/dev/zero): ..." (posix.c) */
     if (harmless(c))
         return;
     if (s->op == OP_OPEN && (c->fn == F_MUNMAP || c->fn == F_SHMDT)) {
