@@ -3,8 +3,9 @@
  * The System V backend: shmget + shmat.
  *
  * A name becomes a key by ushm__name_key() (lib/name.c), never ftok() and
- * never IPC_PRIVATE.  shmget(IPC_CREAT | IPC_EXCL) is atomic, so exactly one
- * racing process creates; the others attach the segment it made.
+ * never IPC_PRIVATE; ushm_open_key() gives the key itself.
+ * shmget(IPC_CREAT | IPC_EXCL) is atomic, so exactly one racing process
+ * creates; the core has the others join the segment it made.
  */
 #define _GNU_SOURCE /* SHM_INFO, to tell which limit a failed shmget() hit */
 
@@ -22,30 +23,86 @@
 #include "backend.h"
 #include "name.h"
 
-#if HAVE_DECL_SHM_HUGETLB
-#define SYSV_HUGETLB(flags) (((flags) & USHM_HUGEPAGES) ? SHM_HUGETLB : 0)
-#else
-#define SYSV_HUGETLB(flags) 0
-#endif
+struct sysv_handle {
+    struct ushm base;
+    int shmid;              /* what find() found, or the attached segment */
+};
 
-
-static key_t sysv_key(const char *name)
+static struct sysv_handle *sysv_of(struct ushm *h)
 {
-    return (key_t)ushm__name_key(name);
+    return (struct sysv_handle *)(void *)h;
 }
 
+static key_t sysv_key(const struct ushm__id *id)
+{
+    return id->by == USHM__BY_KEY ? id->key
+                                  : (key_t)ushm__name_key(id->name);
+}
+
+/* "NAME, key 0x..." or "key 0x..." for messages. */
+static const char *sysv_what(const struct ushm__id *id, char *buf,
+                             size_t len)
+{
+    if (id->by == USHM__BY_NAME)
+        snprintf(buf, len, "%s, key 0x%08x", id->name,
+                 (unsigned)sysv_key(id));
+    else if (id->by == USHM__BY_KEY)
+        snprintf(buf, len, "%s", id->label);
+    else
+        snprintf(buf, len, "(anonymous), IPC_PRIVATE");
+    return buf;
+}
+
+#if HAVE_DECL_SHM_HUGETLB
+#define SYSV_HUGETLB(flags) (((flags) & USHM_HUGEPAGES) ? SHM_HUGETLB : 0)
+static int sysv_hugepages_supported(const struct ushm__id *id, int flags)
+{
+    (void)id;
+    (void)flags;
+    return 0;
+}
+#else
+#define SYSV_HUGETLB(flags) 0
+static int sysv_hugepages_supported(const struct ushm__id *id, int flags)
+{
+    if (!(flags & USHM_HUGEPAGES))
+        return 0;
+    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: built "
+                      "without SHM_HUGETLB", ushm__label(id),
+                      ushm_strerror(ENOTSUP));
+}
+#endif
+
+#if HAVE_DECL_SHM_INFO
+/* Segments in use and pages they hold, system-wide: 0, or -1. */
+static int sysv_usage(unsigned long long *ids, unsigned long long *pages)
+{
+    struct shm_info info;
+
+    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
+        return -1;
+    *ids = (unsigned long long)info.used_ids;
+    *pages = (unsigned long long)info.shm_tot;
+    return 0;
+}
+#else
+static int sysv_usage(unsigned long long *ids, unsigned long long *pages)
+{
+    (void)ids;
+    (void)pages;
+    return -1;
+}
+#endif
+
 /* Why shmget() could not create: the per-segment or the system-wide limit. */
-static int sysv_create_fail(const char *name, key_t key, size_t size,
+static int sysv_create_fail(const struct ushm__id *id, size_t size,
                             int flags, int err)
 {
-    unsigned long long shmmax, shmmni, shmall;
+    unsigned long long shmmax, shmmni, shmall, used, pages;
     long page = sysconf(_SC_PAGESIZE);
     char what[96];
 
-    if (name[0] != '\0')
-        snprintf(what, sizeof what, "%s, key 0x%08x", name, (unsigned)key);
-    else
-        snprintf(what, sizeof what, "(anonymous), IPC_PRIVATE");
+    sysv_what(id, what, sizeof what);
     if ((flags & USHM_HUGEPAGES) && (err == ENOMEM || err == EPERM))
         return ushm__fail(err, "shmget(%s, %zu bytes, SHM_HUGETLB): %s: %s",
                           what, size, ushm_strerror(err), err == ENOMEM ?
@@ -60,22 +117,19 @@ static int sysv_create_fail(const char *name, key_t key, size_t size,
     if (err == ENOSPC) {
         int have_mni = ushm__read_sysctl("/proc/sys/kernel/shmmni", &shmmni) == 0;
         int have_all = ushm__read_sysctl("/proc/sys/kernel/shmall", &shmall) == 0;
-#if HAVE_DECL_SHM_INFO
-        struct shm_info info;
 
-        if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) >= 0) {
-            if (have_mni && (unsigned long long)info.used_ids >= shmmni)
+        if (sysv_usage(&used, &pages) == 0) {
+            if (have_mni && used >= shmmni)
                 return ushm__fail(ENOSPC, "shmget(%s, %zu bytes): %s: all "
                                   "kernel.shmmni (%llu) segments are in use",
                                   what, size, ushm_strerror(ENOSPC), shmmni);
             if (have_all)
                 return ushm__fail(ENOSPC, "shmget(%s, %zu bytes): %s: "
                                   "kernel.shmall (%llu pages of %ld bytes) "
-                                  "would be exceeded: %lu pages in use",
+                                  "would be exceeded: %llu pages in use",
                                   what, size, ushm_strerror(ENOSPC), shmall,
-                                  page, (unsigned long)info.shm_tot);
+                                  page, pages);
         }
-#endif
         if (have_mni && have_all)
             return ushm__fail(ENOSPC, "shmget(%s, %zu bytes): %s: "
                               "kernel.shmmni (%llu segments) or kernel.shmall "
@@ -91,34 +145,20 @@ static int sysv_create_fail(const char *name, key_t key, size_t size,
                       ushm_strerror(err));
 }
 
-static int sysv_hugepages_supported(const char *name, int flags)
+static int sysv_attach_fail(const struct ushm__id *id, int shmid, int err)
 {
-#if HAVE_DECL_SHM_HUGETLB
-    (void)name;
-    (void)flags;
-    return 0;
-#else
-    if (!(flags & USHM_HUGEPAGES))
-        return 0;
-    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: built "
-                      "without SHM_HUGETLB", ushm__label(name),
-                      ushm_strerror(ENOTSUP));
-#endif
-}
-
-static int sysv_attach_fail(const char *name, int id, int err)
-{
-    return ushm__fail(err, "shmat(%s, id %d): %s%s", ushm__label(name), id,
+    return ushm__fail(err, "shmat(%s, id %d): %s%s", ushm__label(id), shmid,
                       ushm_strerror(err), ushm__rlimit_hint(err));
 }
 
-/* Did the segment id go away (another process's ushm_unlink)? */
-static int sysv_gone(int id, int err)
+/* Did the segment go away (another process's ushm_unlink)? */
+static int sysv_gone(int shmid, int err)
 {
     struct shmid_ds ds;
 
-    return err == EIDRM || (err == EINVAL && shmctl(id, IPC_STAT, &ds) == -1 &&
-                            (errno == EINVAL || errno == EIDRM));
+    return err == EIDRM ||
+           (err == EINVAL && shmctl(shmid, IPC_STAT, &ds) == -1 &&
+            (errno == EINVAL || errno == EIDRM));
 }
 
 /*
@@ -133,210 +173,203 @@ static mode_t sysv_create_mode(mode_t mode)
 }
 
 /*
- * Attach the segment id this call has just made, and give it its mode if
- * it was made with another (sysv_create_mode).  On failure the segment is
+ * Attach the segment this call has just made, and give it its mode if it
+ * was made with another (sysv_create_mode).  On failure the segment is
  * removed; USHM__RETRY when another process removed it first.
  */
-static int sysv_attach_new(struct ushm *shm, int id, size_t size, mode_t mode)
+static int sysv_attach_new(struct ushm *h, int shmid, size_t size,
+                           mode_t mode)
 {
+    int named = h->id.by != USHM__ANONYMOUS, err;
+    void *addr = shmat(shmid, NULL, 0);
     struct shmid_ds ds;
-    void *addr = shmat(id, NULL, 0);
-    int err;
 
     if (addr == (void *)-1) {
         err = errno;
-        if (shm->name[0] != '\0' && sysv_gone(id, err))
+        if (named && sysv_gone(shmid, err))
             return USHM__RETRY;
-        shmctl(id, IPC_RMID, NULL);
-        return sysv_attach_fail(shm->name, id, err);
+        shmctl(shmid, IPC_RMID, NULL);
+        return sysv_attach_fail(&h->id, shmid, err);
     }
     if (sysv_create_mode(mode) != mode) {
-        if (shmctl(id, IPC_STAT, &ds) == 0) {
+        if (shmctl(shmid, IPC_STAT, &ds) == 0) {
             ds.shm_perm.mode = (ds.shm_perm.mode & ~0777u) | mode;
-            if (shmctl(id, IPC_SET, &ds) == 0)
+            if (shmctl(shmid, IPC_SET, &ds) == 0)
                 goto done;
         }
         err = errno;
         shmdt(addr);
-        if (shm->name[0] != '\0' && sysv_gone(id, err))
+        if (named && sysv_gone(shmid, err))
             return USHM__RETRY;
-        shmctl(id, IPC_RMID, NULL);
+        shmctl(shmid, IPC_RMID, NULL);
         return ushm__fail(err, "shmctl(%s, id %d, IPC_SET mode 0%o): %s",
-                          ushm__label(shm->name), id, (unsigned)mode,
+                          ushm__label(&h->id), shmid, (unsigned)mode,
                           ushm_strerror(err));
     }
 done:
-    shm->addr = addr;
-    shm->size = size;
-    shm->created = 1;
-    shm->backend_state = id;
+    h->addr = addr;
+    h->size = size;
+    sysv_of(h)->shmid = shmid;
     return 0;
 }
 
-static int sysv_open_anon(struct ushm *shm, size_t size, int flags,
-                          mode_t mode)
+static int sysv_create(struct ushm *h, size_t size, int flags, mode_t mode)
 {
-    int id, err = sysv_hugepages_supported(shm->name, flags);
+    int anon = h->id.by == USHM__ANONYMOUS, shmid, err;
 
-    if (err < 0)
+    if ((err = sysv_hugepages_supported(&h->id, flags)) < 0)
         return err;
-    id = shmget(IPC_PRIVATE, size, IPC_CREAT | SYSV_HUGETLB(flags) |
-                (int)sysv_create_mode(mode));
-    if (id == -1)
-        return sysv_create_fail("", IPC_PRIVATE, size, flags, errno);
-    if ((err = sysv_attach_new(shm, id, size, mode)) < 0)
+    shmid = shmget(anon ? IPC_PRIVATE : sysv_key(&h->id), size,
+                   IPC_CREAT | (anon ? 0 : IPC_EXCL) | SYSV_HUGETLB(flags) |
+                   (int)sysv_create_mode(mode));
+    if (shmid == -1)
+        return errno == EEXIST && !anon ? USHM__EXISTS
+                                        : sysv_create_fail(&h->id, size,
+                                                           flags, errno);
+    if ((err = sysv_attach_new(h, shmid, size, mode)) != 0 || !anon)
         return err;
     /* Marked for removal at once: it goes away with its last attachment. */
-    if (shmctl(id, IPC_RMID, NULL) == -1) {
+    if (shmctl(shmid, IPC_RMID, NULL) == -1) {
         err = errno;
-        shmdt(shm->addr);
-        shm->addr = NULL;
+        shmdt(h->addr);
+        h->addr = NULL;
         return ushm__fail(err, "shmctl((anonymous), id %d, IPC_RMID): %s",
-                          id, ushm_strerror(err));
+                          shmid, ushm_strerror(err));
     }
     return 0;
 }
 
-static int sysv_try_open(struct ushm *shm, size_t size, int flags,
-                         mode_t mode)
+/* The id behind a name or key: >= 0, or a negative errno said. */
+static int sysv_lookup(const struct ushm__id *id)
 {
-    const char *name = shm->name;
-    key_t key = sysv_key(name);
-    int create = flags & USHM_CREATE, id, err;
-    struct shmid_ds ds;
-    void *addr;
+    char what[64];
+    int shmid = shmget(sysv_key(id), 0, 0);
 
-    if (create && size > 0) {
-        if ((err = sysv_hugepages_supported(shm->name, flags)) < 0)
-            return err;
-        id = shmget(key, size, IPC_CREAT | IPC_EXCL | SYSV_HUGETLB(flags) |
-                    (int)sysv_create_mode(mode));
-        if (id >= 0)
-            return sysv_attach_new(shm, id, size, mode);
-        if (errno != EEXIST)
-            return sysv_create_fail(name, key, size, flags, errno);
-    }
-    id = shmget(key, 0, 0);
-    if (id == -1) {
-        if (errno == ENOENT && create && size > 0)
-            return USHM__RETRY;
-        if (errno == ENOENT && create)
-            return ushm__fail(EINVAL, "ushm_open(%s): size 0: cannot "
-                              "create a segment of 0 bytes", name);
-        return ushm__fail(errno, "shmget(%s, key 0x%08x): %s", name,
-                          (unsigned)key, ushm_strerror(errno));
-    }
-    if (create && (flags & USHM_EXCL))
-        return ushm__fail(EEXIST, "shmget(%s, key 0x%08x): %s", name,
-                          (unsigned)key, ushm_strerror(EEXIST));
+    if (shmid == -1)
+        return ushm__fail(errno, "shmget(%s): %s",
+                          sysv_what(id, what, sizeof what),
+                          ushm_strerror(errno));
+    return shmid;
+}
+
+/* Describe segment shmid: 0, USHM__RETRY when it is gone, or -errno. */
+static int sysv_describe(const struct ushm__id *id, int shmid,
+                         struct ushm__facts *f)
+{
+    struct shmid_ds ds;
+
     /* IPC_STAT needs read permission, as any attach does. */
-    if (shmctl(id, IPC_STAT, &ds) == -1) {
-        err = errno;
+    if (shmctl(shmid, IPC_STAT, &ds) == -1) {
+        int err = errno;
+
         if (err == EIDRM || err == EINVAL)
             return USHM__RETRY;
-        return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s", name, id,
-                          ushm_strerror(err));
+        return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s",
+                          ushm__label(id), shmid, ushm_strerror(err));
     }
-    addr = shmat(id, NULL, (flags & USHM_RDONLY) ? SHM_RDONLY : 0);
+    f->kind = USHM__SEGMENT;
+    f->size = (uintmax_t)ds.shm_segsz;
+    f->allocated = f->size;
+    f->mode = ds.shm_perm.mode & 0777;
+    f->uid = ds.shm_perm.uid;
+    f->cuid = ds.shm_perm.cuid;
+    f->gid = ds.shm_perm.gid;
+    f->nattach = (long)ds.shm_nattch;
+    f->nlink = 1;
+    return 0;
+}
+
+static int sysv_find(struct ushm *h, int rdonly, struct ushm__facts *f)
+{
+    int shmid = sysv_lookup(&h->id);
+
+    (void)rdonly; /* the attach checks the access */
+    if (shmid < 0)
+        return shmid;
+    sysv_of(h)->shmid = shmid;
+    return sysv_describe(&h->id, shmid, f);
+}
+
+static int sysv_refresh(struct ushm *h, struct ushm__facts *f)
+{
+    int err = sysv_describe(&h->id, sysv_of(h)->shmid, f);
+
+    if (err == USHM__RETRY) {
+        f->nlink = 0;
+        err = 0;
+    }
+    return err;
+}
+
+static int sysv_map(struct ushm *h, size_t size, int rdonly)
+{
+    int shmid = sysv_of(h)->shmid, err;
+    void *addr = shmat(shmid, NULL, rdonly ? SHM_RDONLY : 0);
+
     if (addr == (void *)-1) {
         err = errno;
-        if (sysv_gone(id, err))
+        if (sysv_gone(shmid, err))
             return USHM__RETRY; /* removed meanwhile: maybe made again */
-        return sysv_attach_fail(name, id, err);
+        return sysv_attach_fail(&h->id, shmid, err);
     }
-    /* After the attach, so that no permission is -EACCES first.  A segment
-     * made by another user and given away (IPC_SET of its uid) stays in its
-     * creator's control: owner and creator must both be the caller. */
-    if (create && (ds.shm_perm.uid != geteuid() ||
-                   ds.shm_perm.cuid != geteuid())) {
-        shmdt(addr);
-        return ushm__fail(EPERM, "ushm_open(%s): %s: it belongs to uid %ld "
-                          "and was made by uid %ld, not this process's uid "
-                          "%ld; open it without USHM_CREATE to join it", name,
-                          ushm_strerror(EPERM), (long)ds.shm_perm.uid,
-                          (long)ds.shm_perm.cuid, (long)geteuid());
-    }
-    if ((uintmax_t)ds.shm_segsz < (uintmax_t)size) {
-        shmdt(addr);
-        return ushm__fail(EINVAL, "ushm_open(%s, %zu bytes): %s: the segment "
-                          "has only %ju bytes", name, size,
-                          ushm_strerror(EINVAL), (uintmax_t)ds.shm_segsz);
-    }
-    shm->addr = addr;
-    shm->backend_state = id;
-    shm->size = (size_t)ds.shm_segsz;
+    h->addr = addr;
+    h->size = size;
     return 0;
 }
 
-static int sysv_open(struct ushm *shm, size_t size, int flags, mode_t mode)
+static void sysv_release(struct ushm *h)
 {
-    if (shm->name[0] == '\0')
-        return sysv_open_anon(shm, size, flags, mode);
-    return sysv_try_open(shm, size, flags, mode);
+    (void)h; /* a shmid holds nothing */
 }
 
-static int sysv_close(struct ushm *shm)
+static int sysv_unmap(struct ushm *h)
 {
-    if (shmdt(shm->addr) == -1)
-        return ushm__fail(errno, "shmdt(%s, id %d): %s",
-                          ushm__label(shm->name), (int)shm->backend_state,
-                          ushm_strerror(errno));
+    if (shmdt(h->addr) == -1)
+        return ushm__fail(errno, "shmdt(%s, id %d): %s", ushm__label(&h->id),
+                          sysv_of(h)->shmid, ushm_strerror(errno));
     return 0;
 }
 
-/* The id behind a name, or a negative errno with last_error written. */
-static int sysv_lookup(const char *name)
+static int sysv_remove(const struct ushm__id *id, struct ushm__facts *f)
 {
-    key_t key = sysv_key(name);
-    int id = shmget(key, 0, 0);
+    int shmid = sysv_lookup(id);
 
-    if (id == -1)
-        return ushm__fail(errno, "shmget(%s, key 0x%08x): %s", name,
-                          (unsigned)key, ushm_strerror(errno));
-    return id;
-}
-
-static int sysv_unlink(const char *name)
-{
-    int id = sysv_lookup(name);
-
-    if (id < 0)
-        return id;
-    if (shmctl(id, IPC_RMID, NULL) == -1) {
+    f->kind = USHM__SEGMENT;
+    if (shmid < 0)
+        return shmid;
+    if (shmctl(shmid, IPC_RMID, NULL) == -1) {
         int err = errno == EIDRM || errno == EINVAL ? ENOENT : errno;
 
-        return ushm__fail(err, "shmctl(%s, id %d, IPC_RMID): %s", name, id,
-                          ushm_strerror(err));
+        return ushm__fail(err, "shmctl(%s, id %d, IPC_RMID): %s",
+                          ushm__label(id), shmid, ushm_strerror(err));
     }
     return 0;
 }
 
-static int sysv_stat(const char *name, struct ushm_stat *st)
+static int sysv_stat(const struct ushm__id *id, struct ushm__facts *f)
 {
-    struct shmid_ds ds;
-    int id = sysv_lookup(name);
+    int shmid = sysv_lookup(id), err;
 
-    if (id < 0)
-        return id;
-    if (shmctl(id, IPC_STAT, &ds) == -1) {
-        int err = errno == EIDRM || errno == EINVAL ? ENOENT : errno;
-
-        return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s", name, id,
-                          ushm_strerror(err));
-    }
-    st->size = (size_t)ds.shm_segsz;
-    st->mode = ds.shm_perm.mode & 0777;
-    st->uid = ds.shm_perm.uid;
-    st->gid = ds.shm_perm.gid;
-    st->nattach = (long)ds.shm_nattch;
-    return 0;
+    if (shmid < 0)
+        return shmid;
+    err = sysv_describe(id, shmid, f);
+    if (err == USHM__RETRY)
+        return ushm__fail(ENOENT, "shmctl(%s, id %d, IPC_STAT): %s",
+                          ushm__label(id), shmid, ushm_strerror(ENOENT));
+    return err;
 }
 
 const struct ushm__backend ushm__backend = {
     .name = "sysv",
-    .space_dir = NULL,
-    .open = sysv_open,
-    .close = sysv_close,
-    .unlink = sysv_unlink,
+    .handle_size = sizeof(struct sysv_handle),
+    .by_key = 1,
+    .find = sysv_find,
+    .refresh = sysv_refresh,
+    .map = sysv_map,
+    .release = sysv_release,
+    .create = sysv_create,
+    .unmap = sysv_unmap,
+    .remove = sysv_remove,
     .stat = sysv_stat,
+    .space = NULL,
 };

@@ -15,7 +15,8 @@
 # interprocess_mutex beside ushm_mutex_t and a raw pthread mutex) is compiled
 # here with $CXX (default c++) and $USHM_BENCH_CXXFLAGS, and linked with the
 # convenience library the first program was linked with
-# (tests/.libs/libushm-BACKEND.a next to its bench directory); without a
+# (tests/.libs/libushm-BACKEND.a next to its bench directory), with that
+# build's include/ for ushm-version.h; without a
 # C++ compiler or the Boost headers it is skipped with a line saying why.
 # It gets --runs, --quick and --target-ms, and its boost rows join the CSV.
 set -u
@@ -66,7 +67,7 @@ done
 
 status=0
 ran=
-boost_lib=
+boost_lib= boost_inc=
 for backend in posix sysv; do
     prog=
     for dir in ${USHM_BENCH_DIR:+"$USHM_BENCH_DIR"} ./bench "$here"; do
@@ -86,6 +87,8 @@ for backend in posix sysv; do
     lib=$(dirname "$prog")/../tests/.libs/libushm-$backend.a
     if [ -z "$boost_lib" ] && [ -r "$lib" ]; then
         boost_lib=$lib
+        # That build's include/ushm-version.h, which configure made.
+        boost_inc=$(dirname "$prog")/../include
     fi
     echo
 done
@@ -101,7 +104,7 @@ if [ "$want_mutex" = 1 ] && [ -n "$ran" ]; then
         # shellcheck disable=SC2086 # flags are words on purpose
         for extra in "" -lrt; do
             if "$cxx" -O2 -std=c++11 ${USHM_BENCH_CXXFLAGS:-} \
-                -I"$here/../include" "$here/boost-mutex.cpp" "$boost_lib" \
+                -I"$boost_inc" -I"$here/../include" "$here/boost-mutex.cpp" "$boost_lib" \
                 -pthread $extra -o "$tmp/boost-mutex" 2> "$tmp/boost.err"; then
                 why=
                 break

@@ -7,8 +7,9 @@
 #
 # Environment:
 #   FUZZ_CC         compiler (default clang; needs libclang-rt-dev)
-#   USHM_BUILDDIR   where configure wrote config.h (default: the source tree;
-#                   without one the backend builds with its fallbacks)
+#   USHM_BUILDDIR   where configure wrote config.h and include/ushm-version.h
+#                   (default: the source tree; without config.h the backend
+#                   builds with its fallbacks, without the header not at all)
 #   FUZZ_ARGS       more libFuzzer options, e.g. "-jobs=4 -workers=4"
 #
 # Nothing is written into the source tree: the binary, the corpus copy and
@@ -39,6 +40,10 @@ if ! command -v "$cc" >/dev/null 2>&1; then
     exit 77
 fi
 
+if [ ! -f "$builddir/include/ushm-version.h" ]; then
+    echo "$0: no $builddir/include/ushm-version.h: run configure first (or set USHM_BUILDDIR)" >&2
+    exit 2
+fi
 cfg=
 if [ -f "$builddir/config.h" ]; then
     cfg="-DHAVE_CONFIG_H -I$builddir"
@@ -49,7 +54,7 @@ fi
 # shellcheck disable=SC2086 # $cfg is two words, or none
 if ! "$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        $cfg -I"$top/include" -I"$top/lib" \
+        $cfg -I"$builddir/include" -I"$top/include" -I"$top/lib" \
         "$here/fuzz_names.c" "$top"/lib/*.c "$top/backends/posix.c" \
         -lpthread -lrt -o "$tmp/fuzz_names" 2>"$tmp/build.log"; then
     cat "$tmp/build.log" >&2

@@ -26,10 +26,8 @@ extern "C" {
 #define USHM_EXPORT
 #endif
 
-#define USHM_VERSION_MAJOR 0
-#define USHM_VERSION_MINOR 2
-#define USHM_VERSION_PATCH 0
-#define USHM_VERSION_STRING "0.2.0"
+/* USHM_VERSION_MAJOR, _MINOR, _PATCH and _STRING, from configure. */
+#include "ushm-version.h"
 
 /* Longest canonical name, leading slash included (macOS PSHMNAMLEN). */
 #define USHM_NAME_MAX 31
@@ -70,6 +68,13 @@ USHM_EXPORT const char *ushm_last_error(void);
 
 /* The SysV key of a name, on every backend (what ipcs shows). */
 USHM_EXPORT int ushm_key(const char *name, key_t *key);
+
+/* A SysV segment by its key (from ftok(3), or a fixed number), to share it
+ * with programs that use the raw calls; the POSIX backend says -ENOTSUP. */
+USHM_EXPORT int ushm_open_key(ushm_t **shm, key_t key, size_t size, int flags,
+                              mode_t mode);
+USHM_EXPORT int ushm_unlink_key(key_t key);
+USHM_EXPORT int ushm_stat_key(key_t key, struct ushm_stat *st);
 
 /*
  * Synchronisation objects that live inside a segment (8-byte aligned).

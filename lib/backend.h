@@ -2,9 +2,17 @@
 /*
  * The internal contract between the core (lib/) and a backend (backends/).
  *
- * The core checks every argument, canonicalises the name and owns the
- * handle; a backend only talks to the system.  Each backend file keeps its
- * functions static and defines exactly one table, ushm__backend.
+ * The core decides every rule of the contract (API.md): arguments, names,
+ * create-or-join, sizes, owners, USHM_EXCL, USHM_RDONLY, USHM_POPULATE and
+ * the sentences that name the rule.  A backend only talks to the system: it
+ * says what holds a segment's name or key (struct ushm__facts), makes a
+ * whole segment, maps and unmaps, removes, and reports the system's errors
+ * with the call that failed.  Each backend file keeps its functions static;
+ * one of them defines the table, ushm__backend.
+ *
+ * A backend's handle is its own struct whose first member is struct ushm
+ * (SQLite's unixFile and sqlite3_file); the core allocates handle_size
+ * bytes and only ever touches the struct ushm part.
  */
 #ifndef USHM_BACKEND_H
 #define USHM_BACKEND_H
@@ -26,47 +34,95 @@
 #define USHM__FLAGS_ALL \
     (USHM_CREATE | USHM_EXCL | USHM_RDONLY | USHM_POPULATE | USHM_HUGEPAGES)
 
-/* Where shm_open() keeps its objects on Linux (glibc and musl alike; configure
- * checks it): the POSIX backend creates and inspects them there. */
-#define USHM__POSIX_DIR "/dev/shm"
+/* How a segment is called: by name, by SysV key, or not at all. */
+enum ushm__by { USHM__BY_NAME, USHM__BY_KEY, USHM__ANONYMOUS };
 
+struct ushm__id {
+    enum ushm__by by;
+    key_t key;                      /* USHM__BY_KEY */
+    char name[USHM_NAME_MAX + 1];   /* canonical; "" unless USHM__BY_NAME */
+    char label[USHM_NAME_MAX + 16]; /* for messages: the name, "key 0x%08x"
+                                       or "(anonymous)" */
+};
+
+/* The label of a segment in messages. */
+static inline const char *ushm__label(const struct ushm__id *id)
+{
+    return id->by == USHM__BY_NAME ? id->name : id->label;
+}
+
+/* The generic part of every handle. */
 struct ushm {
     void *addr;
     size_t size;                    /* bytes of the segment, not rounded */
-    size_t map_len;                 /* bytes mapped: size, or more for huge pages */
     int created;
-    intptr_t backend_state;         /* the backend's own (SysV: the shmid) */
-    char name[USHM_NAME_MAX + 1];   /* canonical; "" when anonymous */
+    struct ushm__id id;
 };
 
-#define USHM__RETRY 1
+/* What holds a segment's name or key. */
+enum ushm__kind {
+    USHM__SEGMENT,                  /* a shared memory segment (maybe empty) */
+    USHM__OTHER                     /* something else: what says what */
+};
+
+struct ushm__facts {
+    enum ushm__kind kind;
+    uintmax_t size;                 /* bytes; 0: an object nobody sized yet */
+    uintmax_t allocated;            /* bytes with memory behind them */
+    mode_t mode;                    /* permission bits */
+    uid_t uid;                      /* owner */
+    uid_t cuid;                     /* creator (the owner where untracked) */
+    gid_t gid;
+    long nattach;                   /* -1: the system cannot tell */
+    long nlink;                     /* names it has; 0: removed meanwhile */
+    char what[96];                  /* USHM__OTHER: "<where> is a FIFO" */
+};
+
+/* Answers of a backend beside 0 and a negative errno. */
+#define USHM__RETRY 1   /* removed or made again meanwhile: look again */
+#define USHM__EXISTS 2  /* create: the name or key is taken */
 #define USHM__TRIES 10000 /* each try that fails is another process's progress */
 
 struct ushm__backend {
     const char *name;
-    /* Where named segments take their memory from, for messages about
-     * running out of it (a directory for statvfs), or NULL. */
-    const char *space_dir;
+    size_t handle_size;             /* its handle, struct ushm first */
+    int by_key;                     /* whether it can reach SysV keys */
     /*
-     * Map the segment shm->name (anonymous when it is "") and fill addr,
-     * size and created.  flags and mode are already valid, mode is never 0,
-     * and size > 0 for an anonymous segment.  On failure nothing may be left:
-     * no segment made, no mapping, no descriptor.  USHM__RETRY asks the
-     * core to call again: the segment was removed or made again meanwhile.
+     * Take hold of what holds h->id, for reading or for reading and writing,
+     * and describe it.  0 (then release() or map() follows), -ENOENT when
+     * nothing holds it, USHM__RETRY, or another negative errno; every
+     * failure with last_error written.  Something that is not a segment is
+     * 0 with kind USHM__OTHER: it is described, never opened as a segment.
      */
-    int (*open)(struct ushm *shm, size_t size, int flags, mode_t mode);
-    int (*close)(struct ushm *shm);
-    int (*unlink)(const char *name);
-    int (*stat)(const char *name, struct ushm_stat *st);
+    int (*find)(struct ushm *h, int rdonly, struct ushm__facts *f);
+    /* Describe again what find() holds (a size being given meanwhile). */
+    int (*refresh)(struct ushm *h, struct ushm__facts *f);
+    /* Map what find() holds, size bytes: 0, USHM__RETRY or -errno. */
+    int (*map)(struct ushm *h, size_t size, int rdonly);
+    /* Let go of what find() holds; the mapping, if any, stays. */
+    void (*release)(struct ushm *h);
+    /*
+     * Make a new segment called h->id, whole (size bytes, zero-filled, its
+     * memory reserved, mode exactly), and map it: 0, USHM__EXISTS when the
+     * name or key is taken, or a negative errno with nothing left behind.
+     * h->id may be anonymous: then flags say USHM_CREATE and size > 0.
+     */
+    int (*create)(struct ushm *h, size_t size, int flags, mode_t mode);
+    int (*unmap)(struct ushm *h);
+    /* Remove the name or key of a segment; something else there is left
+     * alone and described in f (kind USHM__OTHER), with 0. */
+    int (*remove)(const struct ushm__id *id, struct ushm__facts *f);
+    /* Describe what holds id without taking hold of it for long. */
+    int (*stat)(const struct ushm__id *id, struct ushm__facts *f);
+    /* Where the segment's memory comes from and how much of it is free,
+     * for messages; 0, or -1 where it comes from plain memory. */
+    int (*space)(const struct ushm *h, const char **where, uintmax_t *free);
 };
 
 USHM__HIDDEN extern const struct ushm__backend ushm__backend;
 
 /* Record "<text>" as this thread's last error; returns -err. */
 USHM__HIDDEN int ushm__fail(int err, const char *fmt, ...) USHM__PRINTF(2, 3);
-
-/* The label of a segment in messages: its name, or "(anonymous)". */
-USHM__HIDDEN const char *ushm__label(const char *name);
 
 /* " (RLIMIT_AS is N bytes)" and the like, for ENOMEM/EMFILE; "" otherwise. */
 USHM__HIDDEN const char *ushm__rlimit_hint(int err);

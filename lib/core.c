@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The backend-agnostic core: argument checks, handles, dispatch. */
+/*
+ * The public calls on segments: their arguments checked, the segment's name
+ * or key made canonical, the handle allocated and freed.  What happens to
+ * the segment is decided in lib/open.c; the backend table does it.
+ */
 #define _POSIX_C_SOURCE 200809L
 
 #ifdef HAVE_CONFIG_H
@@ -13,116 +17,145 @@
 
 #include "backend.h"
 #include "name.h"
-#include "prefault.h"
+#include "open.h"
 #include "sync.h"
 
+#define B ushm__backend
+
 static int check_name(const char *func, const char *name,
-                      char canon[USHM_NAME_MAX + 1])
+                      struct ushm__id *id)
 {
     int err;
 
     if (name == NULL)
         return ushm__fail(EINVAL, "%s: name is NULL", func);
-    err = ushm__name_canon(name, canon);
+    err = ushm__name_canon(name, id->name);
+    if (err == 0) {
+        id->by = USHM__BY_NAME;
+        return 0;
+    }
     if (err == -ENAMETOOLONG)
         return ushm__fail(ENAMETOOLONG,
                           "%s(%.40s...): name longer than %d bytes "
                           "(USHM_NAME_MAX, slash included)",
                           func, name, USHM_NAME_MAX);
-    if (err < 0 && ushm__name_is_semaphore(name[0] == '/' ? name + 1 : name))
+    if (ushm__name_is_semaphore(name[0] == '/' ? name + 1 : name))
         return ushm__fail(EINVAL,
                           "%s(%.40s): invalid name: names beginning with "
                           "\"sem.\" are POSIX semaphores' (sem_open)",
                           func, name);
-    if (err < 0)
-        return ushm__fail(EINVAL,
-                          "%s(%.40s): invalid name: want an optional '/' and "
-                          "1 to %d characters from [A-Za-z0-9._-], not . or ..",
-                          func, name, USHM_NAME_MAX - 1);
+    return ushm__fail(EINVAL,
+                      "%s(%.40s): invalid name: want an optional '/' and "
+                      "1 to %d characters from [A-Za-z0-9._-], not . or ..",
+                      func, name, USHM_NAME_MAX - 1);
+}
+
+/* A SysV key names a segment only on a backend that has them. */
+static int check_key(const char *func, key_t key, struct ushm__id *id)
+{
+    id->name[0] = '\0';
+    snprintf(id->label, sizeof id->label, "key 0x%08x", (unsigned)key);
+    if (!B.by_key)
+        return ushm__fail(ENOTSUP, "%s(%s): %s: keys name System V segments, "
+                          "and this libushm was built with the %s backend; "
+                          "configure it --with-backend=sysv to use keys",
+                          func, id->label, ushm_strerror(ENOTSUP), B.name);
+    if (key == IPC_PRIVATE)
+        return ushm__fail(EINVAL, "%s(%s): IPC_PRIVATE names no segment; "
+                          "ushm_open() with name NULL makes an anonymous one",
+                          func, id->label);
+    id->by = USHM__BY_KEY;
+    id->key = key;
     return 0;
 }
 
-static int check_open_args(const char *name, size_t size, int flags,
-                           mode_t mode)
+static int check_open_args(const struct ushm__id *id, size_t size,
+                           int flags, mode_t mode)
 {
-    const char *label = ushm__label(name);
+    const char *label = ushm__label(id);
+    const char *func = id->by == USHM__BY_KEY ? "ushm_open_key" : "ushm_open";
 
     if (flags & ~USHM__FLAGS_ALL)
-        return ushm__fail(EINVAL, "ushm_open(%s): unknown flag bits 0x%x",
+        return ushm__fail(EINVAL, "%s(%s): unknown flag bits 0x%x", func,
                           label, (unsigned)(flags & ~USHM__FLAGS_ALL));
     if ((flags & USHM_EXCL) && !(flags & USHM_CREATE))
-        return ushm__fail(EINVAL, "ushm_open(%s): USHM_EXCL needs USHM_CREATE",
-                          label);
+        return ushm__fail(EINVAL, "%s(%s): USHM_EXCL needs USHM_CREATE",
+                          func, label);
     if ((flags & USHM_RDONLY) && (flags & USHM_CREATE))
-        return ushm__fail(EINVAL, "ushm_open(%s): USHM_RDONLY cannot create: "
-                          "a segment is created read-write", label);
+        return ushm__fail(EINVAL, "%s(%s): USHM_RDONLY cannot create: "
+                          "a segment is created read-write", func, label);
     if (mode & ~(mode_t)0777)
-        return ushm__fail(EINVAL, "ushm_open(%s): mode 0%o has bits outside "
-                          "0777", label, (unsigned)mode);
-    if (name == NULL && !(flags & USHM_CREATE))
-        return ushm__fail(EINVAL, "ushm_open(%s): an anonymous segment needs "
-                          "USHM_CREATE", label);
-    if (name == NULL && size == 0)
-        return ushm__fail(EINVAL, "ushm_open(%s): size 0: an anonymous "
-                          "segment needs a size", label);
+        return ushm__fail(EINVAL, "%s(%s): mode 0%o has bits outside 0777",
+                          func, label, (unsigned)mode);
+    if (id->by == USHM__ANONYMOUS && !(flags & USHM_CREATE))
+        return ushm__fail(EINVAL, "%s(%s): an anonymous segment needs "
+                          "USHM_CREATE", func, label);
+    if (id->by == USHM__ANONYMOUS && size == 0)
+        return ushm__fail(EINVAL, "%s(%s): size 0: an anonymous segment "
+                          "needs a size", func, label);
     return 0;
 }
 
-int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
-              mode_t mode)
+/* The handle for id, opened: what ushm_open() and ushm_open_key() share. */
+static int open_handle(ushm_t **shmp, const struct ushm__id *id, size_t size,
+                       int flags, mode_t mode)
 {
     struct ushm *shm;
-    char canon[USHM_NAME_MAX + 1] = "";
     int err;
 
-    if (shmp == NULL)
-        return ushm__fail(EINVAL, "ushm_open(%s): shm is NULL",
-                          name != NULL ? name : "(anonymous)");
-    *shmp = NULL;
-    if (name != NULL && (err = check_name("ushm_open", name, canon)) < 0)
+    if ((err = check_open_args(id, size, flags, mode)) < 0)
         return err;
-    if ((err = check_open_args(name != NULL ? canon : NULL, size, flags,
-                               mode)) < 0)
-        return err;
-
-    shm = calloc(1, sizeof *shm);
+    /* malloc, not calloc: glibc's per-thread cache serves it. */
+    shm = malloc(B.handle_size);
     if (shm == NULL)
         return ushm__fail(ENOMEM, "ushm_open(%s): out of memory for the "
-                          "handle", ushm__label(canon));
-    memcpy(shm->name, canon, sizeof canon);
-
-    for (int tries = 1;; tries++) {
-        err = ushm__backend.open(shm, size, flags, mode != 0 ? mode : 0600);
-        if (err != USHM__RETRY)
-            break;
-        if (tries == USHM__TRIES) {
-            err = ushm__fail(EAGAIN, "ushm_open(%s): the segment was removed "
-                             "and made again %d times while opening it",
-                             canon, USHM__TRIES);
-            break;
-        }
-    }
-    if (err == 0 && (flags & USHM_POPULATE)) {
-        err = ushm__prefault(shm->addr, shm->size, !(flags & USHM_RDONLY),
-                             ushm__label(shm->name), shm->name[0] != '\0' ?
-                             ushm__backend.space_dir : NULL);
-        if (err < 0) {
-            char why[256];
-
-            /* Undo what was made, keeping the prefault's message. */
-            snprintf(why, sizeof why, "%s", ushm_last_error());
-            ushm__backend.close(shm);
-            if (shm->created && shm->name[0] != '\0')
-                ushm__backend.unlink(shm->name);
-            ushm__fail(-err, "%s", why);
-        }
-    }
+                          "handle", ushm__label(id));
+    shm->addr = NULL;
+    shm->size = 0;
+    shm->created = 0;
+    shm->id = *id;
+    err = ushm__open(shm, size, flags, mode != 0 ? mode : 0600);
     if (err < 0) {
         free(shm);
         return err;
     }
     *shmp = shm;
     return 0;
+}
+
+int ushm_open(ushm_t **shmp, const char *name, size_t size, int flags,
+              mode_t mode)
+{
+    struct ushm__id id;
+    int err;
+
+    if (shmp == NULL)
+        return ushm__fail(EINVAL, "ushm_open(%s): shm is NULL",
+                          name != NULL ? name : "(anonymous)");
+    *shmp = NULL;
+    if (name == NULL) {
+        id.by = USHM__ANONYMOUS;
+        id.name[0] = '\0';
+        memcpy(id.label, "(anonymous)", sizeof "(anonymous)");
+    } else if ((err = check_name("ushm_open", name, &id)) < 0) {
+        return err;
+    }
+    return open_handle(shmp, &id, size, flags, mode);
+}
+
+int ushm_open_key(ushm_t **shmp, key_t key, size_t size, int flags,
+                  mode_t mode)
+{
+    struct ushm__id id;
+    int err;
+
+    if (shmp == NULL)
+        return ushm__fail(EINVAL, "ushm_open_key(key 0x%08x): shm is NULL",
+                          (unsigned)key);
+    *shmp = NULL;
+    if ((err = check_key("ushm_open_key", key, &id)) < 0)
+        return err;
+    return open_handle(shmp, &id, size, flags, mode);
 }
 
 int ushm_close(ushm_t *shm)
@@ -134,46 +167,65 @@ int ushm_close(ushm_t *shm)
         return 0;
     /* A holder's mutex must stay mapped: the kernel marks it when the holder
      * dies, in memory that would by then be gone or reused. */
-    if (ushm__sync_held_in(shm->addr, shm->map_len > shm->size ?
-                           shm->map_len : shm->size, &held))
+    if (ushm__sync_held_in(shm->addr, shm->size, &held))
         return ushm__fail(EBUSY, "ushm_close(%s): the calling thread holds "
                           "the mutex at %p inside this mapping: unlock it "
-                          "first", ushm__label(shm->name), held);
-    err = ushm__backend.close(shm);
+                          "first", ushm__label(&shm->id), held);
+    err = B.unmap(shm);
     free(shm);
     return err;
 }
 
 int ushm_unlink(const char *name)
 {
-    char canon[USHM_NAME_MAX + 1];
-    int err = check_name("ushm_unlink", name, canon);
+    struct ushm__id id;
+    int err = check_name("ushm_unlink", name, &id);
 
-    return err < 0 ? err : ushm__backend.unlink(canon);
+    return err < 0 ? err : ushm__unlink(&id);
+}
+
+int ushm_unlink_key(key_t key)
+{
+    struct ushm__id id;
+    int err = check_key("ushm_unlink_key", key, &id);
+
+    return err < 0 ? err : ushm__unlink(&id);
 }
 
 int ushm_stat(const char *name, struct ushm_stat *st)
 {
-    char canon[USHM_NAME_MAX + 1];
-    int err = check_name("ushm_stat", name, canon);
+    struct ushm__id id;
+    int err = check_name("ushm_stat", name, &id);
 
     if (err < 0)
         return err;
     if (st == NULL)
-        return ushm__fail(EINVAL, "ushm_stat(%s): st is NULL", canon);
-    return ushm__backend.stat(canon, st);
+        return ushm__fail(EINVAL, "ushm_stat(%s): st is NULL", id.name);
+    return ushm__stat(&id, st);
+}
+
+int ushm_stat_key(key_t key, struct ushm_stat *st)
+{
+    struct ushm__id id;
+    int err = check_key("ushm_stat_key", key, &id);
+
+    if (err < 0)
+        return err;
+    if (st == NULL)
+        return ushm__fail(EINVAL, "ushm_stat_key(%s): st is NULL", id.label);
+    return ushm__stat(&id, st);
 }
 
 int ushm_key(const char *name, key_t *key)
 {
-    char canon[USHM_NAME_MAX + 1];
-    int err = check_name("ushm_key", name, canon);
+    struct ushm__id id;
+    int err = check_name("ushm_key", name, &id);
 
     if (err < 0)
         return err;
     if (key == NULL)
-        return ushm__fail(EINVAL, "ushm_key(%s): key is NULL", canon);
-    *key = (key_t)ushm__name_key(canon);
+        return ushm__fail(EINVAL, "ushm_key(%s): key is NULL", id.name);
+    *key = (key_t)ushm__name_key(id.name);
     return 0;
 }
 
@@ -189,7 +241,7 @@ size_t ushm_size(const ushm_t *shm)
 
 const char *ushm_name(const ushm_t *shm)
 {
-    return shm != NULL && shm->name[0] != '\0' ? shm->name : NULL;
+    return shm != NULL && shm->id.by == USHM__BY_NAME ? shm->id.name : NULL;
 }
 
 int ushm_created(const ushm_t *shm)
@@ -199,7 +251,7 @@ int ushm_created(const ushm_t *shm)
 
 const char *ushm_backend(void)
 {
-    return ushm__backend.name;
+    return B.name;
 }
 
 const char *ushm_version(void)

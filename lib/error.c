@@ -47,11 +47,6 @@ int ushm__fail(int err, const char *fmt, ...)
     return -err;
 }
 
-const char *ushm__label(const char *name)
-{
-    return name != NULL && name[0] != '\0' ? name : "(anonymous)";
-}
-
 const char *ushm__rlimit_hint(int err)
 {
     struct rlimit rl;

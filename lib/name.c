@@ -6,15 +6,18 @@
 #endif
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "name.h"
 
-static int name_char_ok(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
+/* [A-Za-z0-9._-] as a bitmap of the 256 byte values: one test a byte, on
+ * the path of every call that takes a name. */
+static const uint64_t name_chars[4] = {
+    0x03ff600000000000u, /* - . 0-9 */
+    0x07fffffe87fffffeu, /* A-Z _ a-z */
+    0, 0,
+};
 
 int ushm__name_is_semaphore(const char *body)
 {
@@ -27,19 +30,23 @@ int ushm__name_canon(const char *name, char out[USHM_NAME_MAX + 1])
     size_t len = 0;
 
     /* Scan the whole body: a bad character anywhere is -EINVAL, even in a
-     * name that is also too long. */
-    for (const char *p = body; *p != '\0'; p++, len++)
-        if (!name_char_ok((unsigned char)*p))
+     * name that is also too long.  Copied on the way while it fits. */
+    for (const unsigned char *p = (const unsigned char *)body; *p != '\0';
+         p++, len++) {
+        if (!((name_chars[*p >> 6] >> (*p & 63)) & 1))
             return -EINVAL;
-    if (len == 0 || strcmp(body, ".") == 0 || strcmp(body, "..") == 0)
+        if (len + 1 < USHM_NAME_MAX)
+            out[len + 1] = (char)*p;
+    }
+    if (len == 0 || (body[0] == '.' && (len == 1 || (len == 2 && body[1] == '.'))))
         return -EINVAL;
     /* glibc keeps the named semaphore "/x" as the object "/sem.x". */
-    if (ushm__name_is_semaphore(body))
+    if (len >= 4 && ushm__name_is_semaphore(body))
         return -EINVAL;
     if (len + 1 > USHM_NAME_MAX)
         return -ENAMETOOLONG;
     out[0] = '/';
-    memcpy(out + 1, body, len + 1);
+    out[len + 1] = '\0';
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the core needs from lib/sync.c. */
+/* What the core needs from lib/sync/ (held.c). */
 #ifndef USHM_SYNC_H
 #define USHM_SYNC_H
 

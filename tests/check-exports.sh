@@ -1,12 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The shared library must export the whole public API and nothing that does
-# not start with ushm_ (jansson's check-exports).
+# not start with ushm_ (jansson's check-exports).  The API is what
+# lib/libushm.sym lists, the one list of exported functions, and every
+# function that include/ushm.h declares with USHM_EXPORT: the two must agree.
 #
 # Where configure found that the linker takes a version script
 # (USHM_SYMBOL_VERSIONS=yes, as make check sets it), each function must also
-# carry the version of the release that added it (lib/libushm.sym), as the
-# default version, and no other version may appear.
+# carry the version of the release that added it (its node in
+# lib/libushm.sym), as the default version, and no other version may appear.
 #
 # Usage: check-exports.sh [path/to/libushm.so]    (default: $USHM_LIB)
 # Exit: 0 pass, 1 fail, 77 skip (static-only build), 99 usage error.
@@ -14,25 +16,78 @@
 lib=${1:-${USHM_LIB:-}}
 NM=${NM:-nm}
 OBJDUMP=${OBJDUMP:-objdump}
+top=$(dirname "$0")/..
+sym=$top/lib/libushm.sym
+header=$top/include/ushm.h
 
-# The version each function was added in.  A release that adds functions
-# adds them here and to a new node of lib/libushm.sym; a released line never
-# changes.
-versions="USHM_0.1 ushm_open ushm_close ushm_unlink ushm_addr ushm_size ushm_name
-USHM_0.1 ushm_created ushm_stat ushm_backend ushm_version ushm_strerror ushm_last_error
-USHM_0.2 ushm_mutex_lock ushm_mutex_trylock ushm_mutex_timedlock ushm_mutex_unlock
-USHM_0.2 ushm_event_read ushm_event_wait ushm_event_notify
-USHM_0.3 ushm_key"
+# "NODE function" for each global name of each node of a version script
+# (NODE { global: f; g; local: *; } PARENT;), comments dropped.
+sym_versions() {
+    awk '
+    { text = text " " $0 }
+    END {
+        while ((i = index(text, "/*")) > 0) {
+            rest = substr(text, i + 2)
+            j = index(rest, "*/")
+            if (j == 0) { print "unterminated comment" > "/dev/stderr"; exit 1 }
+            text = substr(text, 1, i - 1) " " substr(rest, j + 2)
+        }
+        gsub(/[{};:]/, " & ", text)
+        n = split(text, t, " ")
+        state = "name"
+        for (k = 1; k <= n; k++) {
+            w = t[k]
+            if (state == "name") {
+                if (w == "{") { state = "body"; scope = "global" }
+                else node = w
+            } else if (state == "body") {
+                if (w == "}") state = "parent"
+                else if (t[k + 1] == ":") { scope = w; k++ }
+                else if (w != ";" && scope == "global") print node, w
+            } else if (w == ";") {
+                state = "name"
+            }
+        }
+        if (state != "name") { print "unterminated node " node > "/dev/stderr"; exit 1 }
+    }' "$1"
+}
 
-# The API, also read from the header next to this script when it is there,
-# so that a function added to ushm.h must be exported too.
-api=$(printf '%s\n' "$versions" | awk '{ for (i = 2; i <= NF; i++) print $i }')
-header=$(dirname "$0")/../include/ushm.h
-if [ -f "$header" ]; then
-    api="$api
-$(sed -n 's/^USHM_EXPORT.*[ *]\(ushm_[A-Za-z0-9_]*\)(.*/\1/p' "$header")"
+if [ ! -f "$sym" ]; then
+    echo "FAIL: no $sym" >&2
+    exit 99
 fi
-api=$(printf '%s\n' $api | sort -u)
+if ! versions=$(sym_versions "$sym"); then
+    echo "FAIL: $sym is not a version script this test can read" >&2
+    exit 99
+fi
+if [ -z "$versions" ]; then
+    echo "FAIL: $sym lists no function" >&2
+    exit 99
+fi
+api=$(printf '%s\n' "$versions" | awk '{ print $2 }' | sort -u)
+
+status=0
+# The header, when it is there, against the list, whatever the linker: a
+# function declared but not listed is hidden by the version script (and
+# unversioned without one); one listed but not declared is no API.
+if [ -f "$header" ]; then
+    declared=$(sed -n 's/^USHM_EXPORT.*[ *]\(ushm_[A-Za-z0-9_]*\)(.*/\1/p' "$header" | sort -u)
+    if [ -z "$declared" ]; then
+        echo "FAIL: $header declares no USHM_EXPORT function" >&2
+        exit 99
+    fi
+    only_h=$(printf '%s\n' "$declared" | grep -vxF "$api")
+    only_s=$(printf '%s\n' "$api" | grep -vxF "$declared")
+    if [ -n "$only_h" ]; then
+        echo "FAIL: include/ushm.h declares functions that lib/libushm.sym does not list:" $only_h >&2
+        status=1
+    fi
+    if [ -n "$only_s" ]; then
+        echo "FAIL: lib/libushm.sym lists functions that include/ushm.h does not declare:" $only_s >&2
+        status=1
+    fi
+    api=$(printf '%s\n' $api $declared | sort -u)
+fi
 
 if [ -z "$lib" ]; then
     echo "usage: $0 path/to/libushm.so (or set USHM_LIB)" >&2
@@ -51,6 +106,7 @@ if [ ! -f "$lib" ]; then
         fi
     done
     if [ -n "$la" ] && grep "^dlname=''" "$la" >/dev/null; then
+        [ "$status" -eq 0 ] || exit 1
         echo "SKIP: static-only build ($la has no shared library)"
         exit 77
     fi
@@ -80,7 +136,6 @@ for f in $api; do
     printf '%s\n' "$syms" | grep "^T $f\$" >/dev/null || missing="$missing $f"
 done
 
-status=0
 if [ -n "$bad" ]; then
     echo "FAIL: $lib exports symbols outside the ushm_ namespace:" >&2
     printf '%s\n' "$bad" >&2

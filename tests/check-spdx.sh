@@ -10,7 +10,7 @@ for f in configure.ac Makefile.am ushm.pc.in quickstart.sh .ci/run \
          $(find lib backends include tests tools bench examples fuzz abi man \
                 -type f \( -name '*.[ch]' -o -name '*.cpp' -o -name '*.sh' \
                 -o -name '*.sym' -o -name '*.am' -o -name '*.ac' \
-                -o -name '*.[1-8]' \) 2>/dev/null | sort); do
+                -o -name '*.[1-8]' -o -name '*.in' \) 2>/dev/null | sort); do
     [ -f "$f" ] || continue
     case $f in man/*) head -n 1 "$f" | grep -q '^\.so ' && continue ;; esac
     checked=$((checked + 1))

@@ -43,6 +43,8 @@
 
 #include <ushm.h>
 
+#include "../tools/seglist.h" /* the system's segment lists */
+
 #if USHM_COVERAGE
 /* The tests' children leave by _exit(): in a build for make coverage they
  * write their counts first, or what they ran would not count. */
@@ -227,30 +229,36 @@ static inline int fc_count_maps(void)
 
 /* Entries of /dev/shm whose name starts with prefix (all when NULL or ""),
  * their names appended to list (space-separated) when list is given. */
+struct fc_devshm_count {
+    const char *prefix;
+    char *list;
+    size_t len;
+    int n;
+};
+
+static inline int fc_devshm_entry(const struct seglist_posix *e, void *arg)
+{
+    struct fc_devshm_count *c = arg;
+
+    if (c->prefix != NULL && strncmp(e->name, c->prefix, strlen(c->prefix)) != 0)
+        return 0;
+    c->n++;
+    if (c->list != NULL && strlen(c->list) + strlen(e->name) + 2 < c->len) {
+        if (c->list[0] != '\0')
+            strcat(c->list, " ");
+        strcat(c->list, e->name);
+    }
+    return 0;
+}
+
 static inline int fc_count_devshm(const char *prefix, char *list, size_t len)
 {
-    DIR *d = opendir("/dev/shm");
-    struct dirent *e;
-    int n = 0;
+    struct fc_devshm_count c = { prefix, list, len, 0 };
 
     if (list != NULL && len > 0)
         list[0] = '\0';
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (prefix != NULL && strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-            continue;
-        n++;
-        if (list != NULL && strlen(list) + strlen(e->d_name) + 2 < len) {
-            if (list[0] != '\0')
-                strcat(list, " ");
-            strcat(list, e->d_name);
-        }
-    }
-    closedir(d);
-    return n;
+    seglist_posix_each(fc_devshm_entry, &c, NULL, 0);
+    return c.n;
 }
 
 /*
@@ -258,31 +266,28 @@ static inline int fc_count_devshm(const char *prefix, char *list, size_t len)
  * (the program's own IPC namespace); otherwise rows for which
  * match(key, cpid, arg) is true.
  */
+struct fc_sysv_count {
+    int (*match)(long key, long cpid, void *arg);
+    void *arg;
+    int n;
+};
+
+static inline int fc_sysv_row(const struct seglist_sysv *s, void *arg)
+{
+    struct fc_sysv_count *c = arg;
+
+    if (c->match == NULL || c->match((long)s->key, (long)s->cpid, c->arg))
+        c->n++;
+    return 0;
+}
+
 static inline int fc_count_sysv(int (*match)(long key, long cpid, void *arg),
                          void *arg)
 {
-    FILE *f = fopen("/proc/sysvipc/shm", "re");
-    char line[512];
-    int n = 0;
+    struct fc_sysv_count c = { match, arg, 0 };
 
-    if (f == NULL)
-        return 0;
-    if (fgets(line, sizeof line, f) == NULL) { /* header */
-        fclose(f);
-        return 0;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
-        long key, id, cpid, lpid;
-        unsigned long perms, size;
-
-        if (sscanf(line, "%ld %ld %lo %lu %ld %ld", &key, &id, &perms, &size,
-                   &cpid, &lpid) != 6)
-            continue;
-        if (match == NULL || match(key, cpid, arg))
-            n++;
-    }
-    fclose(f);
-    return n;
+    seglist_sysv_each(fc_sysv_row, &c, NULL, 0);
+    return c.n;
 }
 
 /* ------------------------------------------------------------------ */

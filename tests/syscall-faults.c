@@ -12,21 +12,12 @@
  * mmap and mmap64, lstat and lstat64, ...): which one the library
  * references depends on _FILE_OFFSET_BITS, and the unused wrapper is
  * harmless.  open() is counted only when it is the library's own (the
- * O_TMPFILE segment, /dev/zero): everything else passes through.  Link with
+ * O_TMPFILE segment, /dev/zero): everything else passes through.
  *
- *   -Wl,--wrap=shm_open,--wrap=shm_unlink,--wrap=fstat,--wrap=fstat64,
- *   --wrap=open,--wrap=open64,--wrap=linkat,--wrap=lstat,--wrap=lstat64,
- *   --wrap=access,--wrap=pwrite,--wrap=pwrite64,
- *   --wrap=fchmod,--wrap=mmap,--wrap=mmap64,--wrap=munmap,
- *   --wrap=madvise,--wrap=posix_fallocate,--wrap=posix_fallocate64,
- *   --wrap=ftruncate,--wrap=ftruncate64,--wrap=statvfs,--wrap=statvfs64,
- *   --wrap=fstatvfs,--wrap=fstatvfs64,--wrap=close,--wrap=sysconf,
- *   --wrap=getrlimit,--wrap=getrlimit64,--wrap=fopen,--wrap=fopen64,
- *   --wrap=calloc,--wrap=geteuid,--wrap=shmget,--wrap=shmat,--wrap=shmdt,
- *   --wrap=shmctl
- *
- * (every function defined here as __wrap_X must be in that list, or
- * __real_X does not link).  A call that is not wrapped, because the library
+ * The calls are those of tests/syscall-list.h, which declares the wrappers
+ * below and makes the --wrap flags the program is linked with
+ * (Makefile.am): a wrapper missing from it has no __real_X to call and
+ * does not link.  A call that is not wrapped, because the library
  * references another symbol for it (e.g. __shmctl64 with _TIME_BITS=64, or
  * __lxstat for lstat before glibc 2.33), shows up as "injection not
  * reached" and fails the case.
@@ -106,19 +97,40 @@ typedef off_t sf_off_t;
 /* ------------------------------------------------------------------ */
 /* The wrapped functions and the injection plan.                        */
 
+/* F_SHM_OPEN, ... and their names, from tests/syscall-list.h. */
 enum fn {
-    F_SHM_OPEN, F_SHM_UNLINK, F_FSTAT, F_OPEN, F_LINKAT, F_LSTAT, F_ACCESS,
-    F_FCHMOD, F_MMAP, F_MUNMAP, F_MADVISE, F_FALLOCATE, F_FTRUNCATE, F_PWRITE,
-    F_STATVFS, F_FSTATVFS, F_CLOSE, F_SYSCONF, F_GETRLIMIT, F_FOPEN, F_CALLOC,
-    F_GETEUID, F_SHMGET, F_SHMAT, F_SHMDT, F_SHMCTL, F_N
+#define SF_CALL(id, name, type, params) F_##id,
+#define SF_CALL64(id, name, name64, type, params, params64) F_##id,
+#include "syscall-list.h"
+#undef SF_CALL
+#undef SF_CALL64
+    F_N
 };
 
 static const char *const fn_name[F_N] = {
-    "shm_open", "shm_unlink", "fstat", "open", "linkat", "lstat", "access",
-    "fchmod", "mmap", "munmap", "madvise", "posix_fallocate", "ftruncate",
-    "pwrite", "statvfs", "fstatvfs", "close", "sysconf", "getrlimit", "fopen",
-    "calloc", "geteuid", "shmget", "shmat", "shmdt", "shmctl",
+#define SF_CALL(id, name, type, params) #name,
+#define SF_CALL64(id, name, name64, type, params, params64) #name,
+#include "syscall-list.h"
+#undef SF_CALL
+#undef SF_CALL64
 };
+
+/* The wrappers' and the real functions' declarations; the ...64 twins
+ * where the C library has them (glibc).  Every name is pasted, never
+ * expanded, as a C library may define a call's name as a macro. */
+#define SF_CALL(id, name, type, params) \
+    type __wrap_##name params; type __real_##name params;
+#ifdef SF_LFS64
+#define SF_CALL64(id, name, name64, type, params, params64) \
+    type __wrap_##name params; type __real_##name params; \
+    type __wrap_##name64 params64; type __real_##name64 params64;
+#else
+#define SF_CALL64(id, name, name64, type, params, params64) \
+    type __wrap_##name params; type __real_##name params;
+#endif
+#include "syscall-list.h"
+#undef SF_CALL
+#undef SF_CALL64
 
 enum act {
     ACT_FAIL,  /* the call fails with err, the real one is not made */
@@ -195,8 +207,6 @@ static struct inj *consult(int fn, long detail, const char *path)
 
 #define FAIL_INT(p) do { errno = (p)->err; return -1; } while (0)
 
-int __wrap_shm_open(const char *name, int oflag, mode_t mode);
-int __real_shm_open(const char *name, int oflag, mode_t mode);
 int __wrap_shm_open(const char *name, int oflag, mode_t mode)
 {
     struct inj *p = consult(F_SHM_OPEN, oflag, name);
@@ -206,8 +216,6 @@ int __wrap_shm_open(const char *name, int oflag, mode_t mode)
     return __real_shm_open(name, oflag, mode);
 }
 
-int __wrap_shm_unlink(const char *name);
-int __real_shm_unlink(const char *name);
 int __wrap_shm_unlink(const char *name)
 {
     struct inj *p = consult(F_SHM_UNLINK, 0, name);
@@ -217,8 +225,6 @@ int __wrap_shm_unlink(const char *name)
     return __real_shm_unlink(name);
 }
 
-int __wrap_fstat(int fd, void *st);
-int __real_fstat(int fd, void *st);
 int __wrap_fstat(int fd, void *st)
 {
     struct inj *p = consult(F_FSTAT, 0, NULL);
@@ -248,8 +254,6 @@ static mode_t open_mode(int flags, va_list ap)
            ? (mode_t)va_arg(ap, unsigned) : 0;
 }
 
-int __wrap_open(const char *path, int flags, ...);
-int __real_open(const char *path, int flags, ...);
 int __wrap_open(const char *path, int flags, ...)
 {
     struct inj *p = library_open(path, flags) ? consult(F_OPEN, flags, path)
@@ -266,10 +270,6 @@ int __wrap_open(const char *path, int flags, ...)
 }
 
 int __wrap_linkat(int olddir, const char *oldpath, int newdir,
-                  const char *newpath, int flags);
-int __real_linkat(int olddir, const char *oldpath, int newdir,
-                  const char *newpath, int flags);
-int __wrap_linkat(int olddir, const char *oldpath, int newdir,
                   const char *newpath, int flags)
 {
     struct inj *p = consult(F_LINKAT, flags, newpath);
@@ -279,8 +279,6 @@ int __wrap_linkat(int olddir, const char *oldpath, int newdir,
     return __real_linkat(olddir, oldpath, newdir, newpath, flags);
 }
 
-int __wrap_lstat(const char *path, void *st);
-int __real_lstat(const char *path, void *st);
 int __wrap_lstat(const char *path, void *st)
 {
     struct inj *p = consult(F_LSTAT, 0, path);
@@ -290,8 +288,6 @@ int __wrap_lstat(const char *path, void *st)
     return __real_lstat(path, st);
 }
 
-int __wrap_access(const char *path, int how);
-int __real_access(const char *path, int how);
 int __wrap_access(const char *path, int how)
 {
     struct inj *p = consult(F_ACCESS, 0, path);
@@ -301,8 +297,6 @@ int __wrap_access(const char *path, int how)
     return __real_access(path, how);
 }
 
-ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, sf_off_t off);
-ssize_t __real_pwrite(int fd, const void *buf, size_t n, sf_off_t off);
 ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, sf_off_t off)
 {
     struct inj *p = consult(F_PWRITE, 0, NULL);
@@ -312,8 +306,6 @@ ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, sf_off_t off)
     return __real_pwrite(fd, buf, n, off);
 }
 
-int __wrap_fchmod(int fd, mode_t mode);
-int __real_fchmod(int fd, mode_t mode);
 int __wrap_fchmod(int fd, mode_t mode)
 {
     struct inj *p = consult(F_FCHMOD, 0, NULL);
@@ -323,10 +315,6 @@ int __wrap_fchmod(int fd, mode_t mode)
     return __real_fchmod(fd, mode);
 }
 
-void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
-                  sf_off_t off);
-void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
-                  sf_off_t off);
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
                   sf_off_t off)
 {
@@ -341,8 +329,6 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
     return __real_mmap(addr, len, prot, flags, fd, off);
 }
 
-int __wrap_munmap(void *addr, size_t len);
-int __real_munmap(void *addr, size_t len);
 /* A mapping whose munmap() was failed: the test removes it afterwards. */
 static void *leaked_addr;
 static size_t leaked_len;
@@ -359,8 +345,6 @@ int __wrap_munmap(void *addr, size_t len)
     return __real_munmap(addr, len);
 }
 
-int __wrap_madvise(void *addr, size_t len, int advice);
-int __real_madvise(void *addr, size_t len, int advice);
 int __wrap_madvise(void *addr, size_t len, int advice)
 {
     struct inj *p = consult(F_MADVISE, advice, NULL);
@@ -371,8 +355,6 @@ int __wrap_madvise(void *addr, size_t len, int advice)
 }
 
 /* posix_fallocate() returns the error number and leaves errno alone. */
-int __wrap_posix_fallocate(int fd, sf_off_t off, sf_off_t len);
-int __real_posix_fallocate(int fd, sf_off_t off, sf_off_t len);
 int __wrap_posix_fallocate(int fd, sf_off_t off, sf_off_t len)
 {
     struct inj *p = consult(F_FALLOCATE, 0, NULL);
@@ -380,8 +362,6 @@ int __wrap_posix_fallocate(int fd, sf_off_t off, sf_off_t len)
     return p != NULL ? p->err : __real_posix_fallocate(fd, off, len);
 }
 
-int __wrap_ftruncate(int fd, sf_off_t len);
-int __real_ftruncate(int fd, sf_off_t len);
 int __wrap_ftruncate(int fd, sf_off_t len)
 {
     struct inj *p = consult(F_FTRUNCATE, 0, NULL);
@@ -391,8 +371,6 @@ int __wrap_ftruncate(int fd, sf_off_t len)
     return __real_ftruncate(fd, len);
 }
 
-int __wrap_statvfs(const char *path, void *buf);
-int __real_statvfs(const char *path, void *buf);
 int __wrap_statvfs(const char *path, void *buf)
 {
     struct inj *p = consult(F_STATVFS, 0, path);
@@ -402,8 +380,6 @@ int __wrap_statvfs(const char *path, void *buf)
     return __real_statvfs(path, buf);
 }
 
-int __wrap_fstatvfs(int fd, void *buf);
-int __real_fstatvfs(int fd, void *buf);
 int __wrap_fstatvfs(int fd, void *buf)
 {
     struct inj *p = consult(F_FSTATVFS, 0, NULL);
@@ -414,8 +390,6 @@ int __wrap_fstatvfs(int fd, void *buf)
 }
 
 /* Linux closes the descriptor even when close() reports an error. */
-int __wrap_close(int fd);
-int __real_close(int fd);
 int __wrap_close(int fd)
 {
     struct inj *p = consult(F_CLOSE, 0, NULL);
@@ -427,8 +401,6 @@ int __wrap_close(int fd)
     return __real_close(fd);
 }
 
-long __wrap_sysconf(int name);
-long __real_sysconf(int name);
 long __wrap_sysconf(int name)
 {
     struct inj *p = consult(F_SYSCONF, name, NULL);
@@ -446,8 +418,6 @@ typedef unsigned long sf_rlim_t;
 typedef rlim_t sf_rlim_t;
 #endif
 
-int __wrap_getrlimit(int resource, void *rl);
-int __real_getrlimit(int resource, void *rl);
 int __wrap_getrlimit(int resource, void *rl)
 {
     struct inj *p = consult(F_GETRLIMIT, resource, NULL);
@@ -469,8 +439,6 @@ static FILE *fopen_fault(struct inj *p)
     return NULL;
 }
 
-FILE *__wrap_fopen(const char *path, const char *mode);
-FILE *__real_fopen(const char *path, const char *mode);
 FILE *__wrap_fopen(const char *path, const char *mode)
 {
     struct inj *p = consult(F_FOPEN, 0, path);
@@ -478,22 +446,18 @@ FILE *__wrap_fopen(const char *path, const char *mode)
     return p != NULL ? fopen_fault(p) : __real_fopen(path, mode);
 }
 
-void *__wrap_calloc(size_t n, size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size)
+void *__wrap_malloc(size_t size)
 {
-    struct inj *p = consult(F_CALLOC, 0, NULL);
+    struct inj *p = consult(F_MALLOC, 0, NULL);
 
     if (p != NULL) {
         errno = p->err;
         return NULL;
     }
-    return __real_calloc(n, size);
+    return __real_malloc(size);
 }
 
 /* geteuid() cannot fail: the fake is another user. */
-uid_t __wrap_geteuid(void);
-uid_t __real_geteuid(void);
 uid_t __wrap_geteuid(void)
 {
     struct inj *p = consult(F_GETEUID, 0, NULL);
@@ -501,8 +465,6 @@ uid_t __wrap_geteuid(void)
     return __real_geteuid() + (p != NULL ? 1 : 0);
 }
 
-int __wrap_shmget(key_t key, size_t size, int flags);
-int __real_shmget(key_t key, size_t size, int flags);
 int __wrap_shmget(key_t key, size_t size, int flags)
 {
     struct inj *p = consult(F_SHMGET, flags, NULL);
@@ -512,8 +474,6 @@ int __wrap_shmget(key_t key, size_t size, int flags)
     return __real_shmget(key, size, flags);
 }
 
-void *__wrap_shmat(int id, const void *addr, int flags);
-void *__real_shmat(int id, const void *addr, int flags);
 void *__wrap_shmat(int id, const void *addr, int flags)
 {
     struct inj *p = consult(F_SHMAT, flags, NULL);
@@ -525,8 +485,6 @@ void *__wrap_shmat(int id, const void *addr, int flags)
     return __real_shmat(id, addr, flags);
 }
 
-int __wrap_shmdt(const void *addr);
-int __real_shmdt(const void *addr);
 int __wrap_shmdt(const void *addr)
 {
     struct inj *p = consult(F_SHMDT, 0, NULL);
@@ -536,8 +494,6 @@ int __wrap_shmdt(const void *addr)
     return __real_shmdt(addr);
 }
 
-int __wrap_shmctl(int id, int cmd, void *buf);
-int __real_shmctl(int id, int cmd, void *buf);
 int __wrap_shmctl(int id, int cmd, void *buf)
 {
     struct inj *p = consult(F_SHMCTL, cmd, NULL);
@@ -550,8 +506,6 @@ int __wrap_shmctl(int id, int cmd, void *buf)
 #ifdef SF_LFS64
 /* The names the library references when _FILE_OFFSET_BITS is 64 on a
  * 32-bit system. */
-int __wrap_fstat64(int fd, void *st);
-int __real_fstat64(int fd, void *st);
 int __wrap_fstat64(int fd, void *st)
 {
     struct inj *p = consult(F_FSTAT, 0, NULL);
@@ -561,10 +515,6 @@ int __wrap_fstat64(int fd, void *st)
     return __real_fstat64(fd, st);
 }
 
-void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
-                    sf_off64_t off);
-void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd,
-                    sf_off64_t off);
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
                     sf_off64_t off)
 {
@@ -579,8 +529,6 @@ void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
     return __real_mmap64(addr, len, prot, flags, fd, off);
 }
 
-int __wrap_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len);
-int __real_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len);
 int __wrap_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len)
 {
     struct inj *p = consult(F_FALLOCATE, 0, NULL);
@@ -588,8 +536,6 @@ int __wrap_posix_fallocate64(int fd, sf_off64_t off, sf_off64_t len)
     return p != NULL ? p->err : __real_posix_fallocate64(fd, off, len);
 }
 
-int __wrap_ftruncate64(int fd, sf_off64_t len);
-int __real_ftruncate64(int fd, sf_off64_t len);
 int __wrap_ftruncate64(int fd, sf_off64_t len)
 {
     struct inj *p = consult(F_FTRUNCATE, 0, NULL);
@@ -599,8 +545,6 @@ int __wrap_ftruncate64(int fd, sf_off64_t len)
     return __real_ftruncate64(fd, len);
 }
 
-int __wrap_statvfs64(const char *path, void *buf);
-int __real_statvfs64(const char *path, void *buf);
 int __wrap_statvfs64(const char *path, void *buf)
 {
     struct inj *p = consult(F_STATVFS, 0, path);
@@ -610,8 +554,6 @@ int __wrap_statvfs64(const char *path, void *buf)
     return __real_statvfs64(path, buf);
 }
 
-int __wrap_fstatvfs64(int fd, void *buf);
-int __real_fstatvfs64(int fd, void *buf);
 int __wrap_fstatvfs64(int fd, void *buf)
 {
     struct inj *p = consult(F_FSTATVFS, 0, NULL);
@@ -621,8 +563,6 @@ int __wrap_fstatvfs64(int fd, void *buf)
     return __real_fstatvfs64(fd, buf);
 }
 
-int __wrap_getrlimit64(int resource, void *rl);
-int __real_getrlimit64(int resource, void *rl);
 int __wrap_getrlimit64(int resource, void *rl)
 {
     struct inj *p = consult(F_GETRLIMIT, resource, NULL);
@@ -636,8 +576,6 @@ int __wrap_getrlimit64(int resource, void *rl)
     return rc;
 }
 
-int __wrap_open64(const char *path, int flags, ...);
-int __real_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...)
 {
     struct inj *p = library_open(path, flags) ? consult(F_OPEN, flags, path)
@@ -653,8 +591,6 @@ int __wrap_open64(const char *path, int flags, ...)
     return __real_open64(path, flags, mode);
 }
 
-int __wrap_lstat64(const char *path, void *st);
-int __real_lstat64(const char *path, void *st);
 int __wrap_lstat64(const char *path, void *st)
 {
     struct inj *p = consult(F_LSTAT, 0, path);
@@ -664,8 +600,6 @@ int __wrap_lstat64(const char *path, void *st)
     return __real_lstat64(path, st);
 }
 
-ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off);
-ssize_t __real_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off);
 ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off)
 {
     struct inj *p = consult(F_PWRITE, 0, NULL);
@@ -675,8 +609,6 @@ ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, sf_off64_t off)
     return __real_pwrite64(fd, buf, n, off);
 }
 
-FILE *__wrap_fopen64(const char *path, const char *mode);
-FILE *__real_fopen64(const char *path, const char *mode);
 FILE *__wrap_fopen64(const char *path, const char *mode)
 {
     struct inj *p = consult(F_FOPEN, 0, path);
@@ -721,39 +653,34 @@ static void remove_name(const char *name)
         __real_shmctl(id, IPC_RMID, NULL);
 }
 
-/* SysV segments this process created (cpid), with their ids. */
+/* SysV segments this process created (cpid), with their ids.  seglist's
+ * calls pass through the wrappers untouched: it runs only while unarmed. */
 struct sv_row { int id; long key; unsigned long size, nattch; };
+
+struct sv_rows { struct sv_row *rows; int max, n; };
+
+static int sysv_row(const struct seglist_sysv *s, void *arg)
+{
+    struct sv_rows *r = arg;
+
+    if (s->cpid != (long long)main_pid)
+        return 0;
+    if (r->n < r->max) {
+        r->rows[r->n].id = s->shmid;
+        r->rows[r->n].key = (long)s->key;
+        r->rows[r->n].size = (unsigned long)s->size;
+        r->rows[r->n].nattch = (unsigned long)s->nattch;
+    }
+    r->n++;
+    return 0;
+}
 
 static int sysv_rows(struct sv_row *rows, int max)
 {
-    FILE *f = __real_fopen("/proc/sysvipc/shm", "re");
-    char line[512];
-    int n = 0;
+    struct sv_rows r = { rows, max, 0 };
 
-    if (f == NULL)
-        return 0;
-    if (fgets(line, sizeof line, f) == NULL) {
-        fclose(f);
-        return 0;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
-        long key, cpid, lpid;
-        int id;
-        unsigned long perms, size, nattch;
-
-        if (sscanf(line, "%ld %d %lo %lu %ld %ld %lu", &key, &id, &perms,
-                   &size, &cpid, &lpid, &nattch) != 7 || cpid != (long)main_pid)
-            continue;
-        if (n < max) {
-            rows[n].id = id;
-            rows[n].key = key;
-            rows[n].size = size;
-            rows[n].nattch = nattch;
-        }
-        n++;
-    }
-    fclose(f);
-    return n < max ? n : max;
+    seglist_sysv_each(sysv_row, &r, NULL, 0);
+    return r.n < max ? r.n : max;
 }
 
 /* Anonymous SysV segments left by a failed IPC_RMID: ours, unattached. */
@@ -814,22 +741,23 @@ struct snap {
     sigset_t mask;
 };
 
+/* Our /dev/shm entries (the prefix's) and their sizes, -1 if gone. */
+static int snap_dev(const struct seglist_posix *e, void *arg)
+{
+    struct snap *s = arg;
+
+    if (strncmp(e->name, prefix, strlen(prefix)) != 0 || s->ndev == MAX_ENT)
+        return 0;
+    snprintf(s->dev[s->ndev].name, sizeof s->dev[0].name, "/%s", e->name);
+    s->dev[s->ndev].size = e->err == 0 ? (long long)e->size : -1;
+    s->ndev++;
+    return 0;
+}
+
 static void snap_sets(struct snap *s)
 {
-    char list[2048], *save, *tok;
-
     s->ndev = 0;
-    fc_count_devshm(prefix, list, sizeof list);
-    for (tok = strtok_r(list, " ", &save); tok != NULL && s->ndev < MAX_ENT;
-         tok = strtok_r(NULL, " ", &save)) {
-        char path[80];
-        struct stat st;
-
-        snprintf(path, sizeof path, "/dev/shm/%s", tok);
-        snprintf(s->dev[s->ndev].name, sizeof s->dev[0].name, "/%s", tok);
-        s->dev[s->ndev].size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-        s->ndev++;
-    }
+    seglist_posix_each(snap_dev, s, NULL, 0);
     s->nsv = sysv_rows(s->sv, MAX_ENT);
 }
 
@@ -1490,7 +1418,7 @@ static int sweep_errno(int fn, long detail)
     case F_SYSCONF: return EINVAL;
     case F_GETRLIMIT: return EINVAL;
     case F_FOPEN: return ENOENT;
-    case F_CALLOC: return ENOMEM;
+    case F_MALLOC: return ENOMEM;
     case F_SHMGET: return (detail & IPC_CREAT) ? ENOMEM : EACCES;
     case F_SHMAT: return ENOMEM;
     case F_SHMDT: return EINVAL;
@@ -1522,7 +1450,7 @@ static int harmless(const struct call *c)
 
 static const char *keyword(int fn)
 {
-    return fn == F_CALLOC ? "out of memory" : fn_name[fn];
+    return fn == F_MALLOC ? "out of memory" : fn_name[fn];
 }
 
 /* What failing call i of the counting run base with err must give. */
@@ -1909,9 +1837,9 @@ static void targeted_atomic(void)
 {
     /* The unnamed object: open(O_TMPFILE) and its limits. */
     RUN(sc_create, ERR(ENOSPC, "free inodes"), "open(O_TMPFILE) -> ENOSPC",
-        I(F_OPEN, 1, 1, ENOSPC));
+        I(F_OPEN, 1, -1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, NULL), "open(O_TMPFILE) -> ENOSPC, statvfs -> EIO",
-        I(F_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
+        I(F_OPEN, 1, -1, ENOSPC), I(F_STATVFS, 1, -1, EIO));
     RUN(sc_create, ERR(EMFILE, "O_TMPFILE"), "open(O_TMPFILE) -> EMFILE",
         I(F_OPEN, 1, 1, EMFILE));
     RUN(sc_create_noexcl, ERR(ENFILE, "O_TMPFILE"), "open(O_TMPFILE) -> ENFILE",
@@ -1921,7 +1849,7 @@ static void targeted_atomic(void)
 
     /* Linking it into place. */
     RUN(sc_create, ERR(ENOSPC, "bytes free"), "linkat -> ENOSPC",
-        I(F_LINKAT, 1, 1, ENOSPC));
+        I(F_LINKAT, 1, -1, ENOSPC));
     RUN(sc_create, ERR(EEXIST, NULL), "linkat -> EEXIST (another's name)",
         I(F_LINKAT, 1, 1, EEXIST));
     RUN(sc_create_noexcl, OK(1),
@@ -1960,10 +1888,10 @@ static void targeted_fallback(void)
 {
     /* The name made with O_EXCL, and its limits. */
     RUN(sc_create, ERR(ENOSPC, "free inodes"), "shm_open(O_EXCL) -> ENOSPC",
-        I(F_SHM_OPEN, 1, 1, ENOSPC));
+        I(F_SHM_OPEN, 1, -1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, "shm_open"),
         "shm_open(O_EXCL) -> ENOSPC, statvfs -> EIO",
-        I(F_SHM_OPEN, 1, 1, ENOSPC), I(F_STATVFS, 1, 1, EIO));
+        I(F_SHM_OPEN, 1, -1, ENOSPC), I(F_STATVFS, 1, -1, EIO));
     RUN(sc_create, ERR(ENFILE, "shm_open"), "shm_open(O_EXCL) -> ENFILE",
         I(F_SHM_OPEN, 1, 1, ENFILE));
     RUN(sc_create_noexcl, ERR(EAGAIN, "made again"),
@@ -1975,11 +1903,11 @@ static void targeted_fallback(void)
 #if HAVE_POSIX_FALLOCATE
     RUN(sc_create_noexcl, ERR_ALLOW(ENOSPC, "bytes free", ALLOW_ZERO_LEFT),
         "posix_fallocate -> ENOSPC, shm_unlink -> EACCES",
-        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_SHM_UNLINK, 1, 1, EACCES));
+        I(F_FALLOCATE, 1, -1, ENOSPC), I(F_SHM_UNLINK, 1, 1, EACCES));
     RUN(sc_create, ERR(ENOSPC, "bytes free"),
         "hook: name replaced by another's before posix_fallocate #1, "
         "posix_fallocate -> ENOSPC (the other's must stay)",
-        I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, 1, ENOSPC));
+        I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, -1, ENOSPC));
 #endif
     RUN(sc_create_noexcl, ERR_ALLOW(EIO, "fchmod", ALLOW_ZERO_LEFT),
         "fchmod -> EIO, lstat -> EIO (cannot tell it is its own: kept)",
@@ -2003,16 +1931,16 @@ static void targeted_posix(void)
         I(F_FALLOCATE, 1, 1, EOPNOTSUPP));
     RUN(sc_create, ERR(ENOSPC, "bytes free"),
         "posix_fallocate -> EOPNOTSUPP, pwrite -> ENOSPC",
-        I(F_FALLOCATE, 1, 1, EOPNOTSUPP), I(F_PWRITE, 1, 1, ENOSPC));
+        I(F_FALLOCATE, 1, -1, EOPNOTSUPP), I(F_PWRITE, 1, -1, ENOSPC));
     RUN(sc_create, ERR(EINVAL, "posix_fallocate"), "posix_fallocate -> EFBIG",
         I(F_FALLOCATE, 1, 1, EFBIG));
     RUN(sc_create, ERR(ENOSPC, "bytes free"), "posix_fallocate -> ENOSPC",
-        I(F_FALLOCATE, 1, 1, ENOSPC));
+        I(F_FALLOCATE, 1, -1, ENOSPC));
     RUN(sc_create_noexcl, ERR(ENOSPC, "bytes free"),
-        "posix_fallocate -> ENOSPC (no EXCL)", I(F_FALLOCATE, 1, 1, ENOSPC));
+        "posix_fallocate -> ENOSPC (no EXCL)", I(F_FALLOCATE, 1, -1, ENOSPC));
     RUN(sc_create, ERR(ENOSPC, "posix_fallocate"),
         "posix_fallocate -> ENOSPC, fstatvfs -> EIO",
-        I(F_FALLOCATE, 1, 1, ENOSPC), I(F_FSTATVFS, 1, 1, EIO));
+        I(F_FALLOCATE, 1, -1, ENOSPC), I(F_FSTATVFS, 1, -1, EIO));
     RUN(sc_create, ERR(ENOMEM, "posix_fallocate"), "posix_fallocate -> ENOMEM",
         I(F_FALLOCATE, 1, 1, ENOMEM));
     RUN(sc_create, OK(1), "posix_fallocate -> EINTR x1",
@@ -2020,7 +1948,7 @@ static void targeted_posix(void)
 #else
     /* Without posix_fallocate: ftruncate, then a zero into every page. */
     RUN(sc_create, ERR(ENOSPC, "bytes free"), "pwrite #2 -> ENOSPC",
-        I(F_PWRITE, 2, 1, ENOSPC));
+        I(F_PWRITE, 2, -1, ENOSPC));
     RUN(sc_create, ERR(EINVAL, "pwrite"), "pwrite #1 -> EFBIG",
         I(F_PWRITE, 1, 1, EFBIG));
     RUN(sc_create, ERR(EIO, "pwrite"), "pwrite #3 -> EIO",
@@ -2199,8 +2127,8 @@ static void targeted_common(void)
         "madvise(MADV_POPULATE_WRITE) -> EFAULT",
         I(F_MADVISE, 1, 1, EFAULT));
 #endif
-    RUN(sc_anon, ERR(ENOMEM, "out of memory"), "calloc -> ENOMEM",
-        I(F_CALLOC, 1, 1, ENOMEM));
+    RUN(sc_anon, ERR(ENOMEM, "out of memory"), "malloc -> ENOMEM",
+        I(F_MALLOC, 1, 1, ENOMEM));
 }
 
 int main(void)

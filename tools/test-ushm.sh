@@ -177,6 +177,28 @@ check "1M is shown as 1M" has "$tmp/out" "size: 1M"
 expect 0 "stat --bytes" "$USHM" stat "$pfx-m" --bytes
 check "1M is 1048576 bytes with --bytes" has "$tmp/out" "size: 1048576"
 
+# ---- key: the SysV key of a name, on either backend ----
+
+expect 0 "key /cache" "$USHM" key /cache
+check "key /cache prints 0xc681ccdc, the key in ushm(3)" \
+    test "$(cat "$tmp/out")" = 0xc681ccdc
+expect 0 "key $a (without the slash)" "$USHM" key "$a"
+check "key $a prints the sh hash of /$a" test "$(cat "$tmp/out")" = "$(sysv_key "/$a")"
+check "key prints one line" test "$(wc -l <"$tmp/out")" -eq 1
+expect 0 "key --json" "$USHM" key "$a" --json
+check "key --json is valid JSON" valid_json "$tmp/out"
+check "key --json has the name with its slash" has "$tmp/out" "\"name\": \"/$a\""
+check "key --json has the key as a string" has "$tmp/out" "\"key\": \"$(sysv_key "/$a")\""
+expect 0 "key of a name that has no segment" "$USHM" key "$pfx-missing"
+check "key of a missing segment prints its key" \
+    test "$(cat "$tmp/out")" = "$(sysv_key "/$pfx-missing")"
+expect 1 "key a/b exits 1 (invalid name)" "$USHM" key a/b
+check "key a/b: message starts 'ushm: key: ' and names it" grep "^ushm: key: .*a/b" "$tmp/err"
+expect 1 "key of a 31-character name exits 1" "$USHM" key "${long}x"
+expect 1 "key of a sem. name exits 1" "$USHM" key "sem.$pfx"
+expect 2 "key without a name exits 2" "$USHM" key
+expect 2 "key with --bytes exits 2" "$USHM" key "$a" --bytes
+
 # ---- write and read ----
 
 dd if=/dev/urandom of="$tmp/data" bs=1000 count=3 2>/dev/null
@@ -410,7 +432,7 @@ fi
 
 # ---- help, version, and output that cannot be written ----
 
-for c in create rm stat write read ls info demo; do
+for c in create rm stat key write read ls info demo; do
     expect 0 "$c --help exits 0" "$USHM" "$c" --help
     check "$c --help: usage line" grep "^usage: ushm $c" "$tmp/out"
     check "$c --help: several lines" test "$(wc -l <"$tmp/out")" -ge 5
@@ -445,7 +467,7 @@ for target in full closed; do
     print_to $target "--help with stdout $target exits 1" "$USHM" --help
     print_to $target "--version with stdout $target exits 1" "$USHM" --version
     print_to $target "-V with stdout $target exits 1" "$USHM" -V
-    for c in create rm stat write read ls info demo; do
+    for c in create rm stat key write read ls info demo; do
         print_to $target "$c --help with stdout $target exits 1" "$USHM" $c --help
     done
     print_to $target "ls with stdout $target exits 1" "$USHM" ls
@@ -454,6 +476,8 @@ for target in full closed; do
         "$USHM" ls --output help
     print_to $target "stat with stdout $target exits 1" "$USHM" stat "$a"
     print_to $target "stat --json with stdout $target exits 1" "$USHM" stat "$a" --json
+    print_to $target "key with stdout $target exits 1" "$USHM" key "$a"
+    print_to $target "key --json with stdout $target exits 1" "$USHM" key "$a" --json
     print_to $target "read with stdout $target exits 1" "$USHM" read "$a"
     print_to $target "info with stdout $target exits 1" "$USHM" info
     print_to $target "demo with stdout $target exits 1" "$USHM" demo
@@ -494,6 +518,11 @@ if command -v bash >/dev/null 2>&1 && [ -f "$completion" ]; then
     complete_words ""
     check "completion: every subcommand" \
         test "$(grep -c -x -e create -e rm -e stat -e write -e read -e ls -e info -e demo "$tmp/out")" -eq 8
+    check "completion: key is offered" grep -x key "$tmp/out"
+    complete_words k
+    check "completion: 'k' gives key" test "$(cat "$tmp/out")" = key
+    complete_words key --j
+    check "completion: key's option --json" test "$(cat "$tmp/out")" = --json
     complete_words ls --no
     check "completion: ls --no gives --noheadings" test "$(cat "$tmp/out")" = --noheadings
     complete_words create x 4K --e

@@ -155,61 +155,40 @@ int count_fds(int *inheritable)
     return n;
 }
 
+static int count_prefix_entry(const struct seglist_posix *e, void *arg)
+{
+    if (strncmp(e->name, prefix, strlen(prefix)) == 0)
+        ++*(int *)arg;
+    return 0;
+}
+
 int devshm_count_prefix(void)
 {
-    DIR *d = opendir("/dev/shm");
-    struct dirent *de;
-    size_t pl = strlen(prefix);
     int n = 0;
 
-    if (!d)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        if (strncmp(de->d_name, prefix, pl) == 0)
-            n++;
-    closedir(d);
+    seglist_posix_each(count_prefix_entry, &n, NULL, 0);
     return n;
+}
+
+struct sysv_each_call {
+    void (*fn)(long key, long shmid, long cpid, void *arg);
+    void *arg;
+};
+
+static int sysv_each_row(const struct seglist_sysv *s, void *arg)
+{
+    const struct sysv_each_call *c = arg;
+
+    c->fn((long)s->key, (long)s->shmid, (long)s->cpid, c->arg);
+    return 0;
 }
 
 /* Calls fn for every row of /proc/sysvipc/shm; -1 if the file is missing. */
 int sysv_each(void (*fn)(long key, long shmid, long cpid, void *arg), void *arg)
 {
-    FILE *f = fopen("/proc/sysvipc/shm", "r");
-    char line[1024];
-    int ckey = -1, cid = -1, ccpid = -1, need;
+    struct sysv_each_call c = { fn, arg };
 
-    if (!f)
-        return -1;
-    if (fgets(line, sizeof line, f)) {
-        char *save = NULL, *tok = strtok_r(line, " \t\n", &save);
-        for (int i = 0; tok; i++, tok = strtok_r(NULL, " \t\n", &save)) {
-            if (strcmp(tok, "key") == 0)
-                ckey = i;
-            else if (strcmp(tok, "shmid") == 0)
-                cid = i;
-            else if (strcmp(tok, "cpid") == 0)
-                ccpid = i;
-        }
-    }
-    if (ckey < 0 || cid < 0 || ccpid < 0) {
-        fclose(f);
-        return -1;
-    }
-    need = ckey > cid ? ckey : cid;
-    need = need > ccpid ? need : ccpid;
-    while (fgets(line, sizeof line, f)) {
-        char *fields[64], *save = NULL, *tok = strtok_r(line, " \t\n", &save);
-        int nf = 0;
-        while (tok && nf < 64) {
-            fields[nf++] = tok;
-            tok = strtok_r(NULL, " \t\n", &save);
-        }
-        if (nf > need)
-            fn(strtol(fields[ckey], NULL, 10), strtol(fields[cid], NULL, 10),
-               strtol(fields[ccpid], NULL, 10), arg);
-    }
-    fclose(f);
-    return 0;
+    return seglist_sysv_each(sysv_each_row, &c, NULL, 0) < 0 ? -1 : 0;
 }
 
 void count_cpid_row(long key, long shmid, long cpid, void *arg)
@@ -280,28 +259,37 @@ void mapping_backing(const void *addr, struct backing *b)
     fclose(f);
 }
 
+struct names_of {
+    const struct backing *b;
+    char *out;
+    size_t len;
+    int n;
+};
+
+static int name_of_entry(const struct seglist_posix *e, void *arg)
+{
+    struct names_of *c = arg;
+    dev_t dev = (dev_t)e->dev;
+
+    if (e->err != 0 || !S_ISREG((mode_t)e->mode) || e->ino != c->b->ino ||
+        major(dev) != c->b->maj || minor(dev) != c->b->min)
+        return 0;
+    snprintf(c->out + strlen(c->out), c->len - strlen(c->out), " %s/%s",
+             SEGLIST_POSIX_DIR, e->name);
+    c->n++;
+    return 0;
+}
+
 /* Names in /dev/shm of the file b (a name left behind for an anonymous segment). */
 int devshm_names_of(const struct backing *b, char *out, size_t len)
 {
-    DIR *d;
-    struct dirent *de;
-    char path[512];
-    int n = 0;
+    struct names_of c = { b, out, len, 0 };
 
     out[0] = '\0';
-    if (b->ino == 0 || !(d = opendir("/dev/shm")))
+    if (b->ino == 0)
         return 0;
-    while ((de = readdir(d)) != NULL) {
-        struct stat sb;
-        snprintf(path, sizeof path, "/dev/shm/%s", de->d_name);
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_ino != b->ino ||
-            major(sb.st_dev) != b->maj || minor(sb.st_dev) != b->min)
-            continue;
-        snprintf(out + strlen(out), len - strlen(out), " %s", path);
-        n++;
-    }
-    closedir(d);
-    return n;
+    seglist_posix_each(name_of_entry, &c, NULL, 0);
+    return c.n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -687,28 +675,26 @@ void sweep_teardown(void)
     swept_upto = n > LOG_MAX ? LOG_MAX : n;
 }
 
-static unsigned devshm_leftovers(void)
+static int devshm_leftover_entry(const struct seglist_posix *e, void *arg)
 {
-    DIR *d = opendir("/dev/shm");
-    struct dirent *de;
-    size_t pl = strlen(prefix);
-    unsigned n = 0;
+    /* Ours, or a semaphore of ours (sem.<name>: test_sem_names). */
+    const char *body = strncmp(e->name, "sem.", 4) == 0 ? e->name + 4 : e->name;
     char path[512];
 
-    if (!d)
+    if (strncmp(body, prefix, strlen(prefix)) != 0)
         return 0;
-    while ((de = readdir(d)) != NULL) {
-        /* Ours, or a semaphore of ours (sem.<name>: test_sem_names). */
-        const char *body = strncmp(de->d_name, "sem.", 4) == 0 ? de->d_name + 4 : de->d_name;
+    fprintf(stderr, "LEAK at exit: /dev/shm/%s; removed\n", e->name);
+    snprintf(path, sizeof path, "/dev/shm/%s", e->name);
+    unlink(path);
+    ++*(unsigned *)arg;
+    return 0;
+}
 
-        if (strncmp(body, prefix, pl) != 0)
-            continue;
-        fprintf(stderr, "LEAK at exit: /dev/shm/%s; removed\n", de->d_name);
-        snprintf(path, sizeof path, "/dev/shm/%s", de->d_name);
-        unlink(path);
-        n++;
-    }
-    closedir(d);
+static unsigned devshm_leftovers(void)
+{
+    unsigned n = 0;
+
+    seglist_posix_each(devshm_leftover_entry, &n, NULL, 0);
     return n;
 }
 

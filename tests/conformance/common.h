@@ -326,6 +326,8 @@ void conf_add_pages(Suite *s, int forking);
 void conf_add_info(Suite *s, int forking);
 void conf_add_sync(Suite *s, int forking);        /* per backend: the segments */
 void conf_add_neighbours(Suite *s, int forking);
+void conf_add_keys(Suite *s, int forking);
+void conf_add_room(Suite *s, int forking);
 void conf_add_sync_mutex(Suite *s, int forking);  /* tests/conformance-sync */
 void conf_add_sync_robust(Suite *s, int forking);
 void conf_add_sync_event(Suite *s, int forking);

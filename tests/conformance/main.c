@@ -18,6 +18,8 @@ static void add_topics(Suite *s, int forking)
     conf_add_info(s, forking);
     conf_add_sync(s, forking);
     conf_add_neighbours(s, forking);
+    conf_add_keys(s, forking);
+    conf_add_room(s, forking);
 }
 
 int main(void)

@@ -1183,26 +1183,25 @@ static const struct {
     { 077, 0200, 0200 }, { 0777, 0666, 0666 }, { 0777, 0, 0600 },  { 0, 0640, 0640 },
 };
 
+struct proc_mode { uint32_t key; long mode; };
+
+static int proc_mode_row(const struct seglist_sysv *row, void *arg)
+{
+    struct proc_mode *m = arg;
+
+    if ((uint32_t)row->key == m->key)
+        m->mode = (long)(row->perms & 0777);
+    return 0;
+}
+
 /* The permission bits of the SysV segment of name, from /proc/sysvipc/shm
  * (which anyone may read); -1 if it is not there. */
 static long sysv_proc_mode(const char *name)
 {
-    FILE *f = fopen("/proc/sysvipc/shm", "r");
-    uint32_t key = fc_sysv_key(name);
-    char line[512];
-    long mode = -1;
+    struct proc_mode m = { fc_sysv_key(name), -1 };
 
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        long k, id;
-        unsigned long perms;
-
-        if (sscanf(line, "%ld %ld %lo", &k, &id, &perms) == 3 && (uint32_t)k == key)
-            mode = (long)(perms & 0777);
-    }
-    fclose(f);
-    return mode;
+    seglist_sysv_each(proc_mode_row, &m, NULL, 0);
+    return m.mode;
 }
 
 static int create_modes(char *msg, size_t len)

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of the POSIX backend share, and nobody else sees.
+ *
+ *   posix.c               the table: find, map, remove, stat
+ *   posix-create.c        a whole new segment: mode, mapping, memory
+ *   posix-publish-link.c  publishing it whole (O_TMPFILE + linkat), or
+ *   posix-publish-excl.c  the fallback protocol only (O_EXCL)
+ *   posix-anon*.c         anonymous segments (MAP_ANONYMOUS or /dev/zero)
+ *   posix-dir-devshm.c    where shm_open() keeps its objects (/dev/shm)
+ */
+#ifndef USHM_POSIX_H
+#define USHM_POSIX_H
+
+#include <sys/stat.h>
+
+#include "backend.h"
+
+/* The POSIX backend's handle. */
+struct posix_handle {
+    struct ushm base;
+    int fd;                 /* what find() holds; -1 otherwise */
+    size_t map_len;         /* bytes mapped: size, or more for huge pages */
+};
+
+static inline struct posix_handle *posix_of(struct ushm *h)
+{
+    return (struct posix_handle *)(void *)h;
+}
+
+/* shm_open() that never blocks on a FIFO, follows a link or takes a
+ * terminal, and retries EINTR. */
+USHM__HIDDEN int ushm__posix_shm_open(const char *name, int oflag,
+                                      mode_t mode);
+
+/* Describe an open object for the core. */
+USHM__HIDDEN void ushm__posix_facts(const struct stat *st,
+                                    struct ushm__facts *f);
+
+/* Make a whole named segment: 0, USHM__EXISTS or a negative errno. */
+USHM__HIDDEN int ushm__posix_publish(struct ushm *h, size_t size, int flags,
+                                     mode_t mode);
+/* The way this build publishes it (posix-publish-link.c or -excl.c). */
+USHM__HIDDEN int ushm__posix_publish_whole(struct ushm *h, size_t size,
+                                           int flags, mode_t mode);
+/* The fallback protocol, which ushm__posix_publish() may also take. */
+USHM__HIDDEN int ushm__posix_create_excl(struct ushm *h, size_t size,
+                                         int flags, mode_t mode);
+/* Give the object behind fd (read-write, size 0) its mode, mapping and
+ * memory; on failure the mapping is undone, fd is the caller's. */
+USHM__HIDDEN int ushm__posix_build(struct ushm *h, int fd, size_t size,
+                                   int flags, mode_t mode);
+/* Whether huge pages can back a named object; -ENOTSUP said if not. */
+USHM__HIDDEN int ushm__posix_hugepages_ok(const struct ushm *h);
+
+/* An anonymous segment (posix-anon.c or posix-anon-zero.c). */
+USHM__HIDDEN int ushm__posix_anon(struct ushm *h, size_t size, int flags);
+
+/* ---- where objects live (posix-dir-*.c) ---- */
+
+/* The directory where shm_open() keeps its objects, for messages. */
+USHM__HIDDEN extern const char ushm__posix_dir[];
+/* Longest path of an object: the directory, then the name. */
+#define POSIX_PATH_MAX 64
+USHM__HIDDEN void ushm__posix_path(const char *name,
+                                   char path[POSIX_PATH_MAX]);
+/* The type of what holds name if it is not a regular file, else 0 (also 0
+ * when nothing or nothing knowable holds it). */
+USHM__HIDDEN mode_t ushm__posix_other_type(const char *name);
+/* Whether anything at all holds the name. */
+USHM__HIDDEN int ushm__posix_name_taken(const char *name);
+/* Free bytes and inodes where objects are kept: 0, or -1. */
+USHM__HIDDEN int ushm__posix_room(int fd, unsigned long long *bytes,
+                                  unsigned long long *inodes,
+                                  unsigned long long *inodes_all);
+/* "<dir>/NAME is a FIFO" for the core's message. */
+USHM__HIDDEN void ushm__posix_other(const char *name, mode_t type,
+                                    struct ushm__facts *f);
+/* Whether the mount gives named objects transparent huge pages. */
+USHM__HIDDEN int ushm__posix_hugepages_on(void);
+/* Ask for transparent huge pages behind a new object's mapping. */
+USHM__HIDDEN void ushm__posix_advise_huge(void *addr, size_t size);
+/* Remove the name; -1 with errno. */
+USHM__HIDDEN int ushm__posix_unlink_name(const char *name);
+
+/* ENOSPC and the like: the message names the space left. */
+USHM__HIDDEN int ushm__posix_nospace(const char *call, const char *name,
+                                     size_t size, int fd, int err);
+USHM__HIDDEN int ushm__posix_mmap_fail(const char *label, size_t size,
+                                       int err);
+/* The system's reason for a failed shm_open() or open(). */
+USHM__HIDDEN int ushm__posix_open_fail(const char *call, const char *name,
+                                       int err);
+
+#endif /* USHM_POSIX_H */

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of lib/sync/ share: ushm_mutex_t and ushm_event_t live in
+ * memory, not in a segment, so they are the same for every backend.  Each
+ * alternative is a file that configure picks (Makefile.am):
+ *   - the mutex: mutex-pthread.c, over a robust process-shared pthread
+ *     mutex (its timed wait: timedlock-clock.c or timedlock-slices.c), or
+ *     mutex-none.c where the system has none (every call -ENOTSUP);
+ *   - waiting on a 32-bit word: wait-futex.c or wait-poll.c.
+ * deadline.c, held.c, mutex.c and event.c are the same everywhere.
+ *
+ * A mutex implementation defines ushm_mutex_lock, _trylock, _timedlock and
+ * _unlock.  One that can lock keeps its lock behind mutex.c's state word
+ * (struct ushm__mutex_kind says what it is) and records what each thread
+ * holds in held.c's list; its uncontended path stays in its own file, with
+ * what it shares inline here, so that it calls nothing it need not.
+ */
+#ifndef USHM_SYNC_INTERNAL_H
+#define USHM_SYNC_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "ushm_mutex_t and ushm_event_t need a lock-free 32-bit atomic"
+#endif
+
+_Static_assert(sizeof(ushm_mutex_t) == 64, "ushm_mutex_t is 64 bytes (ABI)");
+_Static_assert(sizeof(ushm_event_t) == 16, "ushm_event_t is 16 bytes (ABI)");
+#ifdef __GNUC__
+_Static_assert(_Alignof(ushm_mutex_t) == 8 && _Alignof(ushm_event_t) == 8,
+               "the header aligns both to 8, in structs too (i386)");
+#endif
+
+#define USHM__SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
+
+/* 0, or -EINVAL for a NULL or misaligned object ("mutex", "event"). */
+static inline int ushm__sync_check(const char *func, const void *p,
+                                   const char *what)
+{
+    if (p == NULL)
+        return ushm__fail(EINVAL, "%s: the %s is NULL", func, what);
+    if (((uintptr_t)p & (USHM__SYNC_ALIGN - 1)) != 0)
+        return ushm__fail(EINVAL, "%s(%p): the %s is not %d-byte aligned",
+                          func, p, what, USHM__SYNC_ALIGN);
+    return 0;
+}
+
+/* ---- deadlines on CLOCK_MONOTONIC (deadline.c) ------------------------- */
+
+USHM__HIDDEN struct timespec ushm__mono_now(void);
+USHM__HIDDEN struct timespec ushm__deadline_after(long ms);
+/* The time left until deadline in *left; 0 once it has passed. */
+USHM__HIDDEN int ushm__time_left(const struct timespec *deadline,
+                                 struct timespec *left);
+USHM__HIDDEN int ushm__deadline_passed(const struct timespec *deadline);
+/* A short nap, never past deadline (NULL: none), for the rare waits that
+ * have no primitive to sleep on.  A signal ends it early. */
+USHM__HIDDEN void ushm__nap(long us, const struct timespec *deadline);
+/* Spinning only pays when another CPU can change the word meanwhile. */
+USHM__HIDDEN int ushm__spin_worthwhile(void);
+
+/* One turn of a spin loop.  Inline, so that a call does not change the
+ * loop's pace; the #if only names each architecture's pause instruction. */
+static inline void ushm__cpu_relax(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__ __volatile__("pause");
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#else
+    sched_yield();
+#endif
+}
+
+/* ---- waiting on a 32-bit word (wait-futex.c or wait-poll.c) ------------ */
+
+/* Sleep while *word == seen, until woken, a signal or the deadline (NULL:
+ * none).  *backoff_us, 0 at first, paces a waiter that has to nap. */
+USHM__HIDDEN void ushm__wait_on_word(atomic_uint *word, unsigned seen,
+                                     const struct timespec *deadline,
+                                     long *backoff_us);
+/* Wake every waiter on word (nothing to do where waiters poll). */
+USHM__HIDDEN void ushm__wake_word(atomic_uint *word);
+
+/* ---- the mutexes this thread holds (held.c) ----------------------------- */
+/* For -EDEADLK, -EPERM and ushm_close()'s -EBUSY.  Every lock and unlock
+ * consults it, so what they use is inline here; held.c has the rest. */
+
+#define USHM__HELD_INLINE 16
+
+struct ushm__held_list {
+    const void **v;                  /* NULL: inline_ */
+    size_t n, cap;                   /* cap 0 means USHM__HELD_INLINE */
+    const void *inline_[USHM__HELD_INLINE];
+};
+
+#if defined(__GLIBC__) && defined(__GNUC__)
+/* The initial-exec model spares each lock and unlock a __tls_get_addr()
+ * call, for 152 bytes of glibc's static TLS, which it keeps spare for
+ * libraries that are dlopen()ed too. */
+#define USHM__HELD_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define USHM__HELD_TLS_MODEL
+#endif
+USHM__HIDDEN extern _Thread_local struct ushm__held_list ushm__held
+    USHM__HELD_TLS_MODEL;
+/* Set once the list is emptied in the child of fork(). */
+USHM__HIDDEN extern atomic_int ushm__held_forgets_at_fork;
+
+/* The slow paths of ushm__held_reserve() and ushm__held_remove(). */
+USHM__HIDDEN int ushm__held_grow(struct ushm__held_list *hl, const char *func,
+                                 const void *m);
+USHM__HIDDEN void ushm__held_shrink(struct ushm__held_list *hl);
+
+/* Callers take &ushm__held once: in a shared library every access to a
+ * thread-local costs instructions. */
+static inline const void **ushm__held_items(const struct ushm__held_list *hl)
+{
+    return hl->v != NULL ? hl->v : (const void **)hl->inline_;
+}
+
+/* Where m is in the list, or -1. */
+static inline long ushm__held_index(const struct ushm__held_list *hl,
+                                    const void *m)
+{
+    const void **v = ushm__held_items(hl);
+
+    for (size_t i = hl->n; i-- > 0;)
+        if (v[i] == m)
+            return (long)i;
+    return -1;
+}
+
+/* Room for one more entry, made before locking so that pushing cannot fail:
+ * 0, or -ENOMEM already reported. */
+static inline int ushm__held_reserve(struct ushm__held_list *hl,
+                                     const char *func, const void *m)
+{
+    size_t cap = hl->v != NULL ? hl->cap : USHM__HELD_INLINE;
+
+    if (atomic_load_explicit(&ushm__held_forgets_at_fork,
+                             memory_order_acquire) && hl->n < cap)
+        return 0;
+    return ushm__held_grow(hl, func, m);
+}
+
+static inline void ushm__held_push(struct ushm__held_list *hl, const void *m)
+{
+    ushm__held_items(hl)[hl->n++] = m;
+}
+
+static inline void ushm__held_remove(struct ushm__held_list *hl, size_t i)
+{
+    const void **v = ushm__held_items(hl);
+
+    if (i + 1 < hl->n) /* not the last one locked */
+        memmove(&v[i], &v[i + 1], (hl->n - i - 1) * sizeof *v);
+    hl->n--;
+    if (hl->v != NULL && hl->n <= USHM__HELD_INLINE)
+        ushm__held_shrink(hl);
+}
+
+/* ---- the state word in front of every mutex (mutex.c) ------------------- */
+/*
+ * A ushm_mutex_t is a state word, then the lock of the implementation that
+ * set it up.  The state is
+ *   0                  never used: unlocked and ready (a zero-filled segment)
+ *   INITING | pid      process pid is setting up the lock
+ *   a tag              set up by a program of that ABI (USHM__MUTEX_TAG)
+ * A process killed while INITING is found dead by the next user, which takes
+ * the set-up over with a compare-and-swap.  Nobody locks before the tag is
+ * published, so a set-up run twice never meets a holder.  An implementation
+ * locks only behind its own tag, and refuses any other with -EPROTO.
+ */
+#define USHM__MUTEX_INITING 0x80000000u
+#define USHM__MUTEX_MAGIC 0x55u
+
+/* The C library, part of the tag: each lays out pthread_mutex_t its own way. */
+#define USHM__LIBC_GLIBC 1u
+#define USHM__LIBC_MUSL 2u
+#define USHM__LIBC_OTHER 3u
+#if defined(__GLIBC__) && !defined(__UCLIBC__)
+#define USHM__THIS_LIBC USHM__LIBC_GLIBC
+#elif defined(__linux__) && !defined(__UCLIBC__) && !defined(__BIONIC__) && \
+      !defined(__ANDROID__)
+#define USHM__THIS_LIBC USHM__LIBC_MUSL /* the other C library of Linux; it has no macro */
+#else
+#define USHM__THIS_LIBC USHM__LIBC_OTHER
+#endif
+
+/* magic | C library | pointer bytes | bytes of the lock: never 0 and never
+ * has INITING's bit. */
+#define USHM__MUTEX_TAG(lock_size) \
+    ((USHM__MUTEX_MAGIC << 24) | (USHM__THIS_LIBC << 16) | \
+     ((unsigned)sizeof(void *) << 8) | (unsigned)(lock_size))
+
+/* What an implementation tells mutex.c about the lock behind the word. */
+struct ushm__mutex_kind {
+    unsigned tag;              /* USHM__MUTEX_TAG(bytes of its lock) */
+    const char *lock_type;     /* in -EPROTO's sentence: "pthread_mutex_t" */
+    const char *init_call;     /* in a failed set-up's: "pthread_mutex_init" */
+    int (*init)(void *lock);   /* make the bytes an unlocked lock: 0 or an errno */
+};
+
+/* The slow path of ushm__mutex_ready(). */
+USHM__HIDDEN int ushm__mutex_setup(atomic_uint *state, void *lock,
+                                   const struct ushm__mutex_kind *kind,
+                                   const char *func, long ms,
+                                   const struct timespec *deadline, int busy);
+
+/*
+ * Make the mutex ready to lock: 0, or a negative errno already reported.
+ * Waits while another live process or thread sets it up: a matter of
+ * microseconds, bounded by the deadline of a timed lock (ms > 0); a trylock
+ * (ms == 0) does not wait: -busy.
+ */
+static inline int ushm__mutex_ready(atomic_uint *state, void *lock,
+                                    const struct ushm__mutex_kind *kind,
+                                    const char *func, long ms,
+                                    const struct timespec *deadline, int busy)
+{
+    if (atomic_load_explicit(state, memory_order_acquire) == kind->tag)
+        return 0;
+    return ushm__mutex_setup(state, lock, kind, func, ms, deadline, busy);
+}
+
+/* The sentences every implementation gives, each returning its -errno:
+ * the caller already holds m (-EDEADLK); it does not hold m (-EPERM, from
+ * ushm_mutex_unlock); the lock of m failed with err, an errno of the
+ * pthread mutex calls: EBUSY (-busy when ms == 0), ETIMEDOUT, EDEADLK,
+ * ENOTRECOVERABLE (-EPROTO) or another. */
+USHM__HIDDEN int ushm__mutex_held_already(const char *func, const void *m);
+USHM__HIDDEN int ushm__mutex_not_held(const void *m);
+USHM__HIDDEN int ushm__mutex_lock_failed(const char *func, const void *m,
+                                         long ms, int busy, int err);
+
+/* ---- the timed wait of mutex-pthread.c (timedlock-clock.c or -slices.c) - */
+
+/* pthread_mutex_timedlock until deadline on CLOCK_MONOTONIC; may return
+ * EINTR, or ETIMEDOUT before the deadline: the caller checks and retries. */
+USHM__HIDDEN int ushm__pthread_timedlock(pthread_mutex_t *pm,
+                                         const struct timespec *deadline);
+
+#endif /* USHM_SYNC_INTERNAL_H */

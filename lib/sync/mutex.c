@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every mutex implementation shares, off the uncontended path: the
+ * state word in front of its lock (internal.h), with its ABI tag and the
+ * set-up on first use that survives a set-up cut short; and the sentences
+ * of a lock that failed.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const char *libc_name(unsigned id)
+{
+    return id == USHM__LIBC_GLIBC ? "glibc" : id == USHM__LIBC_MUSL ? "musl" :
+           id == USHM__LIBC_OTHER ? "another C library" : "an unknown C library";
+}
+
+static void abi_text(char *buf, size_t len, unsigned tag, const char *lock_type)
+{
+    snprintf(buf, len, "a %u-bit %s program (%s of %u bytes)",
+             ((tag >> 8) & 0xffu) * 8, libc_name((tag >> 16) & 0xffu),
+             lock_type, tag & 0xffu);
+}
+
+static int abi_mismatch(const char *func, const void *m, unsigned tag,
+                        const struct ushm__mutex_kind *kind)
+{
+    char theirs[96], ours[96], what[96] = "";
+
+    if (tag >> 24 != USHM__MUTEX_MAGIC)
+        return ushm__fail(EPROTO, "%s(%p): these bytes are not a "
+                          "ushm_mutex_t (state word 0x%08x): memory that was "
+                          "not zero-filled, or overwritten", func, m, tag);
+    abi_text(theirs, sizeof theirs, tag, kind->lock_type);
+    abi_text(ours, sizeof ours, kind->tag, kind->lock_type);
+    if (((tag >> 8) & 0xffu) != ((kind->tag >> 8) & 0xffu))
+        strcat(what, ", word size");
+    if (((tag >> 16) & 0xffu) != ((kind->tag >> 16) & 0xffu))
+        strcat(what, ", C library");
+    if ((tag & 0xffu) != (kind->tag & 0xffu))
+        snprintf(what + strlen(what), sizeof what - strlen(what),
+                 ", size of %s", kind->lock_type);
+    return ushm__fail(EPROTO, "%s(%p): the mutex was initialised by %s and "
+                      "this is %s: they differ in %s", func, m, theirs, ours,
+                      what[0] != '\0' ? what + 2 : "layout");
+}
+
+/*
+ * 1 when process pid is gone: no such process, or a zombie that nobody has
+ * reaped yet (it will never run again).  0 when it may still be running.
+ */
+static int process_gone(pid_t pid)
+{
+    char path[48], buf[256];
+    const char *p;
+    ssize_t n;
+    int fd;
+
+    if (kill(pid, 0) == -1 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may hold anything */
+    return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Set-ups under way in this process, to tell a claim of ours from a stale
+ * one left by a dead process that had the same pid. */
+static atomic_int initialising_here;
+
+/* Claim a fresh mutex, or one whose initialiser died, and set up its lock:
+ * 0, 1 when somebody else claimed it first, or a negative errno. */
+static int mutex_claim(atomic_uint *state, void *lock,
+                       const struct ushm__mutex_kind *kind, const char *func,
+                       unsigned seen, unsigned self)
+{
+    int err;
+
+    atomic_fetch_add_explicit(&initialising_here, 1, memory_order_seq_cst);
+    if (!atomic_compare_exchange_strong_explicit(state, &seen, self,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed)) {
+        atomic_fetch_sub_explicit(&initialising_here, 1, memory_order_seq_cst);
+        return 1; /* somebody else did: look again */
+    }
+    err = kind->init(lock);
+    atomic_store_explicit(state, err == 0 ? kind->tag : 0,
+                          memory_order_release);
+    atomic_fetch_sub_explicit(&initialising_here, 1, memory_order_seq_cst);
+    if (err != 0)
+        return ushm__fail(err, "%s(%p): %s: %s", func, (void *)state,
+                          kind->init_call, ushm_strerror(-err));
+    return 0;
+}
+
+int ushm__mutex_setup(atomic_uint *state, void *lock,
+                      const struct ushm__mutex_kind *kind, const char *func,
+                      long ms, const struct timespec *deadline, int busy)
+{
+    unsigned self = 0;
+
+    for (long rounds = 0;; rounds++) {
+        unsigned s = atomic_load_explicit(state, memory_order_acquire);
+        int err;
+
+        if (s == kind->tag)
+            return 0;
+        if (s != 0 && !(s & USHM__MUTEX_INITING))
+            return abi_mismatch(func, state, s, kind);
+        if (self == 0)
+            self = USHM__MUTEX_INITING | (unsigned)getpid();
+        if (s == 0 ||
+            (s == self && atomic_load_explicit(&initialising_here,
+                                               memory_order_seq_cst) == 0) ||
+            (s != self && process_gone((pid_t)(s & ~USHM__MUTEX_INITING)))) {
+            if ((err = mutex_claim(state, lock, kind, func, s, self)) <= 0)
+                return err;
+            continue;
+        }
+        if (ms == 0 || (ms > 0 && ushm__deadline_passed(deadline)))
+            return ushm__fail(busy, "%s(%p): process %u is initialising the "
+                              "mutex", func, (void *)state,
+                              s & ~USHM__MUTEX_INITING);
+        if (rounds < 100)
+            sched_yield();
+        else
+            ushm__nap(50, ms > 0 ? deadline : NULL);
+    }
+}
+
+int ushm__mutex_held_already(const char *func, const void *m)
+{
+    return ushm__fail(EDEADLK, "%s(%p): the calling thread already holds "
+                      "this mutex", func, m);
+}
+
+int ushm__mutex_not_held(const void *m)
+{
+    return ushm__fail(EPERM, "ushm_mutex_unlock(%p): the calling thread "
+                      "does not hold this mutex", m);
+}
+
+int ushm__mutex_lock_failed(const char *func, const void *m, long ms, int busy,
+                            int err)
+{
+    switch (err) {
+    case EBUSY:
+        return ushm__fail(busy, "%s(%p%s): another thread holds the mutex",
+                          func, m, busy == EBUSY ? "" : ", 0 ms");
+    case ETIMEDOUT:
+        return ushm__fail(ETIMEDOUT, "%s(%p, %ld ms): another thread still "
+                          "held the mutex after %ld ms", func, m, ms, ms);
+    case EDEADLK:
+        return ushm__mutex_held_already(func, m);
+    case ENOTRECOVERABLE:
+        /* Only a program that locks these bytes without libushm can leave
+         * them so: libushm makes an owner-dead mutex consistent at once. */
+        return ushm__fail(EPROTO, "%s(%p): the mutex was left not "
+                          "recoverable by a program that does not use "
+                          "libushm on it", func, m);
+    default:
+        return ushm__fail(err, "%s(%p): %s", func, m, ushm_strerror(-err));
+    }
+}

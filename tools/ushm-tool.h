@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of the ushm command share.  One file per job:
+ *   ushm-main.c    main: errors, exit status, standard output
+ *   ushm-args.c    the subcommands' table, help and argument parsing
+ *   ushm-escape.c  text, JSON and shell quoting of bytes from anywhere
+ *   ushm-list.c    what the backend holds: one entry per segment
+ *   ushm-output.c  the columns behind ls and stat: table and JSON
+ *   ushm-cmds.c    the subcommands
+ * "ushm demo" is the example examples/demo.c, linked in.
+ */
+#ifndef USHM_TOOL_H
+#define USHM_TOOL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "seglist.h"
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ---- ushm-args.c: the subcommands and their arguments ---- */
+
+enum {
+    OPT_JSON = 1 << 0,
+    OPT_EXCL = 1 << 1,
+    OPT_MODE = 1 << 2,
+    OPT_OFFSET = 1 << 3,
+    OPT_LENGTH = 1 << 4,
+    OPT_BYTES = 1 << 5,
+    OPT_NOHEADINGS = 1 << 6,
+    OPT_OUTPUT = 1 << 7,
+};
+
+struct args {
+    unsigned seen;          /* OPT_* bits given */
+    const char *mode, *offset, *length, *output;
+    char **pos;             /* positional arguments */
+    int npos;
+};
+
+struct command {
+    const char *name;
+    const char *usage;      /* what follows "ushm " */
+    const char *help;       /* what --help prints after the usage line */
+    unsigned opts;          /* OPT_* bits accepted */
+    int min_pos, max_pos;   /* max_pos < 0: no limit */
+    int (*run)(const struct command *, struct args *);
+};
+
+extern const struct command commands[];
+extern const size_t ncommands;
+
+enum { ARGS_HELP = -1, ARGS_VERSION = -2 };
+
+void print_usage(FILE *f);
+void print_version(void);
+/* A usage error: the reason, then the usage line, on stderr; exit status 2. */
+int usage_error(const struct command *cmd, const char *fmt, ...) PRINTF_LIKE(2, 3);
+int parse_args(const struct command *cmd, int argc, char **argv, struct args *a);
+int parse_size(const char *s, size_t *out);
+int parse_mode(const char *s, mode_t *out);
+int parse_number_opt(const struct command *cmd, const char *opt,
+                     const char *value, size_t *out);
+
+/* ---- ushm-main.c: errors and standard output ---- */
+
+void print_error(const struct command *cmd, const char *msg);
+/* A library failure: exit status 1, with the library's own sentence. */
+int lib_error(const struct command *cmd);
+/* A failure found by the tool itself (not by the library): exit status 1. */
+int tool_error(const struct command *cmd, const char *msg);
+void flush_stdout(void);
+
+/* ---- ushm-escape.c ---- */
+
+char *text_escape(const char *s);
+size_t display_width(const char *s);
+void json_string(FILE *f, const char *s);
+void shell_quote(const char *s, char *out, size_t len);
+
+/* ---- ushm-list.c: what the backend holds, one entry per segment ---- */
+
+/* What the library refuses, or why no name reaches a segment. */
+enum {
+    ST_NOTFILE = 1 << 0,    /* POSIX: not a regular file (see type) */
+    ST_BADNAME = 1 << 1,    /* POSIX: not a libushm name */
+    ST_EMPTY = 1 << 2,      /* POSIX: size 0 */
+    ST_PRIVATE = 1 << 3,    /* SysV: key IPC_PRIVATE */
+    ST_REMOVED = 1 << 4,    /* SysV: removed, waiting for the last detach */
+};
+
+/* Unknown numbers are -1 (and key_known 0): JSON null, "-" in text. */
+struct entry {
+    char *name;             /* canonical, with the slash; NULL if unknown */
+    const char *type;       /* with ST_NOTFILE: "fifo", "directory"... */
+    const char *why;        /* with ST_BADNAME: what is wrong with the name */
+    long long size;
+    unsigned mode;          /* permission bits */
+    long long uid, gid, nattach, id, cpid;
+    int cpid_alive;
+    int key_known;
+    uint32_t key;
+    unsigned status;        /* ST_* bits */
+};
+
+struct entries {
+    struct entry *e;
+    size_t n, cap;
+};
+
+int is_sysv(void);
+void canonical_name(const char *name, char *buf, size_t len);
+void free_entries(struct entries *l);
+int backend_entries(struct entries *l, char *msg, size_t len);
+int stat_entry(const char *name, struct entry *e, char *msg, size_t len);
+void status_text(const struct entry *e, char *buf, size_t len);
+int remove_command(const struct entry *e, char *buf, size_t len);
+
+/* ---- ushm-output.c: the columns, the table and JSON ---- */
+
+#define NCOLUMNS 14         /* the column table's length */
+
+void print_columns_help(void);
+int pick_columns(const struct command *cmd, const char *list,
+                 int cols[NCOLUMNS], size_t *n);
+int print_table(const struct entries *l, const int *cols, size_t ncols,
+                int bytes, int headings);
+int print_fields(const struct entry *e, int bytes);
+void print_notes(const struct command *cmd, const struct entries *l);
+void json_entry(FILE *f, const struct entry *e);
+void print_json_list(const struct entries *l);
+
+/* ---- ushm-cmds.c: the subcommands ---- */
+
+int cmd_create(const struct command *, struct args *);
+int cmd_rm(const struct command *, struct args *);
+int cmd_stat(const struct command *, struct args *);
+int cmd_key(const struct command *, struct args *);
+int cmd_write(const struct command *, struct args *);
+int cmd_read(const struct command *, struct args *);
+int cmd_ls(const struct command *, struct args *);
+int cmd_info(const struct command *, struct args *);
+int cmd_demo(const struct command *, struct args *);
+
+#endif
