@@ -11,8 +11,10 @@
  *   FAULT|<backend>|<case>|<how induced>|<expected>|<got>|<leftovers>|<PASS/FAIL>
  *   CRASH|<backend>|<case>|<how induced>|<figures>|<leftovers>|<PASS/FAIL>
  *   STRESS|<backend>|<case>|<how induced>|<figures>|<leftovers>|<PASS/FAIL>
- * Lines starting with '#' are for people.  The last line is
- * "N passed, M failed"; the exit status is 0, 1, or 77 (skipped).
+ * Lines starting with '#' are for people, but "# SKIP <case>: <why>" is a
+ * case that could not run here, which make check counts as a skip
+ * (tests/case-driver.sh).  The last line is "N passed, M failed"; the exit
+ * status is 0, 1, or 77 (nothing could run).
  */
 #ifndef FAULT_COMMON_H
 #define FAULT_COMMON_H

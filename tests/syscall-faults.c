@@ -830,8 +830,6 @@ struct scen {
 #define ALLOW_ZERO_LEFT 0x1 /* a size-0 POSIX name may stay: its removal failed */
 #define ALLOW_SYSV_LEFT 0x2 /* a SysV segment may stay: its IPC_RMID failed */
 #define ALLOW_MAP_LEFT  0x4 /* a mapping may stay: its munmap/shmdt failed */
-#define KNOWN_NO_LABEL  0x8 /* a known library gap: last_error lacks the
-                             * segment (noted on the line, not failed) */
 
 struct expect {
     int rc;               /* 0 or -errno */
@@ -1231,13 +1229,8 @@ static int run_case(const struct scen *s, const struct inj *inj, int ninj,
             ok = 0;
             addf(got, sizeof got, "last_error lacks '%s'", want->kw);
         } else if (strstr(msg, label) == NULL) {
-            /* Known library gaps: "open(/dev/zero): ...", and the -ENOTSUP
-             * of a build without SHM_HUGETLB/MAP_HUGETLB. */
-            if (!((want != NULL && (want->allow & KNOWN_NO_LABEL)) ||
-                  (rc == -ENOTSUP && strstr(msg, "built without") != NULL)))
-                ok = 0;
-            addf(got, sizeof got, "last_error lacks the segment '%s'%s", label,
-                 ok ? " (KNOWN library gap)" : "");
+            ok = 0;
+            addf(got, sizeof got, "last_error lacks the segment '%s'", label);
         }
         if (maps_during != before.maps) {
             if (want != NULL && (want->allow & ALLOW_MAP_LEFT) &&
@@ -1498,8 +1491,6 @@ static void sweep_expect(const struct scen *s, const struct outcome *base,
         w->allow = ALLOW_ZERO_LEFT;
         return;
     }
-    if (c->fn == F_OPEN && strcmp(c->path, "/dev/zero") == 0)
-        w->allow |= KNOWN_NO_LABEL; /* "open(/dev/zero): ..." (posix.c) */
     if (harmless(c))
         return;
     if (s->op == OP_OPEN && (c->fn == F_MUNMAP || c->fn == F_SHMDT)) {
@@ -1731,13 +1722,6 @@ static const struct scen sc_open_or_create = {
 static const struct scen sc_half = {
     "open-or-create size-0 object", OP_OPEN, S_HALF, 0, 1, USHM_CREATE, 0640,
     1 };
-static const struct scen sc_half_excl = {
-    "create EXCL over size-0 object", OP_OPEN, S_HALF, 0, 1,
-    USHM_CREATE | USHM_EXCL, 0640, 1 };
-static const struct scen sc_half_open = {
-    "open size-0 object", OP_OPEN, S_HALF, 0, 0, 0, 0, 1 };
-static const struct scen sc_half_stat = {
-    "stat size-0 object", OP_STAT, S_HALF, 0, 0, 0, 0, 1 };
 static const struct scen sc_anon = {
     "anonymous", OP_OPEN, S_NONE, 1, 1, USHM_CREATE, 0640, 0 };
 static const struct scen sc_populate = {
@@ -2003,9 +1987,6 @@ static void targeted_posix(void)
         "geteuid -> another uid, hook: sized before fstat #2 (another "
         "user's object: not joined)",
         I_hook(F_FSTAT, 2, hook_complete), I_fake_euid());
-    RUN0(sc_half_excl, ERR(EEXIST, NULL), "no injection");
-    RUN0(sc_half_open, ERR(ENOENT, "empty"), "no injection");
-    RUN0(sc_half_stat, ERR(ENOENT, "empty"), "no injection");
 
     /* Huge pages: transparent huge pages on /dev/shm, as /proc tells. */
 #if HAVE_DECL_MADV_HUGEPAGE

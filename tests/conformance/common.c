@@ -471,12 +471,33 @@ int run_child(child_fn fn, void *arg, int drop, char *msg, size_t len)
     return 256 + WTERMSIG(status);
 }
 
+void skip_case(const char *test, const char *fmt, ...)
+{
+    unsigned long seq = __atomic_load_n(&name_log->cases, __ATOMIC_SEQ_CST);
+    unsigned long k = __atomic_fetch_add(&name_log->nskips, 1, __ATOMIC_SEQ_CST);
+    size_t tl = strlen(test);
+    char why[240];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    /* START_TEST names the function <test>_fn. */
+    if (tl > 3 && strcmp(test + tl - 3, "_fn") == 0)
+        tl -= 3;
+    if (k < MAX_SKIPS) {
+        name_log->skips[k].seq = seq;
+        snprintf(name_log->skips[k].why, sizeof name_log->skips[k].why, "%s", why);
+    }
+    printf("SKIP %.*s (%s backend): %s\n", (int)tl, test, ushm_backend(), why);
+    fflush(stdout);
+}
+
 int skip_unless_root(const char *what)
 {
     if (geteuid() == 0)
         return 0;
-    printf("SKIP %s (%s backend): needs root to act as another user\n", what, ushm_backend());
-    fflush(stdout);
+    skip_case(what, "needs root to act as another user");
     return 1;
 }
 
@@ -578,7 +599,8 @@ int run_guarded(child_fn fn, void *arg, int private_shm, char *msg, size_t len)
         signal(SIGALRM, guard_alarm);
         deadline_begin(GUARD_SECS, "entering the namespaces");
         if (private_shm) {
-            rc = fc_enter_namespaces(0, &in_userns, buf, sizeof buf);
+            rc = fc_enter_namespaces(private_shm == GUARD_PRIVATE_ANY, &in_userns, buf,
+                                     sizeof buf);
             if (rc == 0 && fc_mount_devshm("mode=1777,size=64m", buf, sizeof buf) != 0)
                 rc = 252;
             else if (rc == 77)
@@ -712,40 +734,135 @@ static unsigned sysv_leftovers(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Test cases, and their results for automake                            */
 
-TCase *add_tcase(Suite *s, const char *name, double timeout)
+/* A checked fixture: runs first in every case, in the case's process. */
+static void case_begin(void)
+{
+    __atomic_fetch_add(&name_log->cases, 1, __ATOMIC_SEQ_CST);
+}
+
+TCase *add_tcase_fixture(Suite *s, const char *name, double timeout,
+                         void (*setup)(void), void (*teardown)(void))
 {
     TCase *tc = tcase_create(name);
 
     tcase_set_timeout(tc, timeout);
-    tcase_add_unchecked_fixture(tc, NULL, sweep_teardown);
+    tcase_add_checked_fixture(tc, case_begin, NULL);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     suite_add_tcase(s, tc);
     return tc;
 }
 
-/* The test cases, topic by topic (one file each, declared in common.h). */
-static void build_suite(Suite *s, int forking)
+TCase *add_tcase(Suite *s, const char *name, double timeout)
 {
-    conf_add_names(s, forking);
-    conf_add_args(s, forking);
-    conf_add_open(s, forking);
-    conf_add_permissions(s, forking);
-    conf_add_processes(s, forking);
-    conf_add_creation(s, forking);
-    conf_add_pages(s, forking);
-    conf_add_info(s, forking);
-    conf_add_sync(s, forking);
-    conf_add_neighbours(s, forking);
-    conf_add_keys(s, forking);
-    conf_add_room(s, forking);
+    return add_tcase_fixture(s, name, timeout, NULL, sweep_teardown);
 }
 
-int main(void)
+/* The reason case seq (from 1) gave for skipping, or NULL. */
+static const char *skip_reason(unsigned long seq)
+{
+    unsigned long n = __atomic_load_n(&name_log->nskips, __ATOMIC_SEQ_CST);
+
+    for (unsigned long k = 0; k < n && k < MAX_SKIPS; k++)
+        if (name_log->skips[k].seq == seq)
+            return name_log->skips[k].why;
+    return NULL;
+}
+
+/* One line of Check's TAP log: "ok 3 - file:tcase:test: message". */
+struct tap_line {
+    int ok;
+    char name[160];   /* "tcase:test" */
+    char *message;
+};
+
+static void tap_parse(char *line, struct tap_line *t)
+{
+    char *rest = strstr(line, " - "), *file_end, *tc_end, *name_end;
+
+    line[strcspn(line, "\n")] = '\0';
+    t->ok = strncmp(line, "ok ", 3) == 0;
+    rest = rest ? rest + 3 : line;
+    file_end = strchr(rest, ':');
+    tc_end = file_end ? strchr(file_end + 1, ':') : NULL;
+    name_end = tc_end ? strchr(tc_end + 1, ':') : NULL;
+    if (name_end == NULL) {
+        snprintf(t->name, sizeof t->name, "%.*s", (int)sizeof t->name - 1, rest);
+        t->message = strdup("");
+        return;
+    }
+    snprintf(t->name, sizeof t->name, "%.*s",
+             (int)((size_t)(name_end - file_end - 1) < sizeof t->name - 1 ?
+                   (size_t)(name_end - file_end - 1) : sizeof t->name - 1), file_end + 1);
+    rest = name_end + 1;
+    t->message = strdup(rest + (*rest == ' '));
+}
+
+/*
+ * Check's TAP log printed again with each skip marked, a loop test's rounds
+ * numbered ("test[2]") and the plan last.  The lines are in the order the
+ * cases ran, so line n is the case that case_begin() counted as n; if the
+ * counts differ no skip can be trusted to its line, which is a failure.
+ */
+static void print_tap(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    struct tap_line *t = NULL;
+    unsigned long n = 0, cap = 0, cases = __atomic_load_n(&name_log->cases, __ATOMIC_SEQ_CST);
+
+    if (f == NULL) {
+        printf("not ok 1 - cannot read Check's TAP log %s: %s\n1..1\n", path, strerror(errno));
+        return;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "ok ", 3) != 0 && strncmp(line, "not ok ", 7) != 0)
+            continue;
+        if (n == cap) {
+            struct tap_line *more = realloc(t, (cap = cap ? 2 * cap : 256) * sizeof *t);
+            if (more == NULL)
+                break;
+            t = more;
+        }
+        tap_parse(line, &t[n++]);
+    }
+    fclose(f);
+    for (unsigned long i = 0, round = 0; i < n; i++) {
+        int loop = (i > 0 && strcmp(t[i].name, t[i - 1].name) == 0) ||
+                   (i + 1 < n && strcmp(t[i].name, t[i + 1].name) == 0);
+        const char *why = i < cases ? skip_reason(i + 1) : NULL;
+        char name[200];
+
+        round = i > 0 && strcmp(t[i].name, t[i - 1].name) == 0 ? round + 1 : 0;
+        snprintf(name, sizeof name, loop ? "%s[%lu]" : "%s", t[i].name, round);
+        if (!t[i].ok)
+            printf("not ok %lu - %s: %s\n", i + 1, name, t[i].message ? t[i].message : "");
+        else if (why != NULL)
+            printf("ok %lu - %s # SKIP %s\n", i + 1, name, why);
+        else
+            printf("ok %lu - %s\n", i + 1, name);
+        free(t[i].message);
+    }
+    free(t);
+    if (n != cases) {
+        printf("not ok %lu - %lu cases begun, Check reported %lu: the skips cannot be "
+               "placed\n", n + 1, cases, n);
+        n++;
+    }
+    printf("1..%lu\n", n);
+    fflush(stdout);
+}
+
+/* The program's topics, run; each case's result as TAP; the leftovers swept. */
+int conf_main(const char *title, void (*add_topics)(Suite *s, int forking))
 {
     Suite *s;
     SRunner *sr;
-    int failed, forking, overflow;
+    int failed, forking, overflow, tap_fd;
     unsigned exit_leaks;
+    char tap[64];
+    const char *tmp = getenv("TMPDIR");
 
     /* Check's forked children leave by exit(): nothing may wait in a buffer. */
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -771,14 +888,26 @@ int main(void)
             printf("NOTE kernel.shm_rmid_forced=1: SysV segments vanish when the last "
                    "user detaches, so the reopen-after-close tests will fail here\n");
     }
+    /* Check's TAP log goes to a file of ours, read back with the skips. */
+    snprintf(tap, sizeof tap, "%s/ushm-tap-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    tap_fd = mkstemp(tap);
+    if (tap_fd < 0) {
+        perror("mkstemp for Check's TAP log");
+        return EXIT_FAILURE;
+    }
+    close(tap_fd);
+    unsetenv("CK_TAP_LOG_FILE_NAME");
 
-    s = suite_create("ushm conformance");
+    s = suite_create(title);
     sr = srunner_create(s);
+    srunner_set_tap(sr, tap);
     forking = srunner_fork_status(sr) != CK_NOFORK;
-    build_suite(s, forking);
+    add_topics(s, forking);
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    print_tap(tap);
+    unlink(tap);
 
     exit_leaks = sweep_names(0, "at exit");
     exit_leaks += devshm_leftovers();
@@ -786,6 +915,9 @@ int main(void)
     overflow = name_log->overflow;
     if (overflow)
         fprintf(stderr, "the name log overflowed (%d entries): some names were not swept\n", LOG_MAX);
+    if (name_log->nskips > MAX_SKIPS)
+        fprintf(stderr, "%lu cases skipped: only the first %d are marked\n",
+                name_log->nskips, MAX_SKIPS);
     if (leaks + exit_leaks > 0)
         fprintf(stderr, "%u segment(s) were left behind by the tests (see LEAK lines)\n",
                 leaks + exit_leaks);

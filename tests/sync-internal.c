@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * White box: tests of lib/sync's bytes, not of the contract.  This program
+ * knows the layout of the library's objects, which include/ushm.h keeps
+ * opaque and a program may not rely on, to forge states that the public API
+ * cannot reach here: a mutex first used by another ABI, one whose first
+ * user died while it initialised it, and the count of waiters an event keeps.
+ * The conformance suite (tests/conformance/) never looks inside; when the
+ * layout changes, this file changes with it.
+ *
+ * The layout it knows: a mutex's first 4 bytes are its state word.  Once
+ * initialised it is the tag 0x55 | C library | pointer bytes |
+ * sizeof (pthread_mutex_t) (one byte each, high to low); while process P
+ * initialises it, bit 31 | P.  An event's second 4 bytes count the waiters
+ * asleep on it.
+ */
+#include "conformance/sync-common.h"
+
+/* ------------------------------------------------------------------ */
+/* Another ABI's bytes: a program of another word size or C library      */
+/* writes another tag; the contract's -EPROTO, forged here.              */
+START_TEST(test_eproto)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct ctx c;
+    uint32_t mine, theirs, garbage = 0x12345678u;
+
+    ctx_open(&c, 1);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    memcpy(&mine, c.sh->m.opaque_, 4);
+    ck_assert_msg(mine >> 24 == 0x55, "state word 0x%08x is not a tag", mine);
+    theirs = (mine & 0xffff0000u) | (sizeof(void *) == 8 ? 0x0418u : 0x0828u);
+    memcpy(c.sh->m.opaque_, &theirs, 4);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), sizeof(void *) == 8 ? "32-bit" : "64-bit") != NULL &&
+                  strstr(last_err(), "word size") != NULL,
+                  "the message does not say what differs: %s", last_err());
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EPROTO);
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 10), -EPROTO);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), -EPERM);
+    /* Another C library, same word size. */
+    theirs = (mine & 0xff00ffffu) | ((((mine >> 16) & 0xffu) == 1 ? 2u : 1u) << 16);
+    memcpy(c.sh->m.opaque_, &theirs, 4);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), "C library") != NULL, "message: %s", last_err());
+    memcpy(c.sh->m.opaque_, &garbage, 4);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), -EPROTO);
+    /* Nothing was changed behind the caller's back. */
+    ck_assert_int_eq(memcmp(c.sh->m.opaque_, &garbage, 4), 0);
+    /* Zero bytes again are a fresh mutex. */
+    memset(&c.sh->m, 0, sizeof c.sh->m);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ctx_close(&c);
+}
+END_TEST
+
+/*
+ * White box as above: a state word that says "process P is initialising"
+ * (bit 31 | P) over bytes that are not a mutex yet.  A dead P, a zombie P or
+ * this very process (a dead one that had our pid) is taken over at once; a
+ * live P is waited for.
+ */
+static void set_initing(ushm_mutex_t *m, pid_t pid)
+{
+    uint32_t state = 0x80000000u | (uint32_t)pid, ns = 0;
+    struct stat st;
+
+    /* The claimant writes its PID namespace next to the state, which tells
+     * the others that its pid means something in theirs. */
+    if (stat("/proc/self/ns/pid", &st) == 0)
+        ns = (uint32_t)st.st_ino;
+    memset(m, 0xab, sizeof *m);
+    memcpy(m->opaque_, &state, sizeof state);
+    memcpy(m->opaque_ + sizeof state, &ns, sizeof ns);
+}
+
+static int exit_at_once(struct ctx *c, struct shared *sh, long arg)
+{
+    (void)c;
+    (void)sh;
+    (void)arg;
+    return 0;
+}
+
+static int block_on_pipe(struct ctx *c, struct shared *sh, long arg)
+{
+    char b;
+
+    (void)c;
+    (void)sh;
+    (void)arg;
+    put_byte(chan.up[1], 'r');
+    get_byte(chan.down[0], &b);
+    return 0;
+}
+
+START_TEST(test_init_interrupted)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct ctx c;
+    siginfo_t si;
+    double t0;
+    pid_t pid;
+    char b;
+
+    ctx_open(&c, 1);
+    /* Dead and reaped. */
+    pid = spawn(&c, exit_at_once, 0);
+    ck_assert_int_eq(reap(pid), 0);
+    set_initing(&c.sh->m, pid);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Dead, not reaped yet. */
+    pid = spawn(&c, exit_at_once, 0);
+    memset(&si, 0, sizeof si);
+    ck_assert_int_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+    set_initing(&c.sh->m, pid);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ck_assert_int_eq(reap(pid), 0);
+    /* A process that had this pid. */
+    set_initing(&c.sh->m, getpid());
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 1000), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Alive: busy, and a timed lock waits for it. */
+    chan_open();
+    pid = spawn(&c, block_on_pipe, 0);
+    ck_assert(get_byte(chan.up[0], &b) && b == 'r');
+    set_initing(&c.sh->m2, pid);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m2), -EBUSY);
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m2, 0), -ETIMEDOUT);
+    t0 = now_ms();
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m2, 50), -ETIMEDOUT);
+    ck_assert(now_ms() - t0 >= 50.0);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(reap(pid), 256 + SIGKILL);
+    chan_close();
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m2), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m2), 0);
+    ctx_close(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The waiters an event counts                                          */
+
+/*
+ * Each waiter adds itself to the count while it sleeps and a killed one
+ * cannot take itself off: the dead stay counted, round after round, and a
+ * notify still wakes the living (tests/conformance-sync checks that they
+ * break nothing).
+ */
+START_TEST(test_event_waiter_count)
+{
+    enum { WAITERS = 4 };
+    pid_t pid[WAITERS];
+    struct ctx c;
+    char b;
+
+    ctx_open(&c, 1);
+    chan_open();
+    for (int round = 0; round < 3; round++) {
+        double give_up = now_ms() + 10000;
+        unsigned want = (unsigned)(WAITERS * (round + 1)), asleep = 0;
+
+        for (int i = 0; i < WAITERS; i++)
+            pid[i] = spawn(&c, wait_forever_child, round);
+        for (int i = 0; i < WAITERS; i++)
+            ck_assert(get_byte(chan.up[0], &b) && b == 'w');
+        while (now_ms() < give_up) {
+            asleep = __atomic_load_n((unsigned *)(void *)(c.sh->ev[0].opaque_ + 4),
+                                     __ATOMIC_SEQ_CST);
+            if (asleep >= want)
+                break;
+            sched_yield();
+        }
+        ck_assert_msg(asleep == want, "round %d: %u waiters counted, want %u", round, asleep,
+                      want);
+        for (int i = 0; i < WAITERS; i++) {
+            ck_assert_int_eq(kill(pid[i], SIGKILL), 0);
+            ck_assert_int_eq(reap(pid[i]), 256 + SIGKILL);
+        }
+        ck_assert_uint_eq(ushm_event_read(&c.sh->ev[0]), (unsigned)round);
+        ASSERT_RC(ushm_event_notify(&c.sh->ev[0]), 0);
+    }
+    pid[0] = spawn(&c, wait_forever_child, 3);
+    ck_assert(get_byte(chan.up[0], &b) && b == 'w');
+    ASSERT_RC(ushm_event_notify(&c.sh->ev[0]), 0);
+    ASSERT_EXITED_0(pid[0]);
+    chan_close();
+    ctx_close(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+static void add_topics(Suite *s, int forking)
+{
+    TCase *tc;
+
+    (void)forking;
+    tc = add_tcase(s, "sync_bytes", 120);
+    tcase_add_test(tc, test_eproto);
+    tcase_add_test(tc, test_init_interrupted);
+    tcase_add_test(tc, test_event_waiter_count);
+}
+
+int main(void)
+{
+    return conf_main("ushm white box: lib/sync's bytes", add_topics);
+}
