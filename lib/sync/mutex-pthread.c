@@ -161,8 +161,6 @@ static inline int pm_usable(ushm_mutex_t *m, const char *func)
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     unsigned ns = atomic_load_explicit(&mx->head.pidns, memory_order_relaxed);
 
-    if (ushm__rdonly_has(m, sizeof *m))
-        return pm_rdonly(func, m);
     if (ns != 0 && ns != ushm__pidns() && ushm__pidns() != USHM__PIDNS_UNKNOWN)
         return ushm__mutex_other_pidns(func, m, ns);
     if (!pm_type_ok(&mx->pm))
@@ -184,6 +182,9 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
         return ushm__mutex_held_already(func, m);
     if (ms > 0)
         deadline = ushm__deadline_after(ms);
+    /* Before the set-up, which writes. */
+    if (ushm__rdonly_has(m, sizeof *m))
+        return pm_rdonly(func, m);
     if ((err = ushm__held_reserve(hl, func, m)) < 0 ||
         (err = ushm__mutex_ready(&mx->head, &mx->pm, &pm_kind, func, ms,
                                  &deadline, busy)) < 0 ||
@@ -241,6 +242,8 @@ static int unlock_elsewhere(ushm_mutex_t *m)
     if (atomic_load_explicit(&mx->head.state, memory_order_acquire) !=
         pm_kind.tag)
         return ushm__mutex_not_held(m);
+    if (ushm__rdonly_has(m, sizeof *m))
+        return pm_rdonly(func, m);
     if ((err = pm_usable(m, func)) < 0)
         return err;
     i = ushm__held_index(hl, (const void *)atomic_load_explicit(

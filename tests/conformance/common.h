@@ -331,5 +331,6 @@ void conf_add_room(Suite *s, int forking);
 void conf_add_sync_mutex(Suite *s, int forking);  /* tests/conformance-sync */
 void conf_add_sync_robust(Suite *s, int forking);
 void conf_add_sync_event(Suite *s, int forking);
+void conf_add_sync_shared(Suite *s, int forking);
 
 #endif /* USHM_CONFORMANCE_COMMON_H */

@@ -13,6 +13,7 @@ static void add_topics(Suite *s, int forking)
     conf_add_sync_mutex(s, forking);
     conf_add_sync_robust(s, forking);
     conf_add_sync_event(s, forking);
+    conf_add_sync_shared(s, forking);
 }
 
 int main(void)
