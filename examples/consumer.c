@@ -58,6 +58,7 @@ int main(int argc, char **argv)
     for (;;) {
         /* Read the event before looking, so a notify in between is seen. */
         unsigned seen = ushm_event_read(&log->more);
+        int sleepy;
 
         err = ushm_mutex_lock(&log->lock);
         if (err < 0) {
@@ -72,6 +73,12 @@ int main(int argc, char **argv)
             count = log->count;
             done = log->done;
         }
+        /* Caught up: the producer notifies its next publish only if told.
+         * It publishes under this lock, after the counter was read above,
+         * so that notify moves the counter past seen: no wake-up is lost. */
+        sleepy = !done && !orphaned && count == checked;
+        if (sleepy)
+            log->waiting = 1;
         ushm_mutex_unlock(&log->lock);
 
         if (capacity != 0 && (ushm_size(shm) < RECORD_LOG_SIZE(capacity) ||
@@ -93,6 +100,8 @@ int main(int argc, char **argv)
         }
         if (done || orphaned)
             break;
+        if (!sleepy)
+            continue;           /* new records: look again before sleeping */
         err = ushm_event_wait(&log->more, seen, PATIENCE_MS);
         if (err == -ETIMEDOUT) {
             fprintf(stderr, "consumer: nothing new in %s for %ld s after "

@@ -2,9 +2,9 @@
 /*
  * producer [NAME [COUNT]]: create the named segment NAME (default
  * /ushm-example) and fill it with COUNT records (default 1000), publishing
- * them in batches under the segment's mutex and waking any consumer that
- * waits; then exit, leaving the segment for consumer(NAME) to read and
- * remove.  The consumer may run at the same time or afterwards.
+ * them in batches under the segment's mutex and waking the consumer only
+ * when it said it waits; then exit, leaving the segment for consumer(NAME)
+ * to read and remove.  The consumer may run at the same time or afterwards.
  *
  * Build: cc -std=c11 $(pkg-config --cflags ushm) producer.c \
  *            $(pkg-config --libs ushm) -o producer
@@ -33,9 +33,16 @@ static int locked(struct record_log *log, const char *what)
     return 0;
 }
 
+/* Notify only a consumer that said, under the lock, that it waits: one that
+ * has not said so will look again before it sleeps, and a notify per batch
+ * would cost a system call whenever it is counted as a sleeper. */
 static int unlock_and_notify(struct record_log *log)
 {
-    if (ushm_mutex_unlock(&log->lock) < 0 || ushm_event_notify(&log->more) < 0) {
+    int wake = log->waiting;
+
+    log->waiting = 0;
+    if (ushm_mutex_unlock(&log->lock) < 0 ||
+        (wake && ushm_event_notify(&log->more) < 0)) {
         fprintf(stderr, "producer: %s\n", ushm_last_error());
         return -1;
     }

@@ -5,11 +5,13 @@
  * cannot disagree about it.
  *
  * The producer writes records into the array, then publishes how many there
- * are by updating count under the mutex, and notifies the event "more".  The
- * consumer reads count under the same mutex, after which the records below
- * it are complete, and waits on "more" when it has caught up.  The mutex
- * and the event need no set-up: the new segment is zero-filled, and zero
- * bytes are an unlocked mutex and an event at 0.
+ * are by updating count under the mutex.  The consumer reads count under the
+ * same mutex, after which the records below it are complete.  When it has
+ * caught up it sets waiting, under the mutex, and waits on the event "more";
+ * the producer notifies "more" only when it finds waiting set, so a consumer
+ * that keeps up costs the producer no notify at all.  The mutex and the
+ * event need no set-up: the new segment is zero-filled, and zero bytes are
+ * an unlocked mutex and an event at 0.
  */
 #ifndef RECORD_H
 #define RECORD_H
@@ -27,12 +29,13 @@ struct record {
 };
 
 struct record_log {
-    ushm_mutex_t lock;              /* guards the four fields below */
-    ushm_event_t more;              /* notified when count or done changes */
+    ushm_mutex_t lock;              /* guards the five fields below */
+    ushm_event_t more;              /* notified for a waiting consumer */
     uint32_t magic;                 /* RECORD_MAGIC once the header is set */
     uint32_t capacity;              /* records the segment holds */
     uint32_t count;                 /* records published so far */
     uint32_t done;                  /* 1 once the producer has finished */
+    uint32_t waiting;               /* 1: the consumer sleeps on "more" */
     struct record rec[];
 };
 
