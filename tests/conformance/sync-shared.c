@@ -313,6 +313,180 @@ START_TEST(test_other_pidns)
 }
 END_TEST
 
+/*
+ * Set-ups killed inside a PID namespace: a process that is pid 1 there
+ * first touches a zero-filled mutex and is SIGKILLed at a random moment;
+ * the next process of that namespace completes or redoes the set-up, and a
+ * process of this namespace gets -EXDEV or (the claim dead) takes it over,
+ * never hangs.  Each call under a deadline.
+ */
+/* pid 1 of a new namespace: sets a victim on m, kills it at a random
+ * moment, and has the next process of the namespace lock m. */
+static int setup_storm_init(struct shared *sh, ushm_mutex_t *m, long r)
+{
+    pid_t victim, next;
+    int st, rc;
+
+    victim = fork();
+    if (victim < 0)
+        return 40;
+    if (victim == 0)
+        for (;;)
+            if (ushm_mutex_lock(m) >= 0)
+                ushm_mutex_unlock(m);
+    for (volatile long spin = 0; spin < (r * 7919) % 20000; spin++)
+        ;
+    kill(victim, SIGKILL);
+    waitpid(victim, &st, 0);
+    next = fork();
+    if (next < 0)
+        return 41;
+    if (next == 0) {
+        alarm(20);
+        rc = ushm_mutex_timedlock(m, 10000);
+        if (rc < 0)
+            child_error(sh, "round %ld: timedlock in the namespace = %d: %s", r, rc,
+                        ushm_last_error());
+        _exit(rc < 0 ? 42 : 0);
+    }
+    if (waitpid(next, &st, 0) != next || !WIFEXITED(st))
+        return 43;
+    return WEXITSTATUS(st);
+}
+
+/* A namespace dies with its pid 1: a new one each round. */
+static int setup_storm_ns(struct ctx *c, struct shared *sh, long r)
+{
+    ushm_mutex_t *m = (ushm_mutex_t *)((char *)sh + SEG_SIZE / 2) + r;
+    pid_t init;
+    int st;
+
+    (void)c;
+    if (unshare(CLONE_NEWPID) != 0)
+        return 77;
+    init = fork();
+    if (init < 0)
+        return 45;
+    if (init == 0)
+        _exit(setup_storm_init(sh, m, r));
+    if (waitpid(init, &st, 0) != init || !WIFEXITED(st))
+        return 46;
+    return WEXITSTATUS(st);
+}
+
+START_TEST(test_setup_storm_pidns)
+{
+    SKIP_WITHOUT_MUTEX();
+    enum { ROUNDS = 20 };
+    struct ctx c;
+    pid_t pid;
+    int st;
+
+    if (skip_unless_root(__func__))
+        return;
+    ctx_open(&c, 1);
+    for (long r = 0; r < ROUNDS; r++) {
+        pid = spawn(&c, setup_storm_ns, r);
+        st = reap(pid);
+        if (st == 77) {
+            ctx_close(&c);
+            skip_case(__func__, "unshare(CLONE_NEWPID) is not allowed here");
+            return;
+        }
+        ck_assert_msg(st == 0, "round %ld: status %d: %s", r, st, c.sh->msg);
+    }
+    /* From this namespace: -EXDEV, or the set-up was never finished there
+     * and is this one's now; never a hang (the case has a deadline). */
+    for (int r = 0; r < ROUNDS; r++) {
+        ushm_mutex_t *m = (ushm_mutex_t *)((char *)c.sh + SEG_SIZE / 2) + r;
+        int rc = ushm_mutex_timedlock(m, 5000);
+
+        ck_assert_msg(rc == -EXDEV || rc == 0 || rc == USHM_OWNERDEAD,
+                      "round %d: timedlock from the first namespace = %d: %s", r, rc,
+                      last_err());
+        if (rc >= 0)
+            ASSERT_RC(ushm_mutex_unlock(m), 0);
+    }
+    ctx_close(&c);
+}
+END_TEST
+
+/*
+ * Holders killed while another thread closes: thread A holds a mutex in
+ * each of two mappings, thread B keeps closing the first; the process is
+ * SIGKILLed at a random moment.  Both mutexes must reach the next locker
+ * (0 or USHM_OWNERDEAD), never stay stuck: before 0.3 the close succeeded
+ * and the kernel's cleanup stopped at the unmapped mutex.
+ */
+struct two_maps {
+    ushm_t *first;
+    ushm_mutex_t *m1, *m2;
+    atomic_int holding;
+};
+
+static void *close_first(void *p)
+{
+    struct two_maps *t = p;
+
+    while (!atomic_load(&t->holding))
+        sched_yield();
+    for (;;)
+        if (ushm_close(t->first) == 0)
+            return NULL; /* only once nothing is held there */
+}
+
+static int hold_two_then_die(struct ctx *c, struct shared *sh, long arg)
+{
+    struct two_maps t;
+    pthread_t b;
+
+    (void)arg;
+    if (ushm_open(&t.first, c->name, 0, 0, 0) != 0)
+        return 50;
+    t.m1 = ushm_addr(t.first);
+    t.m2 = &sh->m2;
+    atomic_init(&t.holding, 0);
+    if (pthread_create(&b, NULL, close_first, &t) != 0)
+        return 51;
+    if (ushm_mutex_lock(t.m1) < 0 || ushm_mutex_lock(t.m2) < 0)
+        return 52;
+    atomic_store(&t.holding, 1);
+    put_byte(chan.up[1], 'h');
+    for (;;)
+        pause(); /* killed holding both */
+}
+
+START_TEST(test_holder_killed_while_closing)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct ctx c;
+    char b;
+
+    ctx_open(&c, 0);
+    for (int r = 0; r < 20; r++) {
+        pid_t pid;
+        int rc1, rc2;
+
+        chan_open();
+        pid = spawn(&c, hold_two_then_die, 0);
+        ck_assert(get_byte(chan.up[0], &b) && b == 'h');
+        for (volatile long spin = 0; spin < (r * 7919) % 50000; spin++)
+            ;
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(reap(pid), 256 + SIGKILL);
+        chan_close();
+        rc1 = ushm_mutex_timedlock(&c.sh->m, 5000);
+        rc2 = ushm_mutex_timedlock(&c.sh->m2, 5000);
+        ck_assert_msg(rc1 == USHM_OWNERDEAD && rc2 == USHM_OWNERDEAD,
+                      "round %d: after the holder died: %d and %d: %s", r, rc1, rc2,
+                      last_err());
+        ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+        ASSERT_RC(ushm_mutex_unlock(&c.sh->m2), 0);
+    }
+    ctx_close(&c);
+}
+END_TEST
+
 void conf_add_sync_shared(Suite *s, int forking)
 {
     TCase *tc;
@@ -326,4 +500,6 @@ void conf_add_sync_shared(Suite *s, int forking)
     tcase_add_test(tc, test_event_overwritten);
     tcase_add_test(tc, test_wait_locked);
     tcase_add_test(tc, test_other_pidns);
+    tcase_add_test(tc, test_setup_storm_pidns);
+    tcase_add_test(tc, test_holder_killed_while_closing);
 }
