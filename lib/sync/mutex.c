@@ -219,7 +219,9 @@ int ushm__mutex_setup(struct ushm__mutex_head *head, void *lock,
         /* A state word of 0 over bytes that are not: overwritten while set
          * up, maybe while held; setting it up again could make two
          * holders. */
-        if (s == 0 && !body_is_zero(head))
+        if (s == 0 && !body_is_zero(head) &&
+            /* ...unless it was claimed since it was read */
+            atomic_load_explicit(&head->state, memory_order_acquire) == 0)
             return ushm__fail(EPROTO, "%s(%p): the mutex's state word is 0 "
                               "but its other bytes are not: these bytes were "
                               "overwritten, and libushm will not set them up "
