@@ -29,6 +29,9 @@ _Thread_local struct ushm__held_list ushm__held USHM__HELD_TLS_MODEL;
 
 static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ushm__held_list *lists;
+/* Whether any thread ever locked a mutex: ushm_close() of a process that
+ * never did need not take the lock. */
+static atomic_int any_lists;
 static pthread_once_t held_once = PTHREAD_ONCE_INIT;
 static pthread_key_t held_key;
 
@@ -106,6 +109,7 @@ int ushm__held_grow(struct ushm__held_list *hl, const char *func, const void *m)
             lists->prevp = &hl->next;
         lists = hl;
         hl->registered = 1;
+        atomic_store_explicit(&any_lists, 1, memory_order_release);
         pthread_mutex_unlock(&lists_lock);
     }
     if (n < cap)
@@ -151,6 +155,8 @@ int ushm__sync_held_in(const void *addr, size_t len, const void **found)
     uintptr_t lo = (uintptr_t)addr;
     int held = 0;
 
+    if (!atomic_load_explicit(&any_lists, memory_order_acquire))
+        return 0;
     pthread_mutex_lock(&lists_lock);
     for (struct ushm__held_list *hl = lists; hl != NULL && !held;
          hl = hl->next) {
