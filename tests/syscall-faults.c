@@ -1910,8 +1910,9 @@ static void targeted_fallback(void)
         I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, -1, ENOSPC));
 #endif
     RUN(sc_create_noexcl, ERR_ALLOW(EIO, "fchmod", ALLOW_ZERO_LEFT),
-        "fchmod -> EIO, lstat -> EIO (cannot tell it is its own: kept)",
-        I(F_FCHMOD, 1, 1, EIO), I(F_LSTAT, 1, 1, EIO));
+        "fchmod -> EIO, the look at the name (shm_open #3) -> EIO "
+        "(cannot tell it is its own: kept)",
+        I(F_FCHMOD, 1, 1, EIO), I(F_SHM_OPEN, 3, 1, EIO));
     RUN(sc_create, ERR(EIO, "fchmod"),
         "hook: name replaced by another's before fchmod #1, fchmod -> EIO "
         "(the other's must stay)",
