@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Drives every subcommand of the ushm tool, on whichever backend it was built
 # with.  Run as:  USHM=path/to/ushm sh tools/test-ushm.sh
-# Prints one line per check, then "N passed, M failed"; exits 1 on any failure.
+# SYSV_RAW=path/to/tests/sysv-raw makes other programs' System V segments.
+# Prints one line per check, then "N passed, M failed, K skipped"; exits 1 on
+# any failure.
 # shellcheck disable=SC2317 # the helpers are called through check and trap
 
 USHM=${USHM:-./ushm}
+raw=${SYSV_RAW:-}
 pfx=ushm-test-$$
 a=$pfx-a
 tmp=${TMPDIR:-/tmp}/test-ushm.$$
@@ -15,10 +18,24 @@ names="$a $pfx-b $pfx-m $pfx-z $pfx-r1 $pfx-r2 $pfx-r3 $pfx-missing $pfx-h $long
 # What other programs leave in /dev/shm, made by the POSIX checks below.
 esc=$(printf '\033')
 junk="$pfx-empty $pfx-fifo $pfx-dir $pfx-link $pfx-bad@name ${long}x sem.$pfx $pfx-e${esc}x $pfx-big"
+# This run's SysV keys, from its pid (other runs, at the same time, have
+# other pids); k3 is never made.  rawids: segments that only an id reaches.
+kbase=$((0x75000000 + ($$ & 0xfffff) * 8))
+k1=$(printf '0x%08x' "$kbase")
+k2=$(printf '0x%08x' $((kbase + 1)))
+k3=$(printf '0x%08x' $((kbase + 2)))
+kbig=$(printf '0x%08x' $((kbase + 3)))
+rawids=
 
 cleanup() {
     for n in $names; do
         "$USHM" rm "$n" >/dev/null 2>&1
+    done
+    for k in $k1 $k2 $kbig; do
+        "$USHM" rm --key "$k" >/dev/null 2>&1
+    done
+    for id in $rawids; do
+        "$raw" rmid "$id" >/dev/null 2>&1
     done
     for n in $junk; do
         rm -rf "/dev/shm/$n"
@@ -128,7 +145,7 @@ echo "testing $USHM, backend ${backend:-unknown}"
 expect 0 "--help exits 0" "$USHM" --help
 check "--help prints the usage on stdout" has "$tmp/out" "ushm create"
 expect 0 "create --help exits 0" "$USHM" create --help
-check "create --help prints its usage on stdout" has "$tmp/out" "usage: ushm create NAME SIZE"
+check "create --help prints its usage on stdout" has "$tmp/out" "usage: ushm create NAME|--key KEY SIZE"
 expect 2 "no subcommand exits 2" "$USHM"
 expect 2 "unknown subcommand exits 2" "$USHM" frobnicate
 check "unknown subcommand prints a usage line" has "$tmp/err" "usage:"
@@ -251,6 +268,93 @@ expect 1 "write to a missing segment exits 1" "$USHM" write "$m"
 expect 1 "rm of a missing segment exits 1" "$USHM" rm "$m"
 check "rm of a missing segment names it" has "$tmp/err" "$m"
 
+# ---- --key KEY in place of NAME: the segments of programs that use ftok ----
+
+for bad in 0x 0xg1 0x123456789 "" 12a 4294967296 -2147483649 " 1" +1; do
+    expect 2 "stat --key '$bad' exits 2" "$USHM" stat --key "$bad"
+done
+check "an invalid key is named as such" has "$tmp/err" "invalid key"
+expect 2 "stat NAME --key KEY exits 2 (one or the other)" "$USHM" stat "$a" --key "$k1"
+expect 2 "stat with --key twice exits 2" "$USHM" stat --key "$k1" --key "$k2"
+expect 2 "create --key without a size exits 2" "$USHM" create --key "$k1"
+expect 2 "create NAME --key KEY SIZE exits 2" "$USHM" create "$a" --key "$k1" 4K
+expect 2 "rm with neither a name nor a key exits 2" "$USHM" rm
+expect 2 "ls --key exits 2 (ls takes no segment)" "$USHM" ls --key "$k1"
+expect 0 "key --key in decimal" "$USHM" key --key 3288400387
+check "key --key 3288400387 prints 0xc4010203" test "$(cat "$tmp/out")" = 0xc4010203
+expect 0 "key --key -1 --json (signed, as /proc/sysvipc/shm prints keys)" \
+    "$USHM" key --key -1 --json
+check "key --key -1 --json is 0xffffffff, with a null name" \
+    has "$tmp/out" '{"name": null, "key": "0xffffffff"}'
+
+if [ "$backend" = posix ]; then
+    stdin=$tmp/data
+    for c in "stat --key $k1" "read --key $k1" "write --key $k1" \
+             "create --key $k1 4K" "rm --key $k1" "stat --key 0"; do
+        # shellcheck disable=SC2086 # the words of $c are the arguments
+        expect 1 "$c exits 1 on posix" "$USHM" $c
+        check "$c: the library's -ENOTSUP sentence" \
+            grep "^ushm: ${c%% *}: .*Operation not supported: keys name System V segments" "$tmp/err"
+    done
+    stdin=/dev/null
+    check "the -ENOTSUP sentence says how to configure for keys" \
+        has "$tmp/err" "--with-backend=sysv"
+elif [ -x "$raw" ]; then
+    run "$raw" make "$k1" 4096 "hello from raw" || ko "sysv-raw make $k1"
+    id1=$(cat "$tmp/out")
+    rawids="$rawids $id1"
+    expect 0 "stat --key $k1: a raw program's segment" "$USHM" stat --key "$k1"
+    check "stat --key: key: $k1" has "$tmp/out" "key: $k1"
+    check "stat --key: its shmid" has "$tmp/out" "id: $id1"
+    check "stat --key: size: 4K" has "$tmp/out" "size: 4K"
+    check "stat --key: mode: 0644" has "$tmp/out" "mode: 0644"
+    check "stat --key: name: - (a key has none)" has "$tmp/out" "name: -"
+    check "stat --key: nattach: 0" has "$tmp/out" "nattach: 0"
+    expect 0 "stat --key in decimal, --json" "$USHM" stat --key "$((k1))" --json
+    check "stat --key --json is valid JSON" valid_json "$tmp/out"
+    check "stat --key --json: null name, the key" \
+        grep "^{\"name\": null, .*\"key\": \"$k1\", \"id\": $id1," "$tmp/out"
+    expect 0 "ls with a raw program's segment" "$USHM" ls --bytes --output key,id,size,status
+    check "ls lists it with its key" grep "^$k1  *$id1  *4096 ok\$" "$tmp/out"
+    expect 0 "read --key" "$USHM" read --key "$k1" --length 14
+    check "read --key gives what the raw program wrote" \
+        test "$(cat "$tmp/out")" = "hello from raw"
+    printf 'from ushm' >"$tmp/in"
+    stdin=$tmp/in
+    expect 0 "write --key --offset 100" "$USHM" write --key "$k1" --offset 100
+    run "$raw" peek "$k1" 100 9
+    check "the raw program reads what write --key wrote" \
+        test "$(cat "$tmp/out")" = "from ushm"
+    stdin=$tmp/data
+    expect 1 "write --key of 3000 bytes at 2K does not fit" \
+        "$USHM" write --key "$k1" --offset 2K
+    check "write --key: the message names the key" has "$tmp/err" "key $k1 is 4096 bytes"
+    stdin=/dev/null
+    expect 0 "create --key of the existing segment joins it" "$USHM" create --key "$k1" 4K
+    expect 1 "create --key --excl of the existing segment exits 1" \
+        "$USHM" create --key "$k1" 4K --excl
+    expect 0 "rm --key" "$USHM" rm --key "$k1"
+    expect 1 "stat --key after rm --key exits 1" "$USHM" stat --key "$k1"
+    check "stat --key of a missing segment names the key" has "$tmp/err" "key $k1"
+    expect 1 "read --key of a missing segment exits 1" "$USHM" read --key "$k1"
+    expect 0 "create --key $k2 8K --mode 0640" "$USHM" create --key "$k2" 8K --mode 0640
+    expect 0 "stat --key $k2" "$USHM" stat --key "$k2"
+    check "create --key made it 8K, mode 0640" \
+        test "$(grep -c -e '^size: 8K$' -e '^mode: 0640$' "$tmp/out")" -eq 2
+    expect 1 "rm --key $k2 --key $k3 (missing) exits 1" "$USHM" rm --key "$k2" --key "$k3"
+    check "rm names the missing key" has "$tmp/err" "key $k3"
+    expect 1 "rm removed $k2 all the same" "$USHM" stat --key "$k2"
+    run "$USHM" create "$pfx-r1" 4K || ko "create $pfx-r1"
+    run "$USHM" create --key "$k2" 4K || ko "create --key $k2"
+    expect 0 "rm NAME --key KEY" "$USHM" rm "$pfx-r1" --key "$k2"
+    expect 1 "rm NAME --key KEY removed the key's segment" "$USHM" stat --key "$k2"
+    expect 1 "rm NAME --key KEY removed the name's" "$USHM" stat "$pfx-r1"
+    expect 1 "stat --key 0 (IPC_PRIVATE) exits 1" "$USHM" stat --key 0
+    check "--key 0: the library's -EINVAL sentence" has "$tmp/err" "IPC_PRIVATE names no segment"
+else
+    skip "--key with a raw program's segment: no tests/sysv-raw (SYSV_RAW)"
+fi
+
 # ---- ls ----
 
 expect 0 "ls --bytes" "$USHM" ls --bytes
@@ -338,6 +442,15 @@ if [ "$backend" = posix ]; then
     else
         skip "a 3 GiB sparse object: truncate -s 3G failed in /dev/shm"
     fi
+elif [ -x "$raw" ] && run "$raw" make "$kbig" 3221225472; then
+    rawids="$rawids $(cat "$tmp/out")"
+    expect 0 "ls with a 3 GiB segment" "$USHM" ls --bytes --output key,size
+    check "ls lists the 3 GiB segment with its size" grep "^$kbig  *3221225472\$" "$tmp/out"
+    expect 0 "stat --key of the 3 GiB segment" "$USHM" stat --key "$kbig" --bytes
+    check "stat gives its size, 3221225472" has "$tmp/out" "size: 3221225472"
+    expect 0 "rm --key of the 3 GiB segment" "$USHM" rm --key "$kbig"
+else
+    skip "a 3 GiB SysV segment: no tests/sysv-raw, or shmget refused 3 GiB"
 fi
 
 # ---- JSON: one shape for ls and stat, on both backends ----
@@ -549,6 +662,20 @@ if command -v bash >/dev/null 2>&1 && [ -f "$completion" ]; then
     check "completion: 'k' gives key" test "$(cat "$tmp/out")" = key
     complete_words key --j
     check "completion: key's option --json" test "$(cat "$tmp/out")" = --json
+    for c in create rm stat key write read; do
+        complete_words $c --k
+        check "completion: $c --k gives --key" test "$(cat "$tmp/out")" = --key
+    done
+    complete_words ls --k
+    check "completion: no --key for ls" test ! -s "$tmp/out"
+    if [ "$backend" = sysv ] && [ -x "$raw" ] && run "$raw" make "$k1" 4096; then
+        rawids="$rawids $(cat "$tmp/out")"
+        complete_words stat --key "$(echo "$k1" | cut -c1-7)"
+        check "completion: --key offers the keys that ls lists" grep -x "$k1" "$tmp/out"
+        complete_words stat --key 0x0000
+        check "completion: --key does not offer IPC_PRIVATE" lacks "$tmp/out" 0x00000000
+        run "$USHM" rm --key "$k1" || ko "rm --key $k1"
+    fi
     complete_words ls --no
     check "completion: ls --no gives --noheadings" test "$(cat "$tmp/out")" = --noheadings
     complete_words create x 4K --e

@@ -43,43 +43,63 @@ static int write_all(int fd, const void *buf, size_t len)
 
 int cmd_create(const struct command *cmd, struct args *a)
 {
+    struct target t;
     ushm_t *shm;
     size_t size;
     mode_t mode = 0600;
-    int flags = USHM_CREATE | ((a->seen & OPT_EXCL) ? USHM_EXCL : 0);
+    int flags = USHM_CREATE | ((a->seen & OPT_EXCL) ? USHM_EXCL : 0), rc;
+    char **rest;
 
-    if (parse_size(a->pos[1], &size) != 0)
+    if ((rc = one_target(cmd, a, &t, &rest)) != 0)
+        return rc;
+    if (parse_size(rest[0], &size) != 0)
         return usage_error(cmd, "invalid size '%s' (bytes, or a number with "
-                           "a K, M or G suffix)", a->pos[1]);
+                           "a K, M or G suffix)", rest[0]);
     if (a->mode && parse_mode(a->mode, &mode) != 0)
         return usage_error(cmd, "invalid mode '%s' (octal, e.g. 0640)", a->mode);
-    if (ushm_open(&shm, a->pos[0], size, flags, mode) < 0)
+    if (target_open(&t, &shm, size, flags, mode) < 0)
         return lib_error(cmd);
     if (ushm_close(shm) < 0)
         return lib_error(cmd);
     return 0;
 }
 
+/* Every name, then every key: each is tried whatever became of the others. */
 int cmd_rm(const struct command *cmd, struct args *a)
 {
+    struct target t;
     int status = 0;
 
-    for (int i = 0; i < a->npos; i++)
-        if (ushm_unlink(a->pos[i]) < 0)
+    for (int i = 0; i < a->nkeys; i++)
+        if (target_of_key(cmd, a->keys[i], &t) != 0)
+            return 2;
+    for (int i = 0; i < a->npos; i++) {
+        target_of_name(a->pos[i], &t);
+        if (target_unlink(&t) < 0)
             status = lib_error(cmd);
+    }
+    for (int i = 0; i < a->nkeys; i++) {
+        target_of_key(cmd, a->keys[i], &t);
+        if (target_unlink(&t) < 0)
+            status = lib_error(cmd);
+    }
     return status;
 }
 
 int cmd_stat(const struct command *cmd, struct args *a)
 {
+    struct target t;
     struct entry e;
     char msg[256];
-    int rc = stat_entry(a->pos[0], &e, msg, sizeof msg);
+    int rc;
 
-    if (rc > 0)
-        return lib_error(cmd);
-    if (rc < 0)
-        return tool_error(cmd, msg);
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0)
+        return rc;
+    rc = stat_entry(&t, &e, msg, sizeof msg);
+    if (rc != 0) {
+        free(e.name);
+        return rc > 0 ? lib_error(cmd) : tool_error(cmd, msg);
+    }
     if (a->seen & OPT_JSON) {
         json_entry(stdout, &e);
         putchar('\n');
@@ -89,22 +109,31 @@ int cmd_stat(const struct command *cmd, struct args *a)
     return rc;
 }
 
-/* The key from ushm_key(), as stat and ls show keys (text and JSON). */
+/* The key from ushm_key(), as stat and ls show keys (text and JSON); with
+ * --key, that key written as they show it. */
 int cmd_key(const struct command *cmd, struct args *a)
 {
-    char canon[USHM_NAME_MAX + 2], text[16];
+    struct target t;
+    char text[16];
     key_t key;
+    int rc;
 
-    if (ushm_key(a->pos[0], &key) < 0)
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0)
+        return rc;
+    if (!t.name)
+        key = t.key;
+    else if (ushm_key(t.name, &key) < 0)
         return lib_error(cmd);
     snprintf(text, sizeof text, "0x%08" PRIx32, (uint32_t)key);
     if (!(a->seen & OPT_JSON)) {
         printf("%s\n", text);
         return 0;
     }
-    canonical_name(a->pos[0], canon, sizeof canon);
     fputs("{\"name\": ", stdout);
-    json_string(stdout, canon);
+    if (t.name)
+        json_string(stdout, t.label);
+    else
+        fputs("null", stdout);
     fputs(", \"key\": ", stdout);
     json_string(stdout, text);
     fputs("}\n", stdout);
@@ -113,18 +142,20 @@ int cmd_key(const struct command *cmd, struct args *a)
 
 int cmd_write(const struct command *cmd, struct args *a)
 {
+    struct target t;
     ushm_t *shm;
     size_t offset = 0, room, cap = 0, got = 0;
     char *buf = NULL, msg[256];
     int rc, status = 1;
 
-    if ((rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0)
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0 ||
+        (rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0)
         return rc;
-    if (ushm_open(&shm, a->pos[0], 0, 0, 0) < 0)
+    if (target_open(&t, &shm, 0, 0, 0) < 0)
         return lib_error(cmd);
     if (offset > ushm_size(shm)) {
         snprintf(msg, sizeof msg, "offset %zu is past the end of %s (%zu bytes)",
-                 offset, ushm_name(shm), ushm_size(shm));
+                 offset, t.label, ushm_size(shm));
         tool_error(cmd, msg);
         goto out;
     }
@@ -165,7 +196,7 @@ int cmd_write(const struct command *cmd, struct args *a)
     if (got > room) {
         snprintf(msg, sizeof msg, "input does not fit: %s is %zu bytes, so "
                  "only %zu bytes fit at offset %zu; nothing was written",
-                 ushm_name(shm), ushm_size(shm), room, offset);
+                 t.label, ushm_size(shm), room, offset);
         tool_error(cmd, msg);
         goto out;
     }
@@ -181,20 +212,22 @@ out:
 
 int cmd_read(const struct command *cmd, struct args *a)
 {
+    struct target t;
     ushm_t *shm;
     size_t offset = 0, length = 0, size;
     char msg[256];
     int rc, status = 1;
 
-    if ((rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0 ||
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0 ||
+        (rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0 ||
         (rc = parse_number_opt(cmd, "length", a->length, &length)) != 0)
         return rc;
-    if (ushm_open(&shm, a->pos[0], 0, USHM_RDONLY, 0) < 0)
+    if (target_open(&t, &shm, 0, USHM_RDONLY, 0) < 0)
         return lib_error(cmd);
     size = ushm_size(shm);
     if (offset > size) {
         snprintf(msg, sizeof msg, "offset %zu is past the end of %s (%zu bytes)",
-                 offset, ushm_name(shm), size);
+                 offset, t.label, size);
         tool_error(cmd, msg);
         goto out;
     }
@@ -202,7 +235,7 @@ int cmd_read(const struct command *cmd, struct args *a)
         length = size - offset;
     if (length > size - offset) {
         snprintf(msg, sizeof msg, "%zu bytes at offset %zu run past the end "
-                 "of %s (%zu bytes)", length, offset, ushm_name(shm), size);
+                 "of %s (%zu bytes)", length, offset, t.label, size);
         tool_error(cmd, msg);
         goto out;
     }

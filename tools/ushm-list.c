@@ -229,21 +229,19 @@ static int sysv_match(const struct seglist_sysv *s, void *arg)
     return 0;
 }
 
-/* What ushm_stat() says, and on SysV the id and creator from the kernel's
- * list (the segment with the name's key that is not removed). */
-int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
+/* What ushm_stat() or ushm_stat_key() says, and on SysV the id and creator
+ * from the kernel's list (the segment with the key that is not removed). */
+int stat_entry(const struct target *t, struct entry *e, char *msg, size_t len)
 {
     struct ushm_stat st;
-    char canon[USHM_NAME_MAX + 2];
-    key_t key;
+    key_t key = t->key;
 
-    if (ushm_stat(name, &st) < 0)
-        return 1;
-    canonical_name(name, canon, sizeof canon);
     memset(e, 0, sizeof *e);
-    e->id = e->cpid = -1;
+    e->nattach = e->id = e->cpid = -1;
     e->cpid_alive = -1;
-    if (!(e->name = strdup(canon))) {
+    if (target_stat(t, &st) < 0 || (t->name && ushm_key(t->name, &key) < 0))
+        return 1;
+    if (t->name && !(e->name = strdup(t->label))) {
         snprintf(msg, len, "out of memory");
         return -1;
     }
@@ -254,15 +252,7 @@ int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
     e->nattach = st.nattach;
     if (!is_sysv())
         return 0;
-    if (ushm_key(canon, &key) < 0) {
-        free(e->name);
-        return 1;
-    }
     e->key = (uint32_t)key;
     e->key_known = 1;
-    if (seglist_sysv_each(sysv_match, e, msg, len) != 0) {
-        free(e->name);
-        return -1;
-    }
-    return 0;
+    return seglist_sysv_each(sysv_match, e, msg, len) == 0 ? 0 : -1;
 }

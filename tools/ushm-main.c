@@ -147,6 +147,7 @@ static int run(int argc, char **argv, const char **who)
         rc = cmd->run(cmd, &a);
     }
     free(a.pos);
+    free(a.keys);
     return rc;
 }
 
