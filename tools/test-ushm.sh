@@ -256,6 +256,49 @@ expect 0 "read after the failed write" "$USHM" read "$a"
 check "a write that does not fit changes nothing" cmp -s "$tmp/out" "$tmp/expect"
 expect 0 "write of empty input at the very end" "$USHM" write "$a" --offset 8192
 
+# ---- a sparse object on a full /dev/shm: read and write fail, never die ----
+
+# Another program's 64M sparse object, and /dev/shm full: the first touch of
+# a page with no memory raises SIGBUS.  As root, in a private mount
+# namespace with a 1 MiB /dev/shm of its own, so nothing outside is filled
+# and nothing is left behind.
+if [ "$backend" = posix ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        skip "a sparse object on a full /dev/shm: needs root (a private mount namespace)"
+    elif ! command -v unshare >/dev/null 2>&1; then
+        skip "a sparse object on a full /dev/shm: no unshare(1)"
+    elif ! timeout 20 unshare --mount --ipc true 2>/dev/null; then
+        skip "a sparse object on a full /dev/shm: unshare --mount refused here"
+    else
+        timeout 20 unshare --mount --ipc sh -c '
+            ushm=$1 tmp=$2
+            mount -t tmpfs -o size=1m,mode=1777 ushm-test /dev/shm || exit 1
+            truncate -s 64M /dev/shm/sparse || exit 1
+            dd if=/dev/zero of=/dev/shm/fill bs=4k 2>/dev/null
+            echo hello | "$ushm" write /sparse --offset 40M 2>"$tmp/w.err"
+            echo "write $?"
+            "$ushm" read /sparse --offset 40M --length 5 >"$tmp/r.out" 2>"$tmp/r.err"
+            echo "read $?"
+            rm /dev/shm/fill
+            echo hello | "$ushm" write /sparse --offset 40M 2>>"$tmp/w.err"
+            echo "write with room $?"
+            "$ushm" read /sparse --offset 40M --length 6 >"$tmp/r2.out" 2>>"$tmp/r.err"
+            echo "read with room $?"
+        ' sh "$USHM" "$tmp" >"$tmp/ns" 2>&1
+        check "write to a sparse object on a full /dev/shm exits 1, not by SIGBUS (135)" \
+            grep -x "write 1" "$tmp/ns"
+        check "write says which page got no memory, and that nothing was written" \
+            grep "^ushm: write: /sparse: the page at offset 41943040 has no memory yet.*(SIGBUS): /dev/shm has 0 bytes free; nothing was written\$" "$tmp/w.err"
+        check "read of it exits 1, not by SIGBUS" grep -x "read 1" "$tmp/ns"
+        check "read says so" \
+            grep "^ushm: read: /sparse: the page at offset 41943040 .*(SIGBUS).*; nothing was written to standard output\$" "$tmp/r.err"
+        check "read wrote nothing to standard output" test ! -s "$tmp/r.out"
+        check "with room again, the write succeeds" grep -x "write with room 0" "$tmp/ns"
+        check "with room again, the read gives back what was written" \
+            test "$(cat "$tmp/r2.out" 2>/dev/null)" = hello
+    fi
+fi
+
 # ---- missing segments ----
 
 m=$pfx-missing

@@ -41,6 +41,26 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* A page of t's segment, at offset `at`, could not be given memory: the
+ * touch raised SIGBUS (ushm-guard.c).  Says so, and what became of the copy. */
+static int no_memory(const struct command *cmd, const struct target *t,
+                     size_t at, const char *outcome)
+{
+    char msg[512], room[96] = "";
+    struct statvfs vfs;
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (page > 0)
+        at -= at % (size_t)page;
+    if (!is_sysv() && statvfs(SEGLIST_POSIX_DIR, &vfs) == 0)
+        snprintf(room, sizeof room, ": " SEGLIST_POSIX_DIR " has %llu bytes "
+                 "free", (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+    snprintf(msg, sizeof msg, "%s: the page at offset %zu has no memory yet, "
+             "and the system has none to give it (SIGBUS)%s; %s", t->label,
+             at, room, outcome);
+    return tool_error(cmd, msg);
+}
+
 int cmd_create(const struct command *cmd, struct args *a)
 {
     struct target t;
@@ -144,7 +164,7 @@ int cmd_write(const struct command *cmd, struct args *a)
 {
     struct target t;
     ushm_t *shm;
-    size_t offset = 0, room, cap = 0, got = 0;
+    size_t offset = 0, room, cap = 0, got = 0, at;
     char *buf = NULL, msg[256];
     int rc, status = 1;
 
@@ -200,8 +220,17 @@ int cmd_write(const struct command *cmd, struct args *a)
         tool_error(cmd, msg);
         goto out;
     }
-    if (got > 0)
-        memcpy((char *)ushm_addr(shm) + offset, buf, got);
+    /* Every page first, so that a page with no memory to be had (SIGBUS)
+     * stops the write before any byte of it is copied. */
+    if (touch_pages((char *)ushm_addr(shm) + offset, got, &at) != 0) {
+        no_memory(cmd, &t, offset + at, "nothing was written");
+        goto out;
+    }
+    if (copy_in((char *)ushm_addr(shm) + offset, buf, got, &at) != 0) {
+        no_memory(cmd, &t, offset + at, "part of the input may have been "
+                  "written");
+        goto out;
+    }
     status = 0;
 out:
     free(buf);
@@ -214,7 +243,7 @@ int cmd_read(const struct command *cmd, struct args *a)
 {
     struct target t;
     ushm_t *shm;
-    size_t offset = 0, length = 0, size;
+    size_t offset = 0, length = 0, size, at;
     char msg[256];
     int rc, status = 1;
 
@@ -237,6 +266,13 @@ int cmd_read(const struct command *cmd, struct args *a)
         snprintf(msg, sizeof msg, "%zu bytes at offset %zu run past the end "
                  "of %s (%zu bytes)", length, offset, t.label, size);
         tool_error(cmd, msg);
+        goto out;
+    }
+    /* A page that gets no memory (SIGBUS) is found before anything is
+     * output; write(2) would only have said EFAULT, half-way. */
+    if (touch_pages((const char *)ushm_addr(shm) + offset, length, &at) != 0) {
+        no_memory(cmd, &t, offset + at, "nothing was written to standard "
+                  "output");
         goto out;
     }
     if (write_all(STDOUT_FILENO, (const char *)ushm_addr(shm) + offset,

@@ -7,6 +7,7 @@
  *   ushm-list.c    what the backend holds: one entry per segment
  *   ushm-output.c  the columns behind ls and stat: table and JSON
  *   ushm-target.c  the segment a subcommand acts on: NAME, or --key KEY
+ *   ushm-guard.c   touching a segment's memory without dying of SIGBUS
  *   ushm-cmds.c    the subcommands
  * "ushm demo" is the example examples/demo.c, linked in.
  */
@@ -153,6 +154,15 @@ int target_open(const struct target *t, ushm_t **shm, size_t size, int flags,
                 mode_t mode);
 int target_unlink(const struct target *t);
 int target_stat(const struct target *t, struct ushm_stat *st);
+
+/* ---- ushm-guard.c: touching a segment's memory, SIGBUS caught ---- */
+
+/* Fault in every page of [addr, addr + len) of a mapping, changing nothing:
+ * 0, or -1 (SIGBUS: no memory for a page) with *offset where in the range. */
+int touch_pages(const void *addr, size_t len, size_t *offset);
+/* memcpy into a mapping, SIGBUS caught: 0, or -1 with *offset where in dst
+ * (and the bytes before it may have been copied, or not). */
+int copy_in(void *dst, const void *src, size_t len, size_t *offset);
 
 /* ---- ushm-output.c: the columns, the table and JSON ---- */
 
