@@ -10,8 +10,9 @@
  *   sysv-raw peek KEY OFFSET LEN    print LEN bytes from OFFSET
  *   sysv-raw rmid SHMID             remove it
  *
- * make and hold print the shmid on a line first.  KEY is 0x and hex digits,
- * decimal, or "private" (IPC_PRIVATE).  Exit status 0, or 1 with a message.
+ * make prints the shmid on a line, and hold prints it once attached.  KEY
+ * is 0x and hex digits, decimal, or "private" (IPC_PRIVATE).  Exit status
+ * 0, or 1 with a message.
  */
 #define _XOPEN_SOURCE 700
 
@@ -35,7 +36,7 @@ static key_t key_of(const char *s)
                                      : (key_t)strtoul(s, NULL, 0);
 }
 
-/* A new segment, with TEXT at 0 if given; its id printed. */
+/* A new segment, with TEXT at 0 if given: its id, or -1. */
 static int make(key_t key, size_t size, const char *text)
 {
     int id = shmget(key, size, 0644 | IPC_CREAT | IPC_EXCL);
@@ -51,9 +52,13 @@ static int make(key_t key, size_t size, const char *text)
         memcpy(p, text, strlen(text));
         shmdt(p);
     }
+    return id;
+}
+
+static void print_id(int id)
+{
     printf("%d\n", id);
     fflush(stdout);
-    return id;
 }
 
 int main(int argc, char **argv)
@@ -62,9 +67,10 @@ int main(int argc, char **argv)
     int id;
 
     if (argc >= 4 && strcmp(argv[1], "make") == 0) {
-        if (make(key_of(argv[2]), strtoull(argv[3], NULL, 10),
-                 argc > 4 ? argv[4] : NULL) < 0)
+        if ((id = make(key_of(argv[2]), strtoull(argv[3], NULL, 10),
+                       argc > 4 ? argv[4] : NULL)) < 0)
             return fail("shmget");
+        print_id(id);
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "hold") == 0) {
@@ -74,6 +80,7 @@ int main(int argc, char **argv)
             shmctl(id, IPC_RMID, NULL);
             return fail("shmat");
         }
+        print_id(id);
         /* Attached until the test closes our standard input. */
         for (;;) {
             ssize_t n = read(STDIN_FILENO, buf, sizeof buf);

@@ -539,8 +539,8 @@ sys.exit(0 if eval(sys.argv[7]) else 1)
         json_check "stat --json on posix: nattach, key, id, cpid, cpid_alive null" \
             'all(st[k] is None for k in ("nattach", "key", "id", "cpid", "cpid_alive"))'
     fi
-    json_check "every ls entry the backend will not remove by itself says how to remove it" \
-        'all(e["remove"] for e in segs if "removed" not in e["status"])'
+    json_check "every ls entry but a semaphore or one that goes by itself says how to remove it" \
+        'all(e["remove"] for e in segs if e["status"] not in ("semaphore", "removed", "private,removed"))'
 else
     for k in $keys; do
         check "stat --json has the key $k (no python3: grep)" has "$tmp/stat.json" "\"$k\": "
@@ -571,19 +571,25 @@ if [ "$backend" = posix ]; then
     check "ls: a name with @ is 'badname', removed by rm" \
         grep "^/$pfx-bad@name  *badname  *rm /dev/shm/$pfx-bad@name\$" "$tmp/out"
     check "ls: a 31-character name is 'badname'" grep "^/${long}x  *badname " "$tmp/out"
-    check "ls: a sem. name is 'badname'" grep "^/sem.$pfx  *badname " "$tmp/out"
+    check "ls: a sem. file is 'semaphore', and no command removes it" \
+        grep "^/sem.$pfx  *semaphore  *-\$" "$tmp/out"
     check "ls: the ESC byte is shown as \\x1b" has "$tmp/out" "/$pfx-e\\x1bx "
     check "ls: no raw ESC byte reaches the output" lacks "$tmp/out" "$esc"
     check "ls: the ESC name's remove command is quoted \$'...'" \
         has "$tmp/out" "rm \$'/dev/shm/$pfx-e\\x1bx'"
     check "ls says on stderr how to remove the empty object" \
         has "$tmp/err" "/$pfx-empty: empty (size 0)"
-    check "ls says on stderr how to remove the FIFO" \
-        has "$tmp/err" "remove it with: rm /dev/shm/$pfx-fifo"
+    check "ls says on stderr how to remove the FIFO, if nothing uses it" \
+        has "$tmp/err" "/$pfx-fifo: not a shared memory object: fifo; if nothing uses it, remove it with: rm /dev/shm/$pfx-fifo"
+    check "ls says on stderr that sem.$pfx is a POSIX semaphore" \
+        has "$tmp/err" "/sem.$pfx: a POSIX semaphore (sem_open), not a shared memory segment"
+    check "ls advises nothing for the semaphore" lacks "$tmp/err" "rm /dev/shm/sem.$pfx"
     check "ls: the stderr notes escape the ESC byte too" lacks "$tmp/err" "$esc"
     expect 0 "ls --json with those objects" "$USHM" ls --json
     check "ls --json: the ESC byte is \\u001b" has "$tmp/out" "\"/$pfx-e\\u001bx\""
     check "ls --json: the FIFO's status" has "$tmp/out" '"status": "fifo"'
+    check "ls --json: the semaphore's status, and a null remove" \
+        has "$tmp/out" '"status": "semaphore", "remove": null'
     check "ls --json: no raw ESC byte" lacks "$tmp/out" "$esc"
     if command -v python3 >/dev/null 2>&1; then
         check "ls --json with those objects parses, and gives the ESC name back" \
@@ -610,6 +616,39 @@ sys.exit(0 if sys.argv[2] in names else 1)' "$tmp/out" "/$pfx-e${esc}x"
     for n in $junk; do
         rm -rf "/dev/shm/$n"
     done
+fi
+
+# ---- ls on SysV: removal advised only for what nothing is attached to ----
+
+if [ "$backend" = sysv ] && [ -x "$raw" ]; then
+    # An IPC_PRIVATE segment whose creator stays attached until its standard
+    # input ends; it prints its id once attached (so no waiting by sleep).
+    mkfifo "$tmp/hold-in" "$tmp/hold-out"
+    timeout 20 "$raw" hold private 4096 <"$tmp/hold-in" >"$tmp/hold-out" 2>"$tmp/hold-err" &
+    holder=$!
+    exec 8>"$tmp/hold-in"
+    read -r hid <"$tmp/hold-out"
+    rawids="$rawids $hid"
+    run "$raw" make private 4096 || ko "sysv-raw make private"
+    pid0=$(cat "$tmp/out")
+    rawids="$rawids $pid0"
+    expect 0 "ls with a private segment in use and one with nothing attached" \
+        "$USHM" ls --output id,nattach,status,remove
+    check "ls: the one in use is 'private', 1 attached" \
+        grep "^ *${hid:-none}  *1 private  *ipcrm -m $hid\$" "$tmp/out"
+    check "ls: the unused one is 'private', 0 attached" \
+        grep "^ *${pid0:-none}  *0 private  *ipcrm -m $pid0\$" "$tmp/out"
+    check "ls advises nothing on stderr for the segment in use" lacks "$tmp/err" "id ${hid:-none})"
+    check "ls advises removing the unused one, its creator gone" \
+        grep "^ushm: ls: key 0x00000000 (id $pid0): key IPC_PRIVATE: no name reaches it, and nothing is attached; remove it with: ipcrm -m $pid0\$" "$tmp/err"
+    exec 8>&-
+    wait "$holder"
+    check "the holder detached and removed its segment" test $? -eq 0
+    run "$raw" rmid "$pid0" || ko "sysv-raw rmid $pid0"
+    expect 0 "ls after both are gone" "$USHM" ls --output id
+    check "ls no longer lists them" test -z "$(grep -x -e " *$hid" -e " *$pid0" "$tmp/out")"
+elif [ "$backend" = sysv ]; then
+    skip "ls of other programs' private segments: no tests/sysv-raw (SYSV_RAW)"
 fi
 
 # ---- help, version, and output that cannot be written ----

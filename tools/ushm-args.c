@@ -118,7 +118,8 @@ const struct command commands[] = {
     { "ls", "ls [--json] [--bytes] [--noheadings] [--output COLUMNS]",
       "List every segment the backend can see (" SEGLIST_POSIX_DIR " or "
       SEGLIST_SYSV_FILE "),\nlibushm's or not, sorted.  STATUS marks what the "
-      "library refuses, and a\nline on standard error says how to remove it.\n\n"
+      "library refuses, and a\nline on standard error says why, and how to remove "
+      "it where nothing uses it.\n\n"
       "  -J, --json          print {\"segments\": [...]}, every key (ushm(1))\n"
       "  -b, --bytes         sizes in bytes rather than as 64M\n"
       "  -n, --noheadings    no header line\n"

@@ -117,9 +117,12 @@ static int posix_entry(const struct seglist_posix *p, void *arg)
         e->status |= ST_NOTFILE;
         e->type = file_type(m);
     }
-    if ((e->why = name_problem(p->name)) != NULL)
+    /* glibc keeps a named semaphore as the file /dev/shm/sem.NAME. */
+    if (S_ISREG(m) && strncmp(p->name, "sem.", 4) == 0)
+        e->status |= ST_SEMAPHORE;
+    else if ((e->why = name_problem(p->name)) != NULL)
         e->status |= ST_BADNAME;
-    if (S_ISREG(m) && p->size == 0)
+    if (S_ISREG(m) && p->size == 0 && !(e->status & ST_SEMAPHORE))
         e->status |= ST_EMPTY;
     return 0;
 }
@@ -177,6 +180,8 @@ void status_text(const struct entry *e, char *buf, size_t len)
         o += (size_t)snprintf(buf + o, len - o, "%s,", e->type);
     if (e->status & ST_BADNAME)
         o += (size_t)snprintf(buf + o, len - o, "badname,");
+    if (e->status & ST_SEMAPHORE)
+        o += (size_t)snprintf(buf + o, len - o, "semaphore,");
     if (e->status & ST_EMPTY)
         o += (size_t)snprintf(buf + o, len - o, "empty,");
     if (e->status & ST_PRIVATE)
@@ -189,12 +194,14 @@ void status_text(const struct entry *e, char *buf, size_t len)
         buf[o - 1] = '\0';
 }
 
-/* The command that removes it; 0 if none does (removed, waiting to go). */
+/* The command that removes it, used or not (the notes advise); 0 if there
+ * is none: removed, waiting to go, or a semaphore, which is not a segment
+ * and belongs to the programs that use it (sem_unlink). */
 int remove_command(const struct entry *e, char *buf, size_t len)
 {
     char path[PATH_MAX], quoted[PATH_MAX * 4 + 8];
 
-    if (e->status & ST_REMOVED)
+    if (e->status & (ST_REMOVED | ST_SEMAPHORE))
         return 0;
     if (e->id >= 0) {
         snprintf(buf, len, "ipcrm -m %lld", e->id);

@@ -102,6 +102,7 @@ enum {
     ST_EMPTY = 1 << 2,      /* POSIX: size 0 */
     ST_PRIVATE = 1 << 3,    /* SysV: key IPC_PRIVATE */
     ST_REMOVED = 1 << 4,    /* SysV: removed, waiting for the last detach */
+    ST_SEMAPHORE = 1 << 5,  /* POSIX: a file "sem.NAME", glibc's sem_open */
 };
 
 /* Unknown numbers are -1 (and key_known 0): JSON null, "-" in text. */
