@@ -190,6 +190,16 @@ expect 1 "create --excl on an existing segment exits 1" \
 check "create --excl says it exists" grep -i "exists" "$tmp/err"
 expect 0 "create without --excl on an existing segment exits 0" \
     "$USHM" create "$a" 4K
+expect 0 "create --mode 0640 on the existing 0640 segment exits 0" \
+    "$USHM" create "$a" 4K --mode 0640
+expect 1 "create --mode 0600 on the existing 0640 segment exits 1" \
+    "$USHM" create "$a" 4K --mode 0600
+check "create --mode says the segment has another mode" \
+    grep "^ushm: create: /$a exists with mode 0640, not 0600: its mode is left as it is" "$tmp/err"
+expect 1 "create --mode 0 (0600) on the existing 0640 segment exits 1" \
+    "$USHM" create "$a" 4K --mode 0
+run "$USHM" stat "$a"
+check "create --mode left the mode as it was" has "$tmp/out" "mode: 0640"
 expect 1 "create a/b exits 1 (invalid name)" "$USHM" create a/b 4K
 check "create a/b: the message names it" has "$tmp/err" "a/b"
 check "create a/b: message starts 'ushm: create: '" grep "^ushm: create: " "$tmp/err"
@@ -376,6 +386,10 @@ elif [ -x "$raw" ]; then
     expect 0 "create --key of the existing segment joins it" "$USHM" create --key "$k1" 4K
     expect 1 "create --key --excl of the existing segment exits 1" \
         "$USHM" create --key "$k1" 4K --excl
+    expect 1 "create --key --mode 0600 of the existing 0644 segment exits 1" \
+        "$USHM" create --key "$k1" 4K --mode 0600
+    check "create --key --mode names the key and its mode" \
+        has "$tmp/err" "key $k1 exists with mode 0644, not 0600"
     expect 0 "rm --key" "$USHM" rm --key "$k1"
     expect 1 "stat --key after rm --key exits 1" "$USHM" stat --key "$k1"
     check "stat --key of a missing segment names the key" has "$tmp/err" "key $k1"

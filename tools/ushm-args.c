@@ -54,7 +54,9 @@ static const struct option_def {
 const struct command commands[] = {
     { "create", "create NAME|--key KEY SIZE [--mode MODE] [--excl]",
       "Create the segment NAME with SIZE bytes, zero-filled.  If it exists with\n"
-      "at least SIZE bytes nothing is done (unless --excl).  Prints nothing.\n\n"
+      "at least SIZE bytes nothing is done (unless --excl); if it has other\n"
+      "permission bits than --mode asks for, they are left as they are and the\n"
+      "exit status is 1.  Prints nothing.\n\n"
       HELP_NAME
       "  SIZE                bytes, or a number with a K, M or G suffix (1024s)\n"
       "  --mode MODE         permission bits in octal (default 0600); the umask\n"

@@ -61,6 +61,24 @@ static int no_memory(const struct command *cmd, const struct target *t,
     return tool_error(cmd, msg);
 }
 
+/* 0 if t's segment has the permission bits want, else 1, said. */
+static int check_mode(const struct command *cmd, const struct target *t,
+                      mode_t want)
+{
+    struct ushm_stat st;
+    char msg[256];
+
+    if (target_stat(t, &st) < 0)
+        return lib_error(cmd);
+    if ((st.mode & 0777) == want)
+        return 0;
+    snprintf(msg, sizeof msg, "%s exists with mode %04o, not %04o: its mode "
+             "is left as it is (remove it and create it again for another; "
+             "without --mode, create joins it as it is)", t->label,
+             (unsigned)(st.mode & 0777), (unsigned)want);
+    return tool_error(cmd, msg);
+}
+
 int cmd_create(const struct command *cmd, struct args *a)
 {
     struct target t;
@@ -79,9 +97,13 @@ int cmd_create(const struct command *cmd, struct args *a)
         return usage_error(cmd, "invalid mode '%s' (octal, e.g. 0640)", a->mode);
     if (target_open(&t, &shm, size, flags, mode) < 0)
         return lib_error(cmd);
-    if (ushm_close(shm) < 0)
-        return lib_error(cmd);
-    return 0;
+    /* Joining is fine, but not with other permission bits than were asked
+     * for: the caller would believe they hold.  A mode is its creator's. */
+    if (!ushm_created(shm) && (a->seen & OPT_MODE))
+        rc = check_mode(cmd, &t, mode != 0 ? mode : 0600);
+    if (ushm_close(shm) < 0 && rc == 0)
+        rc = lib_error(cmd);
+    return rc;
 }
 
 /* Every name, then every key: each is tried whatever became of the others. */
