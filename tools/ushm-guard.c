@@ -38,31 +38,33 @@ static void on_sigbus(int sig, siginfo_t *info, void *context)
 }
 
 struct span {
-    const volatile char *touch;     /* pages to fault in, or NULL */
-    char *dst;                      /* else: a copy */
+    char *dst;
     const char *src;
     size_t len;
 };
 
-static void do_span(const struct span *s)
+/* A read fault gives a page of shared memory its memory, as a write fault
+ * does; it changes nothing that another process could see. */
+static void touch(const struct span *s)
 {
+    const volatile char *p = s->src;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
-    if (!s->touch) {
-        memcpy(s->dst, s->src, s->len);
-        return;
-    }
-    /* A read fault gives a page of shared memory its memory, as a write
-     * fault does; it changes nothing that another process could see. */
     for (size_t i = 0; i < s->len; i += page)
-        (void)s->touch[i];          /* volatile: the read is made */
+        (void)p[i];                 /* volatile: the read is made */
     if (s->len > 0)
-        (void)s->touch[s->len - 1];
+        (void)p[s->len - 1];
 }
 
-/* Run s with SIGBUS caught: 0, or -1 with *offset where the fault was,
+static void copy(const struct span *s)
+{
+    memcpy(s->dst, s->src, s->len);
+}
+
+/* fn(s) with SIGBUS caught: 0, or -1 with *offset where the fault was,
  * from base (the mapping's side of the job; 0 if elsewhere). */
-static int guarded(const struct span *s, const char *base, size_t *offset)
+static int guarded(void (*fn)(const struct span *), const struct span *s,
+                   const char *base, size_t *offset)
 {
     struct sigaction sa, old_sa;
     sigset_t bus, old_mask;
@@ -78,7 +80,7 @@ static int guarded(const struct span *s, const char *base, size_t *offset)
     sigprocmask(SIG_UNBLOCK, &bus, &old_mask);
     sigaction(SIGBUS, &sa, &old_sa);
     if (sigsetjmp(guard_jump, 1) == 0)
-        do_span(s);
+        fn(s);
     else
         failed = 1;
     sigaction(SIGBUS, &old_sa, NULL);
@@ -93,14 +95,14 @@ static int guarded(const struct span *s, const char *base, size_t *offset)
 
 int touch_pages(const void *addr, size_t len, size_t *offset)
 {
-    struct span s = { addr, NULL, NULL, len };
+    struct span s = { NULL, addr, len };
 
-    return guarded(&s, addr, offset);
+    return guarded(touch, &s, addr, offset);
 }
 
 int copy_in(void *dst, const void *src, size_t len, size_t *offset)
 {
-    struct span s = { NULL, dst, src, len };
+    struct span s = { dst, src, len };
 
-    return guarded(&s, dst, offset);
+    return guarded(copy, &s, dst, offset);
 }
