@@ -250,8 +250,41 @@ static void topic_owner(const struct way *w)
     ASSERT_RC(w->unlink(&s), 0);
 }
 
+/* Another user may not open a 0600 segment at all: -EACCES, before the
+ * owner check. */
+static int open_as_nobody(void *arg, char *msg, size_t len)
+{
+    const struct owner_arg *o = arg;
+    ushm_t *h = DUMMY;
+    int rc = o->w->open(&h, &o->s, 0, 0, 0);
+
+    CHILD_EXPECT(rc == -EACCES && h == NULL, "join as nobody = %d: %s", rc,
+                 ushm_last_error());
+    CHILD_EXPECT(strstr(ushm_last_error(), o->s.label) != NULL,
+                 "\"%s\" does not name %s", ushm_last_error(), o->s.label);
+    rc = o->w->open(&h, &o->s, 4096, USHM_CREATE, 0600);
+    CHILD_EXPECT(rc == -EACCES, "open-or-create as nobody = %d: %s", rc,
+                 ushm_last_error());
+    return 0;
+}
+
+static void topic_no_access(const struct way *w)
+{
+    struct owner_arg o = { w, { "", 0, "" } };
+    ushm_t *h;
+
+    if (skip_unless_root(__func__))
+        return;
+    new_seg(w, &o.s, __func__);
+    ASSERT_RC(w->open(&h, &o.s, 4096, USHM_CREATE | USHM_EXCL, 0600), 0);
+    RUN_CHILD(open_as_nobody, &o, 1);
+    ASSERT_RC(ushm_close(h), 0);
+    ASSERT_RC(w->unlink(&o.s), 0);
+}
+
 static void (*const topics[])(const struct way *) = {
     topic_create_join, topic_arguments, topic_racers, topic_owner,
+    topic_no_access,
 };
 #define N_TOPICS (sizeof topics / sizeof *topics)
 
