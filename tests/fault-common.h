@@ -127,16 +127,13 @@ static inline uint64_t fc_rand(uint64_t *s)
     return x * 2685821657736338717ull;
 }
 
-/* The documented SysV key of a canonical name (API.md: 32-bit FNV-1a). */
+/* The SysV key of a name, from the library (names-property.c tests the
+ * documented hash against a copy of its own); 0 for a bad name. */
 static inline uint32_t fc_sysv_key(const char *canon)
 {
-    uint32_t h = 2166136261u;
+    key_t key;
 
-    for (const unsigned char *p = (const unsigned char *)canon; *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h != 0 ? h : 1;
+    return ushm_key(canon, &key) == 0 ? (uint32_t)key : 0;
 }
 
 static inline int fc_is_posix(void) { return strcmp(ushm_backend(), "posix") == 0; }
