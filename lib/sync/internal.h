@@ -40,6 +40,14 @@ _Static_assert(_Alignof(ushm_mutex_t) == 8 && _Alignof(ushm_event_t) == 8,
                "the header aligns both to 8, in structs too (i386)");
 #endif
 
+#if defined(__GNUC__)
+/* For the few lines of an uncontended lock that compilers would otherwise
+ * call out of line. */
+#define USHM__ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define USHM__ALWAYS_INLINE inline
+#endif
+
 #define USHM__SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
 
 /* 0, or -EINVAL for a NULL or misaligned object ("mutex", "event"). */
@@ -180,7 +188,6 @@ static inline void ushm__held_remove(struct ushm__held_list *hl, size_t i)
         atomic_store_explicit(&v[i], atomic_load_explicit(&v[i + 1],
                                                           memory_order_relaxed),
                               memory_order_relaxed);
-    atomic_store_explicit(&v[i], 0, memory_order_relaxed);
     atomic_store_explicit(&hl->n, n - 1, memory_order_release);
     if (hl->v != NULL && n - 1 <= USHM__HELD_INLINE)
         ushm__held_shrink(hl);

@@ -81,10 +81,12 @@ static void pm_type_learn(void)
     pm_type.word = pm_type.off / 4;
     pm_type.one_word = pm_type.off + pm_type.len <= (pm_type.word + 1) * 4;
     memcpy(&pm_type.value, pm_type.bytes + pm_type.word * 4, 4);
-    atomic_store_explicit(&pm_type.ready, 1, memory_order_release);
+    /* 2: the fast check of pm_usable() applies. */
+    atomic_store_explicit(&pm_type.ready, pm_type.one_word ? 2 : 1,
+                          memory_order_release);
 }
 
-static inline int pm_type_ok(const pthread_mutex_t *pm)
+static int pm_type_ok(const pthread_mutex_t *pm)
 {
     uint32_t w;
 
@@ -154,9 +156,8 @@ static int pm_rdonly(const char *func, const void *m)
                       "mapping: locking and unlocking write it", func, m);
 }
 
-/* What a lock checks before it touches the lock: 0 or -errno.  Inline, and
- * each test one load and a compare in the usual case. */
-static inline int pm_usable(ushm_mutex_t *m, const char *func)
+/* What a lock checks before it touches the lock, in full: 0 or -errno. */
+static int pm_usable_slow(ushm_mutex_t *m, const char *func)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     unsigned ns = atomic_load_explicit(&mx->head.pidns, memory_order_relaxed);
@@ -168,6 +169,23 @@ static inline int pm_usable(ushm_mutex_t *m, const char *func)
     return 0;
 }
 
+/* The usual case in a few instructions: set up in this process's PID
+ * namespace, and the type word as libushm made it. */
+static USHM__ALWAYS_INLINE int pm_usable(ushm_mutex_t *m, const char *func)
+{
+    struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
+    uint32_t w;
+
+    if (atomic_load_explicit(&mx->head.pidns, memory_order_relaxed) ==
+            atomic_load_explicit(&ushm__pidns_cache, memory_order_relaxed) &&
+        atomic_load_explicit(&pm_type.ready, memory_order_acquire) == 2) {
+        memcpy(&w, (const unsigned char *)&mx->pm + pm_type.word * 4, 4);
+        if (w == pm_type.value)
+            return 0;
+    }
+    return pm_usable_slow(m, func);
+}
+
 /* busy: what a mutex held elsewhere gives when ms == 0. */
 static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
 {
@@ -176,10 +194,11 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
     struct timespec deadline = { 0, 0 };
     int err;
 
+    /* A lock of a mutex this thread holds is the error-checking pthread
+     * mutex's EDEADLK (thread ids compare right within a PID namespace,
+     * which pm_usable() makes sure of), through any mapping. */
     if ((err = ushm__sync_check(func, m, "mutex")) < 0)
         return err;
-    if (ushm__held_index(hl, m) >= 0)
-        return ushm__mutex_held_already(func, m);
     if (ms > 0)
         deadline = ushm__deadline_after(ms);
     /* Before the set-up, which writes. */
