@@ -251,8 +251,13 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
         nanosleep(&ts, NULL);
         if (nap_us < 8000)
             nap_us *= 2;
-        if (B.stat(&h->id, &f) == 0 || B.space(h, &where, &avail) != 0 ||
-            avail >= (uintmax_t)size) {
+        if (B.stat(&h->id, &f) == 0) { /* there to join, or to refuse */
+            rc = 1;
+            break;
+        }
+        if (B.space(h, &where, &avail) != 0) /* nothing to go by */
+            break;
+        if (avail >= (uintmax_t)size) {
             rc = 1;
             break;
         }
