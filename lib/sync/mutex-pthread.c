@@ -246,15 +246,20 @@ int ushm_mutex_timedlock(ushm_mutex_t *m, long timeout_ms)
 
 /*
  * Not locked at this address by this thread, but maybe through another
- * mapping of the same segment: the C library knows its holder by thread
- * id (in this PID namespace, which pm_usable() checks), and the holder
- * wrote the address it locked through at the end of the mutex.
+ * mapping of the same segment: the holder wrote the address it locked
+ * through at the end of the mutex.  If that address is in this thread's
+ * list and is the same memory (a probe written through one address reads
+ * back through the other), the mutex is unlocked through that address:
+ * the C library finds it in its robust list by address (on i386 glibc
+ * walks the list looking for it, for ever, under any other).
  */
 static int unlock_elsewhere(ushm_mutex_t *m)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     struct ushm__held_list *hl = &ushm__held;
     const char *func = "ushm_mutex_unlock";
+    uintptr_t at;
+    ushm_mutex_t *there;
     long i;
     int err;
 
@@ -265,11 +270,19 @@ static int unlock_elsewhere(ushm_mutex_t *m)
         return pm_rdonly(func, m);
     if ((err = pm_usable(m, func)) < 0)
         return err;
-    i = ushm__held_index(hl, (const void *)atomic_load_explicit(
-                                 locked_at(m), memory_order_relaxed));
-    if (i < 0)
+    at = atomic_load_explicit(locked_at(m), memory_order_relaxed);
+    if ((i = ushm__held_index(hl, (const void *)at)) < 0)
         return ushm__mutex_not_held(m);
-    err = pthread_mutex_unlock(&mx->pm);
+    there = (ushm_mutex_t *)at; /* a mutex this thread holds: mapped */
+    atomic_store_explicit(locked_at(m), (uintptr_t)m, memory_order_relaxed);
+    if (atomic_load_explicit(locked_at(there), memory_order_relaxed) !=
+        (uintptr_t)m) {
+        /* Another mutex of ours, named by overwritten bytes: not this. */
+        atomic_store_explicit(locked_at(m), at, memory_order_relaxed);
+        return ushm__mutex_not_held(m);
+    }
+    atomic_store_explicit(locked_at(m), at, memory_order_relaxed);
+    err = pthread_mutex_unlock(&((struct pthread_mutex_box *)(void *)there)->pm);
     if (err == EPERM)
         return ushm__mutex_not_held(m);
     if (err != 0)
