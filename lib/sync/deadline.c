@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Deadlines on CLOCK_MONOTONIC, naps, and whether spinning pays. */
-#define _POSIX_C_SOURCE 200809L
+/* Not _POSIX_C_SOURCE: sysconf(_SC_NPROCESSORS_ONLN) is not POSIX.1-2008,
+ * and FreeBSD and macOS hide it then.  glibc and musl take _DEFAULT_SOURCE
+ * (POSIX.1-2008 and BSD), which the BSDs ignore, showing everything. */
+#define _DEFAULT_SOURCE
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"

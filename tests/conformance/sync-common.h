@@ -97,6 +97,14 @@ int no_mutex(const char *test);
             return;                 \
     } while (0)
 
+/* And where a dead holder is never noticed (qemu-user: no robust list). */
+int no_death_notice(const char *test);
+#define SKIP_WITHOUT_DEATH_NOTICE()      \
+    do {                                 \
+        if (no_death_notice(__func__))   \
+            return;                      \
+    } while (0)
+
 /* A child that locks m (which 0) or m2 (1), sets counter to 12345 ("half
  * updated"), says 'l' and holds it until told to unlock ('u' back) or killed. */
 int hold_child(struct ctx *c, struct shared *sh, long which);

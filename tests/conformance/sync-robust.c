@@ -14,7 +14,7 @@
 
 START_TEST(test_owner_killed)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     struct ctx c;
     pid_t pid;
 
@@ -63,7 +63,7 @@ static int thread_exit_child(struct ctx *c, struct shared *sh, long arg)
 
 START_TEST(test_owner_thread_exited)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     struct ctx c;
     pthread_t t;
     void *rc;
@@ -169,7 +169,7 @@ static void nap_us(long us)
 
 START_TEST(test_kill_storm)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     enum { LOCKERS = 1 + WALKERS };
     double seconds = under_valgrind() ? 4.0 : 2.5, t_end, t_cap;
     long min_kills = under_valgrind() ? 30 : 300;

@@ -215,7 +215,7 @@ static int change_and_notify(struct ctx *c, struct shared *sh, long die)
 
 START_TEST(test_wait_locked)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     struct ctx c;
     double t0;
     pid_t pid;
@@ -376,7 +376,7 @@ static int setup_storm_ns(struct ctx *c, struct shared *sh, long r)
 
 START_TEST(test_setup_storm_pidns)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     enum { ROUNDS = 20 };
     struct ctx c;
     pid_t pid;
@@ -458,7 +458,7 @@ static int hold_two_then_die(struct ctx *c, struct shared *sh, long arg)
 
 START_TEST(test_holder_killed_while_closing)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     struct ctx c;
     char b;
 

@@ -146,7 +146,7 @@ static int expect_ownerdead_child(struct ctx *c, struct shared *sh, long arg)
 
 START_TEST(test_owner_killed_other_process)
 {
-    SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE();
     struct ctx c;
     pid_t pid;
 
