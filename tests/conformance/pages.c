@@ -160,13 +160,20 @@ static int built_with_hugetlb(void)
 /* The pool has too few pages, or this build cannot ask it at all. */
 START_TEST(test_hugepages_pool_unavailable)
 {
-    long huge_kb = meminfo_value("Hugepagesize"), free_pages = meminfo_value("HugePages_Free");
+    long huge_kb = meminfo_value("Hugepagesize"), free_pages;
     char name[NAMEBUF];
+    int lock;
 
     if (huge_kb <= 0)
         SKIP_CASE("this kernel has no huge pages");
     if (skip_under_valgrind(__func__))
         return;
+    /* test_hugepages_available of the other program may be growing the
+     * pool meanwhile: the pool is looked at under the same lock.  (Held
+     * until this process ends.) */
+    lock = open(HUGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ck_assert_msg(lock >= 0 && flock(lock, LOCK_EX) == 0, "lock %s: %s", HUGE_LOCK, strerror(errno));
+    free_pages = meminfo_value("HugePages_Free");
     NEW_NAME(name);
     if (!built_with_hugetlb()) {
         /* The pool cannot be asked for at all: -ENOTSUP, saying why. */
@@ -198,6 +205,7 @@ START_TEST(test_hugepages_pool_unavailable)
         }
     }
     EXPECT_STAT_FAIL(name, -ENOENT, name);
+    close(lock);
 }
 END_TEST
 
