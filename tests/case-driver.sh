@@ -5,7 +5,7 @@
 # pass.
 #
 # - A program that prints TAP result lines (the Check programs, through
-#   conf_main() in tests/conformance/common.c) is counted line by line:
+#   conf_main() in tests/conformance/common-main.c) is counted line by line:
 #   "ok N - what" PASS, "ok N - what # SKIP why" SKIP, "not ok N - what"
 #   FAIL.  A plan line "1..N" that disagrees with the lines seen, or a
 #   non-zero exit status with no failed line (segments left behind at the
