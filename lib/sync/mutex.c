@@ -219,12 +219,18 @@ int ushm__mutex_setup(struct ushm__mutex_head *head, void *lock,
         /* A state word of 0 over bytes that are not: overwritten while set
          * up, maybe while held; setting it up again could make two
          * holders. */
-        if (s == 0 && !body_is_zero(head))
+        if (s == 0 && !body_is_zero(head)) {
+            /* Or claimed since we looked: the claimant writes the body
+             * after its compare-and-swap (release), so this load sees it. */
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&head->state, memory_order_acquire) != 0)
+                continue;
             return ushm__fail(EPROTO, "%s(%p): the mutex's state word is 0 "
                               "but its other bytes are not: these bytes were "
                               "overwritten, and libushm will not set them up "
                               "again over a lock that may be held", func,
                               (void *)head);
+        }
         if (self == 0)
             self = USHM__MUTEX_INITING | ((unsigned)getpid() & ~USHM__MUTEX_INITING);
         if (s == 0 || claim_dead(head, s, self, &first_seen, &seen_claim)) {
