@@ -35,7 +35,9 @@
  * lock and unlock one mutex in a named segment, and one of them, chosen at
  * random, is killed at a random moment and replaced, once per round.  No
  * two may ever be inside at once, a death while holding must reach the next
- * locker as USHM_OWNERDEAD, and the mutex must never get stuck.
+ * locker as USHM_OWNERDEAD, and the mutex must never get stuck.  How soon
+ * it reaches it (from just before the kill to the USHM_OWNERDEAD) is
+ * reported: docs/BENCHMARKS.md.
  *
  * USHM_CRASH_ROUNDS overrides the number of kills (300).
  */
@@ -661,16 +663,46 @@ static void calibrate(void)
 
 #define MH_LOCKERS 4
 
+#define MH_KILLS_KEPT 64
+
 struct mh_box {
     ushm_mutex_t lock;
     int inside;          /* holders right now (atomics): never above 1 */
     int violations;
     int in[MH_LOCKERS];  /* 1 while locker i is inside; only it writes it */
     long entries, ownerdead, errors;
+    /* How soon a death inside reaches the next locker: the pid inside, and
+     * the latest kills (pid, then the CLOCK_MONOTONIC ns just before). */
+    int holder;
+    struct { uint64_t ns; int pid; } killed[MH_KILLS_KEPT];
+    long kills, noticed;
+    uint64_t notice_sum_ns, notice_max_ns;
 };
+
+/* A locker that got USHM_OWNERDEAD from the death of the holder pid:
+ * the time since it was killed, if that kill is still on record. */
+static void mh_noticed(struct mh_box *b, int dead)
+{
+    uint64_t now = fc_now_ns(), ns = 0, max;
+    long kills = __atomic_load_n(&b->kills, __ATOMIC_SEQ_CST);
+
+    for (long i = kills - 1; i >= 0 && i >= kills - MH_KILLS_KEPT && ns == 0; i--)
+        if (__atomic_load_n(&b->killed[i % MH_KILLS_KEPT].pid, __ATOMIC_SEQ_CST) == dead)
+            ns = now - __atomic_load_n(&b->killed[i % MH_KILLS_KEPT].ns, __ATOMIC_SEQ_CST);
+    if (ns == 0)
+        return;
+    __atomic_fetch_add(&b->noticed, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&b->notice_sum_ns, ns, __ATOMIC_SEQ_CST);
+    max = __atomic_load_n(&b->notice_max_ns, __ATOMIC_SEQ_CST);
+    while (ns > max && !__atomic_compare_exchange_n(&b->notice_max_ns, &max, ns, 0,
+                                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        ;
+}
 
 static void mh_locker(struct mh_box *b, int me)
 {
+    int self = (int)getpid();
+
     __atomic_store_n(&b->in[me], 0, __ATOMIC_SEQ_CST); /* its predecessor's */
     for (;;) {
         int rc = ushm_mutex_lock(&b->lock);
@@ -683,12 +715,15 @@ static void mh_locker(struct mh_box *b, int me)
             /* The dead holder may have been inside: repair the count. */
             __atomic_fetch_add(&b->ownerdead, 1, __ATOMIC_SEQ_CST);
             __atomic_store_n(&b->inside, 0, __ATOMIC_SEQ_CST);
+            mh_noticed(b, __atomic_load_n(&b->holder, __ATOMIC_SEQ_CST));
         }
+        __atomic_store_n(&b->holder, self, __ATOMIC_SEQ_CST);
         if (__atomic_fetch_add(&b->inside, 1, __ATOMIC_SEQ_CST) != 0)
             __atomic_fetch_add(&b->violations, 1, __ATOMIC_SEQ_CST);
         __atomic_store_n(&b->in[me], 1, __ATOMIC_SEQ_CST);
         __atomic_fetch_add(&b->entries, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&b->in[me], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&b->holder, 0, __ATOMIC_SEQ_CST);
         __atomic_fetch_sub(&b->inside, 1, __ATOMIC_SEQ_CST);
         if (ushm_mutex_unlock(&b->lock) != 0) {
             __atomic_fetch_add(&b->errors, 1, __ATOMIC_SEQ_CST);
@@ -720,7 +755,7 @@ static pid_t mh_spawn(const char *name, int me)
 
 static void mutex_holders(int rounds, uint64_t seed)
 {
-    char name[USHM_NAME_MAX + 1], how[320], figures[480], left[160];
+    char name[USHM_NAME_MAX + 1], how[320], figures[640], left[160];
     pid_t kid[MH_LOCKERS];
     long seen_holding = 0;
     int bad_exits = 0, spawn_fail = 0, final_rc, ok;
@@ -739,10 +774,15 @@ static void mutex_holders(int rounds, uint64_t seed)
         if ((kid[i] = mh_spawn(name, i)) < 0)
             spawn_fail++;
     for (int r = 0; r < rounds && spawn_fail == 0; r++) {
-        int k = (int)(fc_rand(&seed) % MH_LOCKERS), status;
+        int k = (int)(fc_rand(&seed) % MH_LOCKERS), status, slot;
         struct timespec nap = { 0, (long)(fc_rand(&seed) % 500) * 1000 };
 
         nanosleep(&nap, NULL); /* a random moment, not a wait for anyone */
+        slot = (int)(b->kills % MH_KILLS_KEPT);
+        __atomic_store_n(&b->killed[slot].pid, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&b->killed[slot].ns, fc_now_ns(), __ATOMIC_SEQ_CST);
+        __atomic_store_n(&b->killed[slot].pid, (int)kid[k], __ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&b->kills, 1, __ATOMIC_SEQ_CST);
         kill(kid[k], SIGKILL);
         while (waitpid(kid[k], &status, 0) == -1 && errno == EINTR)
             ;
@@ -772,10 +812,13 @@ static void mutex_holders(int rounds, uint64_t seed)
         printf("#   the mutex after the kills: %s\n", ushm_last_error());
     snprintf(figures, sizeof figures, "kills=%d killed_inside=%ld "
              "ownerdead=%ld critical_sections=%ld exclusion_violations=%d "
-             "lock_errors=%ld bad_exits=%d final_lock=%s secs=%.1f", rounds,
+             "lock_errors=%ld bad_exits=%d final_lock=%s secs=%.1f "
+             "dead_holder_noticed=%ld avg_ms=%.2f max_ms=%.2f", rounds,
              seen_holding, b->ownerdead, b->entries, b->violations, b->errors,
              bad_exits, final_rc == 0 ? "0" : final_rc == USHM_OWNERDEAD ?
-             "OWNERDEAD" : "FAILED", (fc_now_ns() - t0) / 1e9);
+             "OWNERDEAD" : "FAILED", (fc_now_ns() - t0) / 1e9, b->noticed,
+             b->noticed > 0 ? b->notice_sum_ns / 1e6 / (double)b->noticed : 0.0,
+             b->notice_max_ns / 1e6);
     ok = spawn_fail == 0 && bad_exits == 0 && b->violations == 0 &&
          b->errors == 0 && b->entries > 0 && final_rc >= 0 &&
          (seen_holding == 0 || b->ownerdead + (final_rc == USHM_OWNERDEAD) > 0) &&
