@@ -18,6 +18,19 @@
 
 const char ushm__process_identity[] = "its pid and its start time in /proc/PID/stat";
 
+/* Whether /proc is this PID namespace's: a container may see another's
+ * mounted there, whose /proc/PID is some other process. */
+static int proc_is_ours(void)
+{
+    char link[32];
+    ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+
+    if (n <= 0)
+        return 0;
+    link[n] = '\0';
+    return strtol(link, NULL, 10) == (long)getpid();
+}
+
 int ushm__process_gone(pid_t pid, uint64_t *start)
 {
     char path[48], buf[512], *p, *end;
@@ -29,9 +42,11 @@ int ushm__process_gone(pid_t pid, uint64_t *start)
         *start = 0;
     if (kill(pid, 0) == -1 && errno == ESRCH)
         return 1;
+    if (!proc_is_ours()) /* the pid alone says it */
+        return 0;
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) /* no /proc: the pid alone says it */
+    if (fd < 0)
         return 0;
     do
         n = read(fd, buf, sizeof buf - 1);
