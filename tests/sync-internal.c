@@ -15,7 +15,8 @@
  * process P initialises it, bit 31 | P.  The portable mutex's owner word
  * follows at byte 8 (pid << 32 | waiters bit 31 | a 31-bit count of
  * acquisitions), then the stamp of its holder's start time << 32 | the
- * count it was stored for.  An event's second 4 bytes count the waiters
+ * count it was stored for; at byte 36, the image number of the holder's
+ * program.  An event's second 4 bytes count the waiters
  * asleep on it.
  */
 #include "conformance/sync-common.h"
@@ -344,6 +345,12 @@ START_TEST(test_portable_reused_pid)
     ck_assert_int_eq(reap(dead), 0);
     forge_owner(&c.sh->m, (uint32_t)dead, 20, 0, 3);
     ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 0), USHM_OWNERDEAD);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Held by this very process before an exec(): its image number (byte
+     * 36) is not this program's, which is never 0. */
+    forge_owner(&c.sh->m, (uint32_t)getpid(), 15, start_stamp(getpid()), 15);
+    memset(c.sh->m.opaque_ + 36, 0, 4);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), USHM_OWNERDEAD);
     ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
     /* Marked by a thread that ended holding it. */
     forge_owner(&c.sh->m, 0xffffffffu, 30, 0, 30);

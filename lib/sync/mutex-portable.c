@@ -9,10 +9,11 @@
  *           gen.  Taken, stolen and marked only by compare-and-swap.
  *   start   the gen of the acquisition and a stamp of the start time of the
  *           holder's process, stored by the holder right after taking it.
- *   thread  the holder's serial among its process's threads, stored before
- *           start: a reader that finds start's gen equal to owner's reads
- *           that holder's serial (-EDEADLK and unlock through a second
- *           mapping).
+ *   thread  the holder's serial among its process's threads, and image, a
+ *           random number of the program its process runs (new at each
+ *           exec), both stored before start: a reader that finds start's
+ *           gen equal to owner's reads that holder's (-EDEADLK and unlock
+ *           through a second mapping, and a holder that exec'd).
  *   wake    the 32-bit word waiters sleep on (futex, or polling), bumped by
  *           an unlock that finds WAITERS set.
  *   magic   written at set-up: a body zeroed behind a good state word is
@@ -29,6 +30,9 @@
  *     than the one stored with this gen (the pid was reused).  A start
  *     stored for another gen is not compared: its holder is between its
  *     compare-and-swap and its store, a few instructions;
+ *   - a holder's process that called exec() runs another program, which
+ *     finds its own pid in the owner word with another image and takes
+ *     the mutex as its holder's death;
  *   - a holder's thread that ends marks what it holds (held.c's thread-end
  *     destructor calls ushm__mutex_thread_ended): owner becomes PID_ENDED
  *     with the same gen, and the waiters are woken;
@@ -39,7 +43,9 @@
  * What it cannot tell: a process killed between its compare-and-swap and
  * its store of start, whose pid a new process takes before anyone looks,
  * is taken for alive until that process ends too; so is any reused pid
- * where the start time cannot be asked (proc-pid.c).  A pid means
+ * where the start time cannot be asked (proc-pid.c); and other processes
+ * wait for a holder that exec'd until its new program locks the mutex or
+ * ends.  A pid means
  * something in one PID namespace only: -EXDEV from any other, as in
  * mutex-pthread.c.
  */
@@ -80,7 +86,7 @@ struct portable_lock {
     atomic_uint thread;
     atomic_uint wake;
     atomic_uint magic;
-    unsigned spare_;
+    atomic_uint image;
 };
 
 struct portable_box {
@@ -102,9 +108,10 @@ static atomic_uintptr_t *locked_at(ushm_mutex_t *m)
 
 /* ---- who this is ------------------------------------------------------ */
 
-/* The pid (0: not asked since start or fork: getpid() is a system call)
- * and the stamp of the process's start time (0: unknown). */
-static atomic_uint self_pid, self_stamp;
+/* The pid (0: not asked since start or fork: getpid() is a system call),
+ * the stamp of the process's start time (0: unknown), and this program's
+ * image number (never 0; static storage starts again at each exec). */
+static atomic_uint self_pid, self_stamp, self_image;
 static pthread_once_t self_once = PTHREAD_ONCE_INIT;
 static atomic_uint thread_serials;
 static _Thread_local unsigned self_thread USHM__HELD_TLS_MODEL;
@@ -133,6 +140,13 @@ static unsigned self_slow(void)
     uint64_t start;
 
     pthread_once(&self_once, self_setup);
+    if (atomic_load_explicit(&self_image, memory_order_relaxed) == 0) {
+        struct timespec t = ushm__mono_now();
+        unsigned img = (unsigned)t.tv_nsec ^ (unsigned)t.tv_sec * 2654435761u ^
+                       (unsigned)(uintptr_t)&self_image ^ (unsigned)pid;
+
+        atomic_store_explicit(&self_image, img != 0 ? img : 1, memory_order_relaxed);
+    }
     ushm__process_gone(pid, &start);
     atomic_store_explicit(&self_stamp, stamp_of(start), memory_order_relaxed);
     atomic_store_explicit(&self_pid, (unsigned)pid, memory_order_release);
@@ -168,6 +182,9 @@ static inline int take(struct portable_lock *lk, uint64_t o, uint64_t flags)
                                                  memory_order_relaxed))
         return 0;
     atomic_store_explicit(&lk->thread, self_serial(), memory_order_relaxed);
+    atomic_store_explicit(&lk->image, atomic_load_explicit(&self_image,
+                                                           memory_order_relaxed),
+                          memory_order_relaxed);
     atomic_store_explicit(&lk->start,
                           ((uint64_t)atomic_load_explicit(&self_stamp,
                                                           memory_order_relaxed)
@@ -184,6 +201,8 @@ static int held_by_me(struct portable_lock *lk, uint64_t o)
     return (unsigned)(o >> 32) == self() && (slot & GEN_MASK) == (o & GEN_MASK) &&
            (unsigned)(slot >> 32) == atomic_load_explicit(&self_stamp,
                                                           memory_order_relaxed) &&
+           atomic_load_explicit(&lk->image, memory_order_relaxed) ==
+               atomic_load_explicit(&self_image, memory_order_relaxed) &&
            atomic_load_explicit(&lk->thread, memory_order_relaxed) == self_serial();
 }
 
@@ -197,9 +216,15 @@ static int holder_gone(struct portable_lock *lk, uint64_t o)
     if (pid == PID_ENDED)
         return 1;
     slot = atomic_load_explicit(&lk->start, memory_order_acquire);
-    if (pid == self()) /* our threads mark what they hold as they end */
+    if (pid == self()) {
+        /* Our threads mark what they hold as they end; what this process
+         * held before an exec() is dead to this program. */
+        if ((slot & GEN_MASK) == (o & GEN_MASK) &&
+            atomic_load_explicit(&lk->image, memory_order_relaxed) !=
+                atomic_load_explicit(&self_image, memory_order_relaxed))
+            return 1;
         stamp = atomic_load_explicit(&self_stamp, memory_order_relaxed);
-    else if (ushm__process_gone((pid_t)pid, &start))
+    } else if (ushm__process_gone((pid_t)pid, &start))
         return 1;
     else
         stamp = stamp_of(start);
@@ -221,7 +246,7 @@ static int pt_init(void *lock)
     atomic_store_explicit(&lk->thread, 0, memory_order_relaxed);
     atomic_store_explicit(&lk->wake, 0, memory_order_relaxed);
     atomic_store_explicit(&lk->magic, PORTABLE_MAGIC, memory_order_relaxed);
-    lk->spare_ = 0;
+    atomic_store_explicit(&lk->image, 0, memory_order_relaxed);
     return 0;
 }
 
@@ -382,13 +407,17 @@ static int release(ushm_mutex_t *m, struct ushm__held_list *hl, size_t i)
 {
     struct portable_lock *lk = &((struct portable_box *)(void *)m)->lk;
     uint64_t o = atomic_load_explicit(&lk->owner, memory_order_relaxed);
+    int cleared = 0;
 
-    atomic_store_explicit(&lk->thread, 0, memory_order_relaxed);
     do {
         if ((unsigned)(o >> 32) != self()) {
             /* Ours no more: only bytes written over ours do that. */
             ushm__held_remove(hl, i);
             return pt_overwritten("ushm_mutex_unlock", m);
+        }
+        if (!cleared) { /* before the owner word lets a new holder in */
+            atomic_store_explicit(&lk->thread, 0, memory_order_relaxed);
+            cleared = 1;
         }
     } while (!atomic_compare_exchange_weak_explicit(&lk->owner, &o, o & GEN_MASK,
                                                     memory_order_release,
