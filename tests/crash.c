@@ -108,9 +108,30 @@ static void note_pid(pid_t pid)
         pids[npids++] = pid;
 }
 
+/* SysV segments there before this program started (key, creator): never
+ * ours, even when a pid of one of our children was once their creator's
+ * (pids are reused, and other programs' segments linger). */
+#define BEFORE_MAX 4096
+static struct { long key, cpid; } before[BEFORE_MAX];
+static int nbefore;
+
+static int note_before(long key, long cpid, void *arg)
+{
+    (void)arg;
+    if (nbefore < BEFORE_MAX) {
+        before[nbefore].key = key;
+        before[nbefore].cpid = cpid;
+        nbefore++;
+    }
+    return 0; /* counts nothing: only notes */
+}
+
 static int ours(long key, long cpid, void *arg)
 {
     (void)arg;
+    for (int i = 0; i < nbefore; i++)
+        if (before[i].key == key && before[i].cpid == cpid)
+            return 0;
     for (int i = 0; i < NNAMES; i++)
         if ((uint32_t)key == fc_sysv_key(names[i]))
             return 1;
@@ -967,6 +988,7 @@ int main(void)
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     fc_check_backend("crash");
+    fc_count_sysv(note_before, NULL);
     snprintf(prefix, sizeof prefix, "crash%ld_", (long)getpid());
     for (int k = 0; k < NNAMES; k++)
         snprintf(names[k], sizeof names[k], "/%s%d", prefix, k);
