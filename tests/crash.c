@@ -213,5 +213,6 @@ int main(void)
 
     unprivileged_modes(rounds / 2 > 0 ? rounds / 2 : 1, seed);
     mutex_holders(rounds, seed);
+    mutex_notice(50);
     return fc_finish();
 }

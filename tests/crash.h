@@ -65,5 +65,8 @@ int recover_name(int k, int state, struct recovery *rv);
 /* crash-modes.c, crash-mutex.c: the other rows. */
 void unprivileged_modes(int rounds, uint64_t seed);
 void mutex_holders(int rounds, uint64_t seed);
+/* Holders killed while another process sleeps in the lock: how soon the
+ * sleeper hears it (sigkill_mutex_sleeper). */
+void mutex_notice(int rounds);
 
 #endif /* CRASH_H */

@@ -9,9 +9,14 @@
  * layout changes, this file changes with it.
  *
  * The layout it knows: a mutex's first 4 bytes are its state word.  Once
- * initialised it is the tag 0x55 | C library | pointer bytes |
- * sizeof (pthread_mutex_t) (one byte each, high to low); while process P
- * initialises it, bit 31 | P.  An event's second 4 bytes count the waiters
+ * initialised it is the tag kind | C library | pointer bytes | bytes of the
+ * lock (one byte each, high to low), kind 0x55 for the robust pthread
+ * mutex and 0x56 for libushm's portable one (configure --with-mutex); while
+ * process P initialises it, bit 31 | P.  The portable mutex's owner word
+ * follows at byte 8 (pid << 32 | waiters bit 31 | a 31-bit count of
+ * acquisitions), then the stamp of its holder's start time << 32 | the
+ * count it was stored for; at byte 36, the image number of the holder's
+ * program.  An event's second 4 bytes count the waiters
  * asleep on it.
  */
 #include "conformance/sync-common.h"
@@ -29,7 +34,16 @@ START_TEST(test_eproto)
     ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
     ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
     memcpy(&mine, c.sh->m.opaque_, 4);
-    ck_assert_msg(mine >> 24 == 0x55, "state word 0x%08x is not a tag", mine);
+    ck_assert_msg(mine >> 24 == 0x55 || mine >> 24 == 0x56,
+                  "state word 0x%08x is not a tag", mine);
+    /* The other kind of lock, in a program built --with-mutex otherwise. */
+    theirs = mine ^ ((0x55u ^ 0x56u) << 24);
+    memcpy(c.sh->m.opaque_, &theirs, 4);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), "kind of lock") != NULL &&
+                  strstr(last_err(), "pthread_mutex_t") != NULL &&
+                  strstr(last_err(), "portable mutex") != NULL,
+                  "the message does not name both kinds: %s", last_err());
     theirs = (mine & 0xffff0000u) | (sizeof(void *) == 8 ? 0x0418u : 0x0828u);
     memcpy(c.sh->m.opaque_, &theirs, 4);
     ASSERT_RC(ushm_mutex_lock(&c.sh->m), -EPROTO);
@@ -226,6 +240,133 @@ START_TEST(test_init_other_pidns)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* The portable mutex's owner word (lib/sync/mutex-portable.c)            */
+
+/* The stamp the portable mutex keeps of process pid's start time, or 0. */
+static uint32_t start_stamp(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    unsigned long long start = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    p = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+        return 0;
+    for (int field = 2; field < 22 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL || sscanf(p + 1, "%llu", &start) != 1 || start == 0)
+        return 0;
+    return (uint32_t)(start ^ (start >> 32)) != 0 ? (uint32_t)(start ^ (start >> 32)) : 1;
+}
+
+/* Owner pid with count gen, and a start stamp stored for count sgen. */
+static void forge_owner(ushm_mutex_t *m, uint32_t pid, uint32_t gen,
+                        uint32_t stamp, uint32_t sgen)
+{
+    uint64_t owner = (uint64_t)pid << 32 | gen, start = (uint64_t)stamp << 32 | sgen;
+
+    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 8), owner, __ATOMIC_SEQ_CST);
+    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 16), start, __ATOMIC_SEQ_CST);
+}
+
+/* 1 when m was set up as the portable mutex; else the case is skipped. */
+static int portable_or_skip(ushm_mutex_t *m, const char *test)
+{
+    uint32_t tag;
+
+    ck_assert_int_eq(ushm_mutex_lock(m), 0);
+    ck_assert_int_eq(ushm_mutex_unlock(m), 0);
+    memcpy(&tag, m->opaque_, 4);
+    if (tag >> 24 == 0x56)
+        return 1;
+    skip_case(test, "this build's mutex is the robust pthread mutex, not the "
+              "portable one (configure --with-mutex=portable)");
+    return 0;
+}
+
+/*
+ * A holder's pid is alive but its start time is not the one stored with
+ * this acquisition: the pid was reused, the holder is dead.  A start stored
+ * for another acquisition is not compared (its holder is between taking
+ * the owner word and storing it): the holder is taken for alive.
+ */
+START_TEST(test_portable_reused_pid)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct ctx c;
+    uint32_t stamp;
+    pid_t pid, dead;
+    double t0;
+    char b;
+
+    ctx_open(&c, 1);
+    if (!portable_or_skip(&c.sh->m, __func__)) {
+        ctx_close(&c);
+        return;
+    }
+    chan_open();
+    pid = spawn(&c, block_on_pipe, 0);
+    ck_assert(get_byte(chan.up[0], &b) && b == 'r');
+    stamp = start_stamp(pid);
+    if (stamp == 0) {
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        reap(pid);
+        chan_close();
+        ctx_close(&c);
+        skip_case(__func__, "/proc/PID/stat gives no start time here");
+        return;
+    }
+    /* Alive, the start time right: held. */
+    forge_owner(&c.sh->m, (uint32_t)pid, 7, stamp, 7);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EBUSY);
+    t0 = now_ms();
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 40), -ETIMEDOUT);
+    ck_assert(now_ms() - t0 >= 40.0);
+    /* Another start time stored for another acquisition: not judged. */
+    forge_owner(&c.sh->m, (uint32_t)pid, 9, stamp + 1, 8);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EBUSY);
+    /* Another start time for this acquisition: a reused pid. */
+    forge_owner(&c.sh->m, (uint32_t)pid, 11, stamp + 1, 11);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), USHM_OWNERDEAD);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(reap(pid), 256 + SIGKILL);
+    chan_close();
+    /* A pid that is gone, whatever was stored. */
+    dead = spawn(&c, exit_at_once, 0);
+    ck_assert_int_eq(reap(dead), 0);
+    forge_owner(&c.sh->m, (uint32_t)dead, 20, 0, 3);
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 0), USHM_OWNERDEAD);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Held by this very process before an exec(): its image number (byte
+     * 36) is not this program's, which is never 0. */
+    forge_owner(&c.sh->m, (uint32_t)getpid(), 15, start_stamp(getpid()), 15);
+    memset(c.sh->m.opaque_ + 36, 0, 4);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), USHM_OWNERDEAD);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Marked by a thread that ended holding it. */
+    forge_owner(&c.sh->m, 0xffffffffu, 30, 0, 30);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), USHM_OWNERDEAD);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Not a pid at all: overwritten, never taken. */
+    forge_owner(&c.sh->m, 0x7abcdef0u, 40, 0, 40);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), "overwritten") != NULL, "message: %s", last_err());
+    forge_owner(&c.sh->m, 0, 40, 0, 40);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ctx_close(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static void add_topics(Suite *s, int forking)
@@ -238,6 +379,7 @@ static void add_topics(Suite *s, int forking)
     tcase_add_test(tc, test_init_interrupted);
     tcase_add_test(tc, test_event_dead_waiters);
     tcase_add_test(tc, test_init_other_pidns);
+    tcase_add_test(tc, test_portable_reused_pid);
 }
 
 int main(void)

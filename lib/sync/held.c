@@ -43,13 +43,19 @@ static void list_unlink(struct ushm__held_list *hl)
     hl->registered = 0;
 }
 
-/* A thread that ends holds nothing any more (the kernel has marked its
- * robust mutexes): its list leaves the process's. */
+/* A thread that ends holds nothing any more: each mutex it still holds is
+ * marked for its next locker (by the kernel, or ushm__mutex_thread_ended),
+ * and its list leaves the process's. */
 static void held_thread_end(void *arg)
 {
     struct ushm__held_list *hl = arg;
+    atomic_uintptr_t *v;
 
     pthread_mutex_lock(&lists_lock);
+    v = ushm__held_items(hl);
+    for (size_t i = ushm__held_count(hl); i-- > 0;)
+        ushm__mutex_thread_ended((void *)atomic_load_explicit(
+            &v[i], memory_order_relaxed));
     if (hl->registered)
         list_unlink(hl);
     atomic_store_explicit(&hl->n, 0, memory_order_relaxed);

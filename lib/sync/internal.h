@@ -3,10 +3,14 @@
  * What the files of lib/sync/ share: ushm_mutex_t and ushm_event_t live in
  * memory, not in a segment, so they are the same for every backend.  Each
  * alternative is a file that configure picks (Makefile.am):
- *   - the mutex: mutex-pthread.c, over a robust process-shared pthread
- *     mutex (its timed wait: timedlock-clock.c or timedlock-slices.c), or
- *     mutex-none.c where the system has none (every call -ENOTSUP);
- *   - waiting on a 32-bit word: wait-futex.c or wait-poll.c.
+ *   - the mutex (configure --with-mutex): mutex-pthread.c, over a robust
+ *     process-shared pthread mutex (its timed wait: timedlock-clock.c or
+ *     timedlock-slices.c); mutex-portable.c, libushm's own, where the
+ *     system has no robust pthread mutex (macOS); or mutex-none.c where
+ *     even 64-bit atomics are missing (every call -ENOTSUP);
+ *   - waiting on a 32-bit word: wait-futex.c or wait-poll.c;
+ *   - whether another process is alive, and since when: proc-linux.c,
+ *     proc-sysctl-macos.c, proc-sysctl-freebsd.c or proc-pid.c.
  * deadline.c, held.c, mutex.c and event.c are the same everywhere.
  *
  * A mutex implementation defines ushm_mutex_lock, _trylock, _timedlock and
@@ -25,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "backend.h"
@@ -196,6 +201,26 @@ static inline void ushm__held_remove(struct ushm__held_list *hl, size_t i)
 /* Whether the calling thread holds m (locked at this address). */
 USHM__HIDDEN int ushm__mutex_held_here(const ushm_mutex_t *m);
 
+/* held.c calls it for each mutex that a thread still holds as it ends:
+ * the mutex implementation marks m so that its next locker gets
+ * USHM_OWNERDEAD (mutex-portable.c), or has nothing to do because the
+ * system does it (mutex-pthread.c: the kernel's robust list). */
+USHM__HIDDEN void ushm__mutex_thread_ended(void *m);
+
+/* ---- other processes (proc-*.c: what the system can tell) -------------- */
+
+/*
+ * 1 when process pid is gone: no such process, or a zombie whose threads
+ * have all ended (it will never run again).  0 when it may still run; then
+ * *start (if not NULL) is when it started, in the system's own unit, or 0
+ * where the system cannot tell (proc-pid.c), so that a pid reused by a
+ * newer process can be told from the one that was there before.
+ */
+USHM__HIDDEN int ushm__process_gone(pid_t pid, uint64_t *start);
+/* What ushm__process_gone() knows, for sentences and README: "the start
+ * time in /proc/PID/stat", or "the pid alone". */
+USHM__HIDDEN extern const char ushm__process_identity[];
+
 /* ---- the state word in front of every mutex (mutex.c) ------------------- */
 /*
  * A ushm_mutex_t is a state word, then the lock of the implementation that
@@ -210,7 +235,8 @@ USHM__HIDDEN int ushm__mutex_held_here(const ushm_mutex_t *m);
  * locks only behind its own tag, and refuses any other with -EPROTO.
  */
 #define USHM__MUTEX_INITING 0x80000000u
-#define USHM__MUTEX_MAGIC 0x55u
+#define USHM__MUTEX_MAGIC 0x55u          /* a robust pthread mutex follows */
+#define USHM__MUTEX_MAGIC_PORTABLE 0x56u /* libushm's portable mutex follows */
 
 /* The C library, part of the tag: each lays out pthread_mutex_t its own way. */
 #define USHM__LIBC_GLIBC 1u
@@ -225,16 +251,18 @@ USHM__HIDDEN int ushm__mutex_held_here(const ushm_mutex_t *m);
 #define USHM__THIS_LIBC USHM__LIBC_OTHER
 #endif
 
-/* magic | C library | pointer bytes | bytes of the lock: never 0 and never
- * has INITING's bit. */
-#define USHM__MUTEX_TAG(lock_size) \
-    ((USHM__MUTEX_MAGIC << 24) | (USHM__THIS_LIBC << 16) | \
+/* magic (the kind of lock) | C library | pointer bytes | bytes of the
+ * lock: never 0 and never has INITING's bit. */
+#define USHM__MUTEX_TAG_OF(magic, lock_size) \
+    (((unsigned)(magic) << 24) | (USHM__THIS_LIBC << 16) | \
      ((unsigned)sizeof(void *) << 8) | (unsigned)(lock_size))
+#define USHM__MUTEX_TAG(lock_size) USHM__MUTEX_TAG_OF(USHM__MUTEX_MAGIC, lock_size)
 
 /* What an implementation tells mutex.c about the lock behind the word. */
 struct ushm__mutex_kind {
     unsigned tag;              /* USHM__MUTEX_TAG(bytes of its lock) */
     const char *lock_type;     /* in -EPROTO's sentence: "pthread_mutex_t" */
+    const char *holder_id;     /* in -EXDEV's: how it knows its holder */
     const char *init_call;     /* in a failed set-up's: "pthread_mutex_init" */
     int (*init)(void *lock);   /* make the bytes an unlocked lock: 0 or an errno */
 };
@@ -259,7 +287,8 @@ static inline unsigned ushm__pidns(void)
 }
 /* -EXDEV: the mutex was set up in the PID namespace theirs. */
 USHM__HIDDEN int ushm__mutex_other_pidns(const char *func, const void *m,
-                                         unsigned theirs);
+                                         unsigned theirs,
+                                         const struct ushm__mutex_kind *kind);
 
 /* The slow path of ushm__mutex_ready(). */
 USHM__HIDDEN int ushm__mutex_setup(struct ushm__mutex_head *head, void *lock,

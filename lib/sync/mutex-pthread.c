@@ -127,6 +127,7 @@ static int pm_init(void *lock)
 static const struct ushm__mutex_kind pm_kind = {
     .tag = USHM__MUTEX_TAG(sizeof(pthread_mutex_t)),
     .lock_type = "pthread_mutex_t",
+    .holder_id = "thread id",
     .init_call = "pthread_mutex_init",
     .init = pm_init,
 };
@@ -163,7 +164,7 @@ static int pm_usable_slow(ushm_mutex_t *m, const char *func)
     unsigned ns = atomic_load_explicit(&mx->head.pidns, memory_order_relaxed);
 
     if (ns != 0 && ns != ushm__pidns() && ushm__pidns() != USHM__PIDNS_UNKNOWN)
-        return ushm__mutex_other_pidns(func, m, ns);
+        return ushm__mutex_other_pidns(func, m, ns, &pm_kind);
     if (!pm_type_ok(&mx->pm))
         return pm_overwritten(func, m);
     return 0;
@@ -290,6 +291,13 @@ static int unlock_elsewhere(ushm_mutex_t *m)
                           (void *)m, ushm_strerror(-err));
     ushm__held_remove(hl, (size_t)i);
     return 0;
+}
+
+/* The kernel marks a robust mutex whose holder thread ends (its robust
+ * list): nothing to add. */
+void ushm__mutex_thread_ended(void *m)
+{
+    (void)m;
 }
 
 int ushm_mutex_unlock(ushm_mutex_t *m)

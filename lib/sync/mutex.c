@@ -53,14 +53,15 @@ unsigned ushm__pidns_slow(void)
     return ns;
 }
 
-int ushm__mutex_other_pidns(const char *func, const void *m, unsigned theirs)
+int ushm__mutex_other_pidns(const char *func, const void *m, unsigned theirs,
+                            const struct ushm__mutex_kind *kind)
 {
     return ushm__fail(EXDEV, "%s(%p): the mutex was set up in PID namespace "
-                      "%u and this process is in %u: the robust pthread "
-                      "mutex knows its holder by thread id, and thread ids "
-                      "repeat across PID namespaces, so libushm refuses "
-                      "rather than risk two holders (README: PID namespaces)",
-                      func, m, theirs, ushm__pidns());
+                      "%u and this process is in %u: %s knows its holder by "
+                      "%s, and those repeat across PID namespaces, so "
+                      "libushm refuses rather than risk two holders (README: "
+                      "PID namespaces)", func, m, theirs, ushm__pidns(),
+                      kind->lock_type, kind->holder_id);
 }
 
 static const char *libc_name(unsigned id)
@@ -69,60 +70,44 @@ static const char *libc_name(unsigned id)
            id == USHM__LIBC_OTHER ? "another C library" : "an unknown C library";
 }
 
-static void abi_text(char *buf, size_t len, unsigned tag, const char *lock_type)
+/* The kinds of lock a tag may name (configure --with-mutex): whichever
+ * this program has, it can name the other's. */
+static const char *lock_type_of(unsigned tag)
+{
+    return tag >> 24 == USHM__MUTEX_MAGIC ? "pthread_mutex_t"
+                                          : "libushm's portable mutex";
+}
+
+static void abi_text(char *buf, size_t len, unsigned tag)
 {
     snprintf(buf, len, "a %u-bit %s program (%s of %u bytes)",
              ((tag >> 8) & 0xffu) * 8, libc_name((tag >> 16) & 0xffu),
-             lock_type, tag & 0xffu);
+             lock_type_of(tag), tag & 0xffu);
 }
 
 static int abi_mismatch(const char *func, const void *m, unsigned tag,
                         const struct ushm__mutex_kind *kind)
 {
-    char theirs[96], ours[96], what[96] = "";
+    char theirs[112], ours[112], what[128] = "";
 
-    if (tag >> 24 != USHM__MUTEX_MAGIC)
+    if (tag >> 24 != USHM__MUTEX_MAGIC && tag >> 24 != USHM__MUTEX_MAGIC_PORTABLE)
         return ushm__fail(EPROTO, "%s(%p): these bytes are not a "
                           "ushm_mutex_t (state word 0x%08x): memory that was "
                           "not zero-filled, or overwritten", func, m, tag);
-    abi_text(theirs, sizeof theirs, tag, kind->lock_type);
-    abi_text(ours, sizeof ours, kind->tag, kind->lock_type);
+    abi_text(theirs, sizeof theirs, tag);
+    abi_text(ours, sizeof ours, kind->tag);
+    if (tag >> 24 != kind->tag >> 24)
+        strcat(what, ", kind of lock (configure --with-mutex)");
     if (((tag >> 8) & 0xffu) != ((kind->tag >> 8) & 0xffu))
         strcat(what, ", word size");
     if (((tag >> 16) & 0xffu) != ((kind->tag >> 16) & 0xffu))
         strcat(what, ", C library");
-    if ((tag & 0xffu) != (kind->tag & 0xffu))
+    if (tag >> 24 == kind->tag >> 24 && (tag & 0xffu) != (kind->tag & 0xffu))
         snprintf(what + strlen(what), sizeof what - strlen(what),
                  ", size of %s", kind->lock_type);
     return ushm__fail(EPROTO, "%s(%p): the mutex was initialised by %s and "
                       "this is %s: they differ in %s", func, m, theirs, ours,
                       what[0] != '\0' ? what + 2 : "layout");
-}
-
-/*
- * 1 when process pid is gone: no such process, or a zombie that nobody has
- * reaped yet (it will never run again).  0 when it may still be running.
- */
-static int process_gone(pid_t pid)
-{
-    char path[48], buf[256];
-    const char *p;
-    ssize_t n;
-    int fd;
-
-    if (kill(pid, 0) == -1 && errno == ESRCH)
-        return 1;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command name may hold anything */
-    return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
 /* Set-ups under way in this process, to tell a claim of ours from a stale
@@ -190,7 +175,7 @@ static int claim_dead(const struct ushm__mutex_head *head, unsigned s,
         return atomic_load_explicit(&initialising_here,
                                     memory_order_seq_cst) == 0;
     if (ns != 0 && ns == ushm__pidns() && ns != USHM__PIDNS_UNKNOWN)
-        return process_gone((pid_t)(s & ~USHM__MUTEX_INITING));
+        return ushm__process_gone((pid_t)(s & ~USHM__MUTEX_INITING), NULL);
     now = ushm__mono_now();
     if (*seen_claim != s) {
         *seen_claim = s;
@@ -219,14 +204,18 @@ int ushm__mutex_setup(struct ushm__mutex_head *head, void *lock,
         /* A state word of 0 over bytes that are not: overwritten while set
          * up, maybe while held; setting it up again could make two
          * holders. */
-        if (s == 0 && !body_is_zero(head) &&
-            /* ...unless it was claimed since it was read */
-            atomic_load_explicit(&head->state, memory_order_acquire) == 0)
+        if (s == 0 && !body_is_zero(head)) {
+            /* Or claimed since we looked: the claimant writes the body
+             * after its compare-and-swap (release), so this load sees it. */
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&head->state, memory_order_acquire) != 0)
+                continue;
             return ushm__fail(EPROTO, "%s(%p): the mutex's state word is 0 "
                               "but its other bytes are not: these bytes were "
                               "overwritten, and libushm will not set them up "
                               "again over a lock that may be held", func,
                               (void *)head);
+        }
         if (self == 0)
             self = USHM__MUTEX_INITING | ((unsigned)getpid() & ~USHM__MUTEX_INITING);
         if (s == 0 || claim_dead(head, s, self, &first_seen, &seen_claim)) {
