@@ -26,6 +26,9 @@ const struct posix_sys ushm__posix_sys = {
     .reserve = 0,
     .types_known = 0,
     .exact_size = 0,
+    .links_known = 0,
+    .identity = 0,
+    .chmod_works = 0,
 };
 
 int ushm__posix_hugepages_ok(const struct ushm *h)
