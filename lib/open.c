@@ -251,8 +251,19 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
         nanosleep(&ts, NULL);
         if (nap_us < 8000)
             nap_us *= 2;
-        if (B.stat(&h->id, &f) == 0 || B.space(h, &where, &avail) != 0 ||
-            avail >= (uintmax_t)size) {
+        /* A segment to join, or something else to report, is there; an
+         * empty object (another creator's, still building, or this one's
+         * that could not be removed) is not yet. */
+        if (B.stat(&h->id, &f) == 0 &&
+            (f.kind != USHM__SEGMENT || f.size != 0)) {
+            rc = 1;
+            break;
+        }
+        /* Where the room cannot be measured (objects that are no files, as
+         * on FreeBSD and macOS), only the name can end the wait early. */
+        if (B.space(h, &where, &avail) != 0)
+            continue;
+        if (avail >= (uintmax_t)size) {
             rc = 1;
             break;
         }
