@@ -120,11 +120,9 @@ static int ours(long key, long cpid, void *arg)
 static int raw_state(int k)
 {
     if (fc_is_posix()) {
-        char path[64];
         struct stat sb;
 
-        snprintf(path, sizeof path, "/dev/shm%s", names[k]);
-        if (stat(path, &sb) != 0)
+        if (fc_posix_look(names[k], &sb) != 0)
             return MISSING;
         if (sb.st_size == 0)
             return HALF_MADE;
@@ -279,11 +277,9 @@ static int um_raw_state(int k, char *why, size_t len)
     unsigned long size, mode;
 
     if (fc_is_posix()) {
-        char path[64];
         struct stat sb;
 
-        snprintf(path, sizeof path, "/dev/shm%s", um_names[k]);
-        if (lstat(path, &sb) != 0)
+        if (fc_posix_look(um_names[k], &sb) != 0)
             return UM_MISSING;
         size = (unsigned long)sb.st_size;
         mode = sb.st_mode & 0777;

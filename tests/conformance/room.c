@@ -98,7 +98,8 @@ static int child_does_not_fit(void *arg, char *msg, size_t len)
     deadline_end();
     CHILD_EXPECT(rc == -ENOSPC && h == NULL, "= %d (%s), want -ENOSPC: %s", rc, rcstr(rc),
                  last_err());
-    CHILD_EXPECT(strstr(ushm_last_error(), "bytes free") != NULL,
+    /* The room is measured where objects are files on a tmpfs (Linux). */
+    CHILD_EXPECT(!fc_objects_are_files() || strstr(ushm_last_error(), "bytes free") != NULL,
                  "the message names no free space: %s", last_err());
     CHILD_EXPECT(now_secs() - t0 < 1.0, "-ENOSPC took %.3f s", now_secs() - t0);
     CHILD_EXPECT(ushm_stat(name, &(struct ushm_stat){ 0 }) == -ENOENT, "something was left");
@@ -139,6 +140,11 @@ START_TEST(test_hard_link_not_joined)
 
     if (!is_posix() || skip_unless_root("test_hard_link_not_joined (another user)"))
         return;
+    if (!fc_objects_are_files()) {
+        printf("SKIP test_hard_link_not_joined: objects are no files on %s, so they "
+               "cannot be linked\n", fc_personality());
+        return;
+    }
     NEW_NAME(a.public);
     NEW_NAME(a.private);
     pub = OPEN_OK(a.public, 4096, USHM_CREATE | USHM_EXCL, 0666);
