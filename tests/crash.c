@@ -62,8 +62,43 @@ enum { MISSING, HALF_MADE, WHOLE };
 static const char *const state_word[] = { "missing", "half-made", "whole",
                                           "wrong size" };
 
-static const size_t sizes[NNAMES] = { 4 * MiB, 6 * MiB, 8 * MiB, 12 * MiB,
-                                      16 * MiB, 32 * MiB };
+static size_t sizes[NNAMES] = { 4 * MiB, 6 * MiB, 8 * MiB, 12 * MiB,
+                                16 * MiB, 32 * MiB };
+
+/* SysV: all six sizes halved until they fit kernel.shmmax and, together,
+ * half of kernel.shmall (macOS's defaults, under its personality, are
+ * 4 MiB and 1024 pages). */
+static void fit_sizes(void)
+{
+    unsigned long long shmmax = 0, shmall = 0, total;
+    unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE);
+    FILE *f;
+
+    if (fc_is_posix())
+        return;
+    if ((f = fopen("/proc/sys/kernel/shmmax", "re")) != NULL) {
+        if (fscanf(f, "%llu", &shmmax) != 1)
+            shmmax = 0;
+        fclose(f);
+    }
+    if ((f = fopen("/proc/sys/kernel/shmall", "re")) != NULL) {
+        if (fscanf(f, "%llu", &shmall) != 1)
+            shmall = 0;
+        fclose(f);
+    }
+    for (;;) {
+        total = 0;
+        for (int k = 0; k < NNAMES; k++)
+            total += sizes[k];
+        if ((shmmax == 0 || sizes[NNAMES - 1] <= shmmax) &&
+            (shmall == 0 || total / page * 2 <= shmall))
+            break;
+        if (sizes[0] <= 64 * KiB)
+            break;
+        for (int k = 0; k < NNAMES; k++)
+            sizes[k] /= 2;
+    }
+}
 static char names[NNAMES][USHM_NAME_MAX + 1];
 static char prefix[24];
 static uint64_t create_ns[NNAMES];
@@ -804,6 +839,7 @@ int main(void)
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     fc_check_backend("crash");
+    fit_sizes();
     snprintf(prefix, sizeof prefix, "crash%ld_", (long)getpid());
     for (int k = 0; k < NNAMES; k++)
         snprintf(names[k], sizeof names[k], "/%s%d", prefix, k);
@@ -830,7 +866,7 @@ int main(void)
     calibrate();
     printf("# one creation takes:");
     for (int k = 0; k < NNAMES; k++)
-        printf(" %zu MiB %.0f us;", sizes[k] / MiB, create_ns[k] / 1e3);
+        printf(" %zu KiB %.0f us;", sizes[k] / KiB, create_ns[k] / 1e3);
     printf("\n");
 
     t0 = fc_now_ns();

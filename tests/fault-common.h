@@ -160,6 +160,20 @@ static inline int fc_objects_are_files(void)
 }
 
 /*
+ * The size of a POSIX segment as a later handle or ushm_stat() sees it:
+ * exact, except on macOS, whose fstat() tells only whole pages.
+ */
+static inline size_t fc_size_seen(size_t n)
+{
+    const char *p = fc_personality();
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (p == NULL || strcmp(p, "macos") != 0 || !fc_is_posix() || page <= 0)
+        return n;
+    return (n + (size_t)page - 1) / (size_t)page * (size_t)page;
+}
+
+/*
  * What holds a POSIX name, looked at without libushm: lstat() of the file
  * where objects are files under /dev/shm; elsewhere fstat() of what
  * shm_open() opens, taken to be an object (macOS's fstat says no type).

@@ -774,13 +774,13 @@ static int child_foreign_raw(void *arg, char *msg, size_t len)
                  name, rc, rcstr(rc), last_err());
     CHILD_EXPECT(ushm_created(h) == 0,
                  "ushm_open(CREATE) took over another program's object (created = 1)");
-    CHILD_EXPECT(ushm_size(h) == FOREIGN_SIZE, "ushm_size = %zu, want the foreign size %d",
+    CHILD_EXPECT(ushm_size(h) == fc_size_seen(FOREIGN_SIZE), "ushm_size = %zu, want the foreign size %d",
                  ushm_size(h), FOREIGN_SIZE);
     CHILD_EXPECT(((unsigned char *)ushm_addr(h))[FOREIGN_SIZE - 1] == 0x4f,
                  "the foreign creator's byte is not in our mapping");
     CHILD_EXPECT(fc_touch_all(ushm_addr(h), FOREIGN_SIZE, 0, why, sizeof why) == 0,
                  "touching the joined segment: %s", why);
-    CHILD_EXPECT(ushm_stat(name, &st) == 0 && st.mode == 0600 && st.size == FOREIGN_SIZE,
+    CHILD_EXPECT(ushm_stat(name, &st) == 0 && st.mode == 0600 && st.size == fc_size_seen(FOREIGN_SIZE),
                  "the foreign object was changed: mode 0%o size %zu (want 0600, %d)",
                  (unsigned)st.mode, st.size, FOREIGN_SIZE);
     ushm_close(h);
@@ -908,7 +908,7 @@ static int child_foreign_python(void *arg, char *msg, size_t len)
     if (rc == 0 && strncmp(line, "ready", 5) == 0) {
         if (ushm_created(h) != 0)
             snprintf(why, sizeof why, "took over Python's object (created = 1)");
-        else if (ushm_size(h) != FOREIGN_SIZE)
+        else if (ushm_size(h) != fc_size_seen(FOREIGN_SIZE))
             snprintf(why, sizeof why, "ushm_size = %zu, want Python's %d", ushm_size(h),
                      FOREIGN_SIZE);
         else if (((unsigned char *)ushm_addr(h))[FOREIGN_SIZE - 1] != 0x50)
@@ -1187,7 +1187,7 @@ static int create_modes(char *msg, size_t len)
                              "uid %ld, created with 0%o: %s has mode 0%o", (long)geteuid(),
                              (unsigned)mode, path, (unsigned)(sb.st_mode & 07777));
             st.mode = mode;
-            st.size = 5000;
+            st.size = fc_size_seen(5000);
             st.uid = geteuid();
         } else {
             CHILD_EXPECT(rc == 0, "uid %ld: ushm_stat(%s) of its own 0%o segment = %d (%s): %s",
@@ -1197,7 +1197,7 @@ static int create_modes(char *msg, size_t len)
             CHILD_EXPECT(sysv_proc_mode(name) == (long)mode,
                          "created with 0%o: /proc/sysvipc/shm says 0%lo", (unsigned)mode,
                          sysv_proc_mode(name));
-        CHILD_EXPECT(st.mode == mode && st.size == 5000 && st.uid == geteuid(),
+        CHILD_EXPECT(st.mode == mode && st.size == fc_size_seen(5000) && st.uid == geteuid(),
                      "uid %ld, created with 0%o: ushm_stat says mode 0%o, size %zu, uid %ld",
                      (long)geteuid(), (unsigned)mode, (unsigned)st.mode, st.size, (long)st.uid);
         devshm_path(name, path, sizeof path);

@@ -9,8 +9,10 @@
 # the SysV limits to that system's defaults in an IPC namespace of the run's
 # own (as root, or in a user namespace), and runs make check with the
 # system's personality (tests/personality/SYSTEM.c) preloaded into every
-# test, which says USHM_TEST_PERSONALITY=SYSTEM to the tests.  Then it
-# checks that nothing was left in /dev/shm or in the namespace's SysV table.
+# test, which says USHM_TEST_PERSONALITY=SYSTEM to the tests.  The run has
+# IPC and mount namespaces of its own, with a fresh tmpfs on /dev/shm, so
+# that nothing else on the host is counted as its leftover: after it,
+# nothing may be left there or in the namespace's SysV table.
 # The exit status is make check's (or 1 for leftovers).  PERSONALITY_TESTS,
 # when set, runs only those tests (make check TESTS=...).
 set -eu
@@ -55,10 +57,10 @@ make -j2 check TESTS= > personality-build.log 2>&1 ||
 preload=$PWD/tests/personality/.libs/$system.so
 [ -f "$preload" ] || { echo "run.sh: $preload was not built" >&2; exit 1; }
 
-ls /dev/shm > personality-shm-before 2>/dev/null || : > personality-shm-before
-
 # Inside the run's own IPC namespace: the limits, make check, what is left.
 inside='
+    mount -t tmpfs -o mode=1777,nosuid,nodev personality /dev/shm ||
+        { echo "run.sh: cannot mount a tmpfs on /dev/shm" >&2; exit 1; }
     sysctl -q -w kernel.shmmax=$1 kernel.shmmni=$2 kernel.shmall=$3 ||
         { echo "run.sh: cannot set the SysV limits" >&2; exit 1; }
     echo "SysV limits: shmmax $(sysctl -n kernel.shmmax), shmmni $(sysctl -n kernel.shmmni), shmall $(sysctl -n kernel.shmall) pages"
@@ -72,26 +74,20 @@ inside='
     if [ -n "$(ipcs -m | awk "\$1 ~ /^0x/")" ]; then
         echo "run.sh: SysV segments left behind:"; ipcs -m; rc=1
     fi
+    if [ -n "$(ls -A /dev/shm)" ]; then
+        echo "run.sh: left in /dev/shm:" $(ls -A /dev/shm); rc=1
+    fi
     exit $rc'
 if [ "$(id -u)" = 0 ]; then
-    how="unshare --ipc"
+    how="unshare --ipc --mount"
 else
-    how="unshare --user --map-root-user --ipc"
+    how="unshare --user --map-root-user --ipc --mount"
 fi
 echo "personality $system: $how, LD_PRELOAD=$preload"
 rc=0
 # shellcheck disable=SC2086
 $how sh -c "$inside" sh "$shmmax" "$shmmni" "$shmall" "$preload" "$system" \
     "${PERSONALITY_TESTS:-}" || rc=$?
-
-# /dev/shm: what appeared during the run and is still there a moment later
-# (another program's short-lived object is gone by then).
-left=$(ls /dev/shm 2>/dev/null | grep -vxF -f personality-shm-before || :)
-[ -z "$left" ] || { sleep 1; left=$(ls /dev/shm 2>/dev/null | grep -vxF -f personality-shm-before || :); }
-if [ -n "$left" ]; then
-    echo "run.sh: left in /dev/shm:" $left
-    rc=1
-fi
 
 echo "== make check under the $system personality"
 sed -n '/^# TOTAL/,/^# ERROR/p' test-suite.log
