@@ -11,6 +11,7 @@
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,6 +91,23 @@ int ushm__posix_room(int fd, unsigned long long *bytes,
     *inodes = (unsigned long long)vfs.f_favail;
     *all = (unsigned long long)vfs.f_files;
     return 0;
+}
+
+long ushm__posix_unnamed(void)
+{
+    struct statvfs vfs;
+    struct dirent *e;
+    long entries = 0;
+    DIR *d;
+
+    if (SYS.dir == NULL || statvfs(SYS.dir, &vfs) != 0 ||
+        (d = opendir(SYS.dir)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    /* Inodes in use: the directory itself, its entries, and the rest. */
+    return (long)(vfs.f_files - vfs.f_ffree) - 1 - entries;
 }
 
 static const char *posix_file_type(mode_t m)

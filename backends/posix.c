@@ -213,6 +213,12 @@ static int posix_space(const struct ushm *h, const char **where,
     return 0;
 }
 
+static int posix_building(const struct ushm *h)
+{
+    (void)h;
+    return ushm__posix_unnamed() > 0;
+}
+
 const struct ushm__backend ushm__backend = {
     .name = "posix",
     .handle_size = sizeof(struct posix_handle),
@@ -226,4 +232,5 @@ const struct ushm__backend ushm__backend = {
     .remove = posix_remove,
     .stat = posix_stat,
     .space = posix_space,
+    .building = posix_building,
 };

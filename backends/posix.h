@@ -91,6 +91,9 @@ USHM__HIDDEN int ushm__posix_is_object(const struct stat *st);
 USHM__HIDDEN int ushm__posix_room(int fd, unsigned long long *bytes,
                                   unsigned long long *inodes,
                                   unsigned long long *inodes_all);
+/* How many objects where objects are kept have no name (being built, or
+ * removed and still open): 0 where it cannot tell. */
+USHM__HIDDEN long ushm__posix_unnamed(void);
 /* "<where>NAME is a FIFO" for the core's message. */
 USHM__HIDDEN void ushm__posix_other(const char *name, mode_t type,
                                     struct ushm__facts *f);

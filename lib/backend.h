@@ -118,6 +118,9 @@ struct ushm__backend {
     /* Where the segment's memory comes from and how much of it is free,
      * for messages; 0, or -1 where it comes from plain memory. */
     int (*space)(const struct ushm *h, const char **where, uintmax_t *free);
+    /* Whether segments are being built there unnamed right now (1), or
+     * not, or it cannot tell (0); NULL where nothing is built unnamed. */
+    int (*building)(const struct ushm *h);
 };
 
 USHM__HIDDEN extern const struct ushm__backend ushm__backend;

@@ -228,6 +228,8 @@ static int taken(const struct ushm *h)
 struct room_wait {
     int64_t deadline;   /* 0 until the first creation without room */
     int with_room;      /* tries that failed though the room was there */
+    int saw_racers;     /* others were seen holding room or building */
+    long nap_us;        /* the next nap, longer each time */
 };
 
 static int wait_for_room(const struct ushm *h, size_t size,
@@ -239,14 +241,15 @@ static int wait_for_room(const struct ushm *h, size_t size,
     uintmax_t avail, seen = UINTMAX_MAX;
     int64_t now = now_ms(), changed = now;
     char why[256];
-    long nap_us = 200;
-    int rc = 0;
+    int rc = 0, building;
 
     if (B.space == NULL)
         return 0;
     snprintf(why, sizeof why, "%s", ushm_last_error());
-    if (w->deadline == 0)
+    if (w->deadline == 0) {
         w->deadline = now + ROOM_WAIT_MS;
+        w->nap_us = 200;
+    }
     if (jitter == 0)
         jitter = (unsigned)getpid() * 2654435761u | 1u;
     while ((now = now_ms()) < w->deadline && now - changed < QUIET_MS) {
@@ -256,23 +259,28 @@ static int wait_for_room(const struct ushm *h, size_t size,
         jitter ^= jitter >> 17;
         jitter ^= jitter << 5;
         ts.tv_sec = 0;
-        ts.tv_nsec = (nap_us + (long)(jitter % (unsigned)nap_us)) * 1000L;
+        ts.tv_nsec = (w->nap_us + (long)(jitter % (unsigned)w->nap_us)) * 1000L;
         nanosleep(&ts, NULL);
-        if (nap_us < 8000)
-            nap_us *= 2;
+        if (w->nap_us < 8000)
+            w->nap_us *= 2;
         if (B.stat(&h->id, &f) == 0) { /* there to join, or to refuse */
             rc = 1;
             break;
         }
         if (B.space(h, &where, &avail) != 0) /* nothing to go by */
             break;
-        /* Room, and still none to build in: not the racers' copies (the
-         * inodes, say): a few more tries, no more. */
+        /* Racers still building their copies will let go of them. */
+        building = B.building != NULL && B.building(h);
+        if (building || avail < (uintmax_t)size)
+            w->saw_racers = 1;
         if (avail >= (uintmax_t)size) {
-            rc = ++w->with_room <= 3;
+            /* Room now: try again; but where nobody was ever seen taking
+             * it, the room was not what was missing (the inodes, say): a
+             * few times only (racers that all let go at once look so). */
+            rc = w->saw_racers || ++w->with_room <= 8;
             break;
         }
-        if (avail != seen)
+        if (avail != seen || building)
             changed = now_ms();
         seen = avail;
     }
@@ -285,7 +293,7 @@ static int wait_for_room(const struct ushm *h, size_t size,
 static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
 {
     int create = flags & USHM_CREATE, excl = flags & USHM_EXCL, err;
-    struct room_wait room = { 0, 0 };
+    struct room_wait room = { 0, 0, 0, 0 };
     struct ushm__facts f;
 
     for (int tries = 1; tries <= USHM__TRIES; tries++) {
