@@ -10,7 +10,7 @@
  * give the whole segment its memory, where only the range copied needs it:
  * a sparse object can be far larger than the room that is left.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* SA_SIGINFO: XSI on older FreeBSD headers */
 
 /* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
  * so that a 32-bit build describes objects of 2 GiB and more. */

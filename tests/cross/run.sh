@@ -139,6 +139,12 @@ freebsd_sysroot() { # SRC DEST
     cp -R "$1/sys/sys/." "$2/usr/include/sys/"
     cp -R "$1/sys/amd64/include/." "$2/usr/include/machine/"
     cp -R "$1/sys/x86/include/." "$2/usr/include/x86/"
+    # sys/user.h (the start time of a process, lib/sync/proc-sysctl-freebsd.c)
+    # reaches bsm/audit.h and the kernel's vm/ headers.
+    for d in bsm vm; do
+        mkdir -p "$2/usr/include/$d"
+        cp -R "$1/sys/$d/." "$2/usr/include/$d/"
+    done
     # include/Makefile's links, and the header its build generates.
     for h in sched.h _semaphore.h aio.h errno.h fcntl.h linker_set.h poll.h \
              stdatomic.h stdint.h syslog.h ucontext.h; do
