@@ -68,7 +68,7 @@ static int guarded(void (*fn)(const struct span *), const struct span *s,
 {
     struct sigaction sa, old_sa;
     sigset_t bus, old_mask;
-    int failed = 0;
+    volatile int failed = 0; /* set after siglongjmp: kept in memory */
 
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigbus;
