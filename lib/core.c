@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "name.h"
 #include "open.h"
+#include "queue.h"
 #include "sync.h"
 
 #define B ushm__backend
@@ -171,6 +172,10 @@ int ushm_close(ushm_t *shm)
         return ushm__fail(EBUSY, "ushm_close(%s): the calling thread holds "
                           "the mutex at %p inside this mapping: unlock it "
                           "first", ushm__label(&shm->id), held);
+    if (ushm__queue_attached_in(shm->addr, shm->size))
+        return ushm__fail(EBUSY, "ushm_close(%s): this process has a "
+                          "ushm_queue_t attached inside this mapping: detach "
+                          "it first", ushm__label(&shm->id));
     err = B.unmap(shm);
     free(shm);
     return err;
