@@ -166,16 +166,16 @@ int ushm_close(ushm_t *shm)
 
     if (shm == NULL)
         return 0;
+    if (ushm__queue_attached_in(shm->addr, shm->size))
+        return ushm__fail(EBUSY, "ushm_close(%s): this process has a "
+                          "ushm_queue_t attached inside this mapping: detach "
+                          "it first", ushm__label(&shm->id));
     /* A holder's mutex must stay mapped: the kernel marks it when the holder
      * dies, in memory that would by then be gone or reused. */
     if (ushm__sync_held_in(shm->addr, shm->size, &held))
         return ushm__fail(EBUSY, "ushm_close(%s): the calling thread holds "
                           "the mutex at %p inside this mapping: unlock it "
                           "first", ushm__label(&shm->id), held);
-    if (ushm__queue_attached_in(shm->addr, shm->size))
-        return ushm__fail(EBUSY, "ushm_close(%s): this process has a "
-                          "ushm_queue_t attached inside this mapping: detach "
-                          "it first", ushm__label(&shm->id));
     err = B.unmap(shm);
     free(shm);
     return err;

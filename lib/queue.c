@@ -456,7 +456,8 @@ static int probe(const char *func, struct q_fixed *f, size_t bytes)
     if (write(fd[1], (unsigned char *)f + bytes - 1, 1) != 1 ||
         read(fd[0], &last, 1) != 1)
         err = ushm__fail(EFAULT, "%s(%p, %zu bytes): the region is not all "
-                         "mapped", func, (void *)f, bytes);
+                         "mapped (%s)", func, (void *)f, bytes,
+                         ushm_strerror(errno));
     else if (write(fd[1], &f->probe, sizeof f->probe) != sizeof f->probe)
         err = ushm__fail(EFAULT, "%s(%p): the region is not mapped", func,
                          (void *)f);
