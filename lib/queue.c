@@ -669,6 +669,17 @@ size_t ushm_queue_msg_max(const ushm_queue_t *q)
 
 /* ---- send and receive ------------------------------------------------------ */
 
+/* The deadline of a call with timeout_ms (< 0: none, 0), worked out the
+ * first time it is needed, from now. */
+static uint64_t deadline_of(long timeout_ms, uint64_t now, uint64_t *deadline_ns)
+{
+    if (timeout_ms <= 0)
+        return 0;
+    if (*deadline_ns == 0)
+        *deadline_ns = now + (uint64_t)timeout_ms * MS;
+    return *deadline_ns;
+}
+
 static int check_handle(const char *func, const struct ushm_queue *q, int role)
 {
     if (q == NULL)
@@ -684,20 +695,27 @@ static int check_handle(const char *func, const struct ushm_queue *q, int role)
     return 0;
 }
 
-/* Lock m, waiting until deadline_ns (0: no limit).  0, or a negative
- * errno; OWNERDEAD is reported through *dead. */
+/*
+ * Lock m: at once if it is free (no clock read on that path), else waiting
+ * until the deadline, which is worked out then, from timeout_ms, into
+ * *deadline_ns (0 until needed; a wait may so start a little late, never
+ * end early).  0, or a negative errno; OWNERDEAD is reported in *dead.
+ */
 static int lock_until(ushm_mutex_t *m, const char *func, const void *mem,
-                      uint64_t deadline_ns, int *dead)
+                      long timeout_ms, uint64_t *deadline_ns, int *dead)
 {
-    int e;
+    int e = ushm_mutex_trylock(m);
 
-    if (deadline_ns == 0) {
-        e = ushm_mutex_lock(m);
-    } else {
-        uint64_t now = mono_ns();
-        long ms = now >= deadline_ns ? 0 : (long)((deadline_ns - now + MS - 1) / MS);
+    if (e == -EBUSY) {
+        if (timeout_ms < 0) {
+            e = ushm_mutex_lock(m);
+        } else {
+            uint64_t now = mono_ns(), d = deadline_of(timeout_ms, now, deadline_ns);
+            long ms = now >= d ? 0 : (long)((d - now + MS - 1) / MS);
 
-        e = ushm_mutex_timedlock(m, ms);
+            /* ms == 0 may still wait briefly for a copy under way */
+            e = ushm_mutex_timedlock(m, timeout_ms == 0 ? 5 : ms);
+        }
     }
     *dead = e == USHM_OWNERDEAD;
     if (e >= 0)
@@ -706,14 +724,6 @@ static int lock_until(ushm_mutex_t *m, const char *func, const void *mem,
         return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed held "
                           "until the time ran out", func, mem);
     return mutex_failed(e, func, mem, "the queue's lock");
-}
-
-/* A deadline of 0 means none; ms == 0 lets the lock be waited for briefly. */
-static uint64_t deadline_of(long ms)
-{
-    if (ms < 0)
-        return 0;
-    return mono_ns() + (uint64_t)(ms == 0 ? 5 : ms) * MS;
 }
 
 static int ready(const struct ushm_queue *q, int consumer, uint64_t need)
@@ -727,7 +737,7 @@ static int ready(const struct ushm_queue *q, int consumer, uint64_t need)
 /* Wait until the queue has a message (consumer) or room for need bytes, the
  * other side is gone (-EPIPE), or deadline_ns passes (-ETIMEDOUT). */
 static int wait_for(struct ushm_queue *q, const char *func, int consumer,
-                    uint64_t need, long ms, uint64_t deadline_ns, int *spun)
+                    uint64_t need, long ms, uint64_t *deadline_p, int *spun)
 {
     struct q_fixed *f = q->f;
     atomic_uint *word = consumer ? &f->c_wait : &f->p_wait;
@@ -748,7 +758,7 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
         }
     }
     for (int force = 0;; force = 1) {
-        uint64_t now, until;
+        uint64_t now, until, deadline_ns;
 
         if (ready(q, consumer, need))
             return 0;
@@ -762,6 +772,7 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
                               "any more" : "no consumer is attached any more");
         }
         now = mono_ns();
+        deadline_ns = deadline_of(ms, now, deadline_p);
         if (ms == 0 || (deadline_ns != 0 && now >= deadline_ns))
             return ushm__fail(ETIMEDOUT, "%s(%p, %ld ms): the queue stayed %s",
                               func, (void *)f, ms, consumer ? "empty" :
@@ -824,7 +835,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                     long timeout_ms)
 {
     static const char func[] = "ushm_queue_send";
-    uint64_t need = record_size(len), deadline;
+    uint64_t need = record_size(len), deadline = 0;
     int err, spun = 0;
 
     if ((err = check_handle(func, q, USHM_QUEUE_SEND)) < 0)
@@ -835,7 +846,6 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): longer than the "
                           "queue's %zu (ushm_queue_msg_max)", func,
                           (void *)q->f, len, q->msg_max);
-    deadline = deadline_of(timeout_ms);
     for (;;) {
         struct q_fixed *f = q->f;
         uint64_t h, t;
@@ -846,7 +856,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             return err < 0 ? err : ushm__fail(EPIPE, "%s(%p): no consumer is "
                                               "attached any more", func,
                                               (void *)f);
-        if ((err = lock_until(&f->plock, func, f, deadline, &dead)) < 0)
+        if ((err = lock_until(&f->plock, func, f, timeout_ms, &deadline, &dead)) < 0)
             return err;
         h = atomic_load_explicit(&f->head, memory_order_relaxed);
         t = dead ? atomic_load_explicit(&f->tail, memory_order_acquire)
@@ -875,7 +885,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             return 0;
         }
         ushm_mutex_unlock(&f->plock);
-        if ((err = wait_for(q, func, 0, need, timeout_ms, deadline, &spun)) < 0)
+        if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
 }
@@ -884,7 +894,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
                     long timeout_ms)
 {
     static const char func[] = "ushm_queue_recv";
-    uint64_t deadline;
+    uint64_t deadline = 0;
     int err, spun = 0;
 
     if ((err = check_handle(func, q, USHM_QUEUE_RECV)) < 0)
@@ -893,7 +903,6 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         return ushm__fail(EINVAL, "%s(%p): len is NULL", func, (void *)q->f);
     if (buf == NULL && cap > 0)
         return ushm__fail(EINVAL, "%s(%p): buf is NULL", func, (void *)q->f);
-    deadline = deadline_of(timeout_ms);
     for (;;) {
         struct q_fixed *f = q->f;
         uint64_t h, t, need;
@@ -903,7 +912,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         if (atomic_load_explicit(&f->head, memory_order_acquire) ==
             atomic_load_explicit(&f->tail, memory_order_acquire))
             goto wait;
-        if ((err = lock_until(&f->clock, func, f, deadline, &dead)) < 0)
+        if ((err = lock_until(&f->clock, func, f, timeout_ms, &deadline, &dead)) < 0)
             return err;
         t = atomic_load_explicit(&f->tail, memory_order_relaxed);
         h = dead ? t : f->head_seen;
@@ -942,7 +951,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
             wake(&f->p_wait);
         return 0;
     wait:
-        if ((err = wait_for(q, func, 1, 0, timeout_ms, deadline, &spun)) < 0)
+        if ((err = wait_for(q, func, 1, 0, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
 }
