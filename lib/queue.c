@@ -443,39 +443,61 @@ static int not_a_queue(const char *func, const void *mem, unsigned tag)
                       "overwritten", func, mem, tag);
 }
 
-/* -EFAULT for memory that is not mapped, -EACCES for read-only memory,
- * found without touching it (see the comment at the top). */
-static int probe(const char *func, struct q_fixed *f, size_t bytes)
-{
-    int fd[2], err = 0;
-    unsigned char last;
-
-    if (pipe(fd) != 0)
-        return ushm__fail(errno, "%s(%p): pipe() to probe the memory: %s",
-                          func, (void *)f, ushm_strerror(errno));
-    if (write(fd[1], (unsigned char *)f + bytes - 1, 1) != 1 ||
-        read(fd[0], &last, 1) != 1)
-        err = ushm__fail(EFAULT, "%s(%p, %zu bytes): the region is not all "
-                         "mapped (%s)", func, (void *)f, bytes,
-                         ushm_strerror(errno));
-    else if (write(fd[1], &f->probe, sizeof f->probe) != sizeof f->probe)
-        err = ushm__fail(EFAULT, "%s(%p): the region is not mapped", func,
-                         (void *)f);
-    else if (read(fd[0], &f->probe, sizeof f->probe) != sizeof f->probe)
-        err = ushm__fail(EACCES, "%s(%p): the region is mapped read-only "
-                         "(USHM_RDONLY): a queue's users write to it", func,
-                         (void *)f);
-    close(fd[0]);
-    close(fd[1]);
-    return err;
-}
-
 static int zero_from(const unsigned char *p, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
         if (p[i] != 0)
             return 0;
     return 1;
+}
+
+/* 1 when the header is zero and the rest of the fixed part is not, and no
+ * attach has set the queue up meanwhile (it writes only after its tag). */
+static int garbage_behind_zero(struct q_fixed *f, const struct q_layout *l)
+{
+    if (atomic_load_explicit(&f->bytes, memory_order_acquire) != 0 ||
+        zero_from((const unsigned char *)f, 16, l->ring_off))
+        return 0;
+    atomic_thread_fence(memory_order_seq_cst);
+    return atomic_load_explicit(&f->tag, memory_order_acquire) == 0;
+}
+
+/*
+ * -EFAULT for memory that is not all mapped, -EPROTO for bytes that are
+ * plainly not a queue, -EACCES for read-only memory: found in that order,
+ * without a fault and without writing to memory that is not a queue (see
+ * the comment at the top).
+ */
+static int probe(const char *func, struct q_fixed *f, size_t bytes,
+                 const struct q_layout *l)
+{
+    int fd[2], err = 0;
+    unsigned char last;
+    unsigned tag;
+
+    if (pipe(fd) != 0)
+        return ushm__fail(errno, "%s(%p): pipe() to probe the memory: %s",
+                          func, (void *)f, ushm_strerror(errno));
+    if (write(fd[1], (unsigned char *)f + bytes - 1, 1) != 1 ||
+        read(fd[0], &last, 1) != 1 ||
+        write(fd[1], &f->probe, sizeof f->probe) != sizeof f->probe) {
+        err = ushm__fail(EFAULT, "%s(%p, %zu bytes): the region is not all "
+                         "mapped", func, (void *)f, bytes);
+    } else if ((tag = atomic_load_explicit(&f->tag, memory_order_acquire)) != 0 &&
+               tag != Q_TAG) {
+        err = not_a_queue(func, f, tag);
+    } else if (tag == 0 && garbage_behind_zero(f, l)) {
+        err = ushm__fail(EPROTO, "%s(%p): these bytes are not a ushm_queue_t: "
+                         "its first bytes are zero and the rest is not", func,
+                         (void *)f);
+    } else if (read(fd[0], &f->probe, sizeof f->probe) != sizeof f->probe) {
+        err = ushm__fail(EACCES, "%s(%p): the region is mapped read-only "
+                         "(USHM_RDONLY): a queue's users write to it", func,
+                         (void *)f);
+    }
+    close(fd[0]);
+    close(fd[1]);
+    return err;
 }
 
 /* The header made ours: set up if all zero, else checked. */
@@ -611,9 +633,9 @@ int ushm_queue_attach(ushm_queue_t **qp, void *mem, size_t bytes, int flags)
         return ushm__fail(EINVAL, "ushm_queue_attach(%p): flags 0x%x: want "
                           "USHM_QUEUE_SEND, USHM_QUEUE_RECV or both", mem,
                           (unsigned)flags);
-    if ((err = probe("ushm_queue_attach", mem, bytes)) < 0)
-        return err;
     layout_of(bytes, &l);
+    if ((err = probe("ushm_queue_attach", mem, bytes, &l)) < 0)
+        return err;
     if ((err = set_up("ushm_queue_attach", mem, bytes, &l)) < 0)
         return err;
     q = malloc(sizeof *q);
@@ -971,9 +993,9 @@ int ushm_queue_stat(void *mem, size_t bytes, struct ushm_queue_stat *st)
     if ((err = check_region("ushm_queue_stat", mem, bytes)) < 0)
         return err;
     memset(st, 0, sizeof *st);
-    if ((err = probe("ushm_queue_stat", mem, bytes)) < 0)
-        return err;
     layout_of(bytes, &l);
+    if ((err = probe("ushm_queue_stat", mem, bytes, &l)) < 0)
+        return err;
     handle_init(&q, mem, bytes, &l);
     st->capacity = l.ring;
     st->msg_max = q.msg_max;
