@@ -7,6 +7,7 @@
  *   ushm-list.c    what the backend holds: one entry per segment
  *   ushm-output.c  the columns behind ls and stat: table and JSON
  *   ushm-cmds.c    the subcommands
+ *   ushm-queue.c   the queue's subcommands (send, recv) and stat's lines
  * "ushm demo" is the example examples/demo.c, linked in.
  */
 #ifndef USHM_TOOL_H
@@ -37,11 +38,16 @@ enum {
     OPT_BYTES = 1 << 5,
     OPT_NOHEADINGS = 1 << 6,
     OPT_OUTPUT = 1 << 7,
+    OPT_SIZE = 1 << 8,
+    OPT_RAW = 1 << 9,
+    OPT_COUNT = 1 << 10,
+    OPT_TIMEOUT = 1 << 11,
 };
 
 struct args {
     unsigned seen;          /* OPT_* bits given */
     const char *mode, *offset, *length, *output;
+    const char *size, *count, *timeout;     /* the queue's subcommands */
     char **pos;             /* positional arguments */
     int npos;
 };
@@ -149,5 +155,11 @@ int cmd_read(const struct command *, struct args *);
 int cmd_ls(const struct command *, struct args *);
 int cmd_info(const struct command *, struct args *);
 int cmd_demo(const struct command *, struct args *);
+
+/* ---- ushm-queue.c: send, recv and stat's queue lines ---- */
+
+int cmd_send(const struct command *, struct args *);
+int cmd_recv(const struct command *, struct args *);
+void print_queue_stat(const char *name);
 
 #endif
