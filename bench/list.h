@@ -14,6 +14,7 @@
     X(mutex, 1)       \
     X(roundtrip, 1)   \
     X(ring, 1)        \
+    X(queue, 0)       \
     X(touch, 0)
 
 #define BENCH_DECLARE(name, shares_sync) void bench_##name(void);
