@@ -8,8 +8,8 @@
  *     0  header: tag (0 = never set up), bytes, the probe word
  *    64  the producers' lock, a ushm_mutex_t
  *   128  the consumers' lock, a ushm_mutex_t
- *   192  producers' line: head, tail_seen, sent         (under the lock)
- *   256  consumers' line: tail, head_seen, received     (under the lock)
+ *   192  producers' line: head, sent                    (under the lock)
+ *   256  consumers' line: tail, received                (under the lock)
  *   320  c_wait, p_wait (the words waiters sleep on), gen, ever
  *   384  role[places]: what the handle in each place is (32-bit words)
  *     .  place[places]: a ushm_mutex_t per attached handle
@@ -35,10 +35,13 @@
  *  - a consumer killed after its tail store took one message with it: at
  *    most one lost per consumer killed, as the contract allows.
  * The locks are robust: the next one to lock after a holder died gets
- * USHM_OWNERDEAD and repairs only its side's cached copy (tail_seen or
- * head_seen, which a 32-bit holder may have torn), then goes on.  The
- * cached copies spare the other side's line a miss per message: a producer
- * reads tail only when head - tail_seen says the ring is full.
+ * USHM_OWNERDEAD and has nothing to repair: it goes on.  Each handle keeps
+ * in its own memory the last tail (producer) or head (consumer) it read,
+ * to spare the other side's line a miss per message: a producer reads tail
+ * only when head - its copy says the ring is full.  Both only grow, so a
+ * copy is never ahead of the truth, and no other process can spoil it
+ * (in the shared bytes, a scribbled copy could let a producer overwrite
+ * unread records).
  *
  * Presence.  Each handle holds a place: the place's ushm_mutex_t, locked
  * by the thread that attached, for as long as the handle is attached, and
@@ -122,12 +125,12 @@ struct q_fixed {
     ushm_mutex_t clock;
     /* 192: the producers' */
     _Atomic uint64_t head;
-    uint64_t tail_seen;
+    uint64_t spare1_;
     _Atomic uint64_t sent;
     unsigned char pad1_[LINE - 24];
     /* 256: the consumers' */
     _Atomic uint64_t tail;
-    uint64_t head_seen;
+    uint64_t spare2_;
     _Atomic uint64_t received;
     unsigned char pad2_[LINE - 24];
     /* 320: rarely written */
@@ -196,6 +199,9 @@ struct ushm_queue {
     atomic_uint seen_gen;
     atomic_uint live;           /* ALL_ROLES bits with a live handle */
     _Atomic uint64_t next_scan_ns;
+    uint64_t tail_seen;         /* under the producers' lock */
+    uint64_t head_stored;       /* the last head this handle stored */
+    uint64_t head_seen;         /* under the consumers' lock */
     struct ushm_queue *next;    /* the registry */
 };
 
@@ -665,10 +671,12 @@ int ushm_queue_detach(ushm_queue_t *q)
     if (q->fork_gen == atomic_load_explicit(&fork_gen, memory_order_relaxed)) {
         mine = q->my_role;
         if (pthread_equal(q->owner, pthread_self())) {
-            if (atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine,
-                                                        0, memory_order_acq_rel,
-                                                        memory_order_relaxed))
-                ushm_mutex_unlock(&q->place[q->slot]);
+            /* Ours while this thread lives, even if the role word was
+             * overwritten: the mutex is unlocked whatever it says. */
+            atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine, 0,
+                                                    memory_order_acq_rel,
+                                                    memory_order_relaxed);
+            ushm_mutex_unlock(&q->place[q->slot]);
         } else {
             /* Only the thread that attached can unlock the place: it counts
              * as detached now, and is free when that thread ends.  The
@@ -880,13 +888,14 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                                               (void *)f);
         if ((err = lock_until(&f->plock, func, f, timeout_ms, &deadline, &dead)) < 0)
             return err;
+        (void)dead; /* a holder that died leaves nothing to repair */
         h = atomic_load_explicit(&f->head, memory_order_relaxed);
-        t = dead ? atomic_load_explicit(&f->tail, memory_order_acquire)
-                 : f->tail_seen;
+        t = q->tail_seen;
         if (h - t > q->ring_size || q->ring_size - (h - t) < need)
-            t = atomic_load_explicit(&f->tail, memory_order_acquire);
-        f->tail_seen = t;
-        if (h - t > q->ring_size || (h & 7) != 0) {
+            q->tail_seen = t = atomic_load_explicit(&f->tail, memory_order_acquire);
+        /* head never goes back: one that did was overwritten, and writing
+         * there would tear the records after it */
+        if (h - t > q->ring_size || (h & 7) != 0 || h < q->head_stored) {
             ushm_mutex_unlock(&f->plock);
             return overwritten(func, q, "head, tail", h, t);
         }
@@ -900,6 +909,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                                   atomic_load_explicit(&f->sent, memory_order_relaxed) + 1,
                                   memory_order_relaxed);
             atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
+            q->head_stored = h + need;
             woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
             ushm_mutex_unlock(&f->plock);
             if (woke)
@@ -936,10 +946,11 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
             goto wait;
         if ((err = lock_until(&f->clock, func, f, timeout_ms, &deadline, &dead)) < 0)
             return err;
+        (void)dead;
         t = atomic_load_explicit(&f->tail, memory_order_relaxed);
-        h = dead ? t : f->head_seen;
+        h = q->head_seen;
         if (h == t || h - t > q->ring_size)
-            f->head_seen = h = atomic_load_explicit(&f->head, memory_order_acquire);
+            q->head_seen = h = atomic_load_explicit(&f->head, memory_order_acquire);
         if (h == t) {
             ushm_mutex_unlock(&f->clock);
             goto wait;
