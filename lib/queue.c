@@ -207,6 +207,16 @@ struct ushm_queue {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ushm_queue *registry;
+
+/* Places of handles detached by another thread than the one that attached
+ * them (only that thread can unlock a place): unlocked by that thread in
+ * its next attach, detach or ushm_close(). */
+struct pending_place {
+    ushm_mutex_t *place;
+    pthread_t owner;
+    struct pending_place *next;
+};
+static struct pending_place *pending;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 static atomic_uint fork_gen;    /* + 1 in every child of fork() */
 
@@ -218,6 +228,7 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
 static void after_fork_child(void)
 {
     registry = NULL;
+    pending = NULL; /* the parent's: freed with this process */
     atomic_fetch_add_explicit(&fork_gen, 1, memory_order_relaxed);
     pthread_mutex_unlock(&registry_lock);
 }
@@ -227,9 +238,30 @@ static void registry_setup(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
+/* Unlock the places this thread holds for handles that other threads
+ * detached.  Under registry_lock. */
+static void release_pending(void)
+{
+    for (struct pending_place **p = &pending; *p != NULL;) {
+        struct pending_place *e = *p;
+
+        if (!pthread_equal(e->owner, pthread_self())) {
+            p = &e->next;
+            continue;
+        }
+        /* Nothing but the unlock, which touches the mutex only if this
+         * thread holds it (a thread with a reused id does not): the role
+         * word says ROLE_GONE until the next attach takes the place. */
+        ushm_mutex_unlock(e->place);
+        *p = e->next;
+        free(e);
+    }
+}
+
 static void registry_add(struct ushm_queue *q)
 {
     pthread_mutex_lock(&registry_lock);
+    release_pending();
     q->next = registry;
     registry = q;
     pthread_mutex_unlock(&registry_lock);
@@ -238,6 +270,7 @@ static void registry_add(struct ushm_queue *q)
 static void registry_remove(struct ushm_queue *q)
 {
     pthread_mutex_lock(&registry_lock);
+    release_pending();
     for (struct ushm_queue **p = &registry; *p != NULL; p = &(*p)->next)
         if (*p == q) {
             *p = q->next;
@@ -252,6 +285,7 @@ int ushm__queue_attached_in(const void *addr, size_t len)
     int found = 0;
 
     pthread_mutex_lock(&registry_lock);
+    release_pending(); /* so that a place's mutex keeps no mapping busy */
     for (const struct ushm_queue *q = registry; q != NULL && !found; q = q->next) {
         uintptr_t m = (uintptr_t)q->f;
 
@@ -679,12 +713,25 @@ int ushm_queue_detach(ushm_queue_t *q)
             ushm_mutex_unlock(&q->place[q->slot]);
         } else {
             /* Only the thread that attached can unlock the place: it counts
-             * as detached now, and is free when that thread ends.  The
-             * ticket keeps a place that someone else took since alone. */
-            atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine,
-                                                    mine | ROLE_GONE,
-                                                    memory_order_acq_rel,
-                                                    memory_order_relaxed);
+             * as detached now, and that thread unlocks it in its next
+             * attach, detach or ushm_close(), or the kernel when it ends.
+             * The ticket keeps a place that someone else took since alone. */
+            struct pending_place *e = malloc(sizeof *e);
+
+            if (atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine,
+                                                        mine | ROLE_GONE,
+                                                        memory_order_acq_rel,
+                                                        memory_order_relaxed) &&
+                e != NULL) {
+                e->place = &q->place[q->slot];
+                e->owner = q->owner;
+                pthread_mutex_lock(&registry_lock);
+                e->next = pending;
+                pending = e;
+                pthread_mutex_unlock(&registry_lock);
+            } else {
+                free(e);
+            }
         }
         wake_all(q->f);
     }

@@ -11,6 +11,7 @@
  */
 #include "queue-common.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 
 #define SEG (64 * 1024)
@@ -388,6 +389,34 @@ static void consumer_first(void)
     q_result(ok, "consumer_first", "waited for the first producer (%d), then -EPIPE", rc);
 }
 
+static void *detach_in_thread(void *q)
+{
+    return (void *)(intptr_t)ushm_queue_detach(q);
+}
+
+/* A handle detached by another thread than the one that attached it: it
+ * counts as detached at once, and its place is given back by the
+ * attaching thread's next call (here ushm_close), which must succeed. */
+static void detach_other_thread(void)
+{
+    ushm_t *s = q_anon(SEG);
+    ushm_queue_t *p, *c;
+    pthread_t t;
+    void *rc;
+    char buf[16];
+    size_t n;
+    int ok = 1;
+
+    ok &= expect(ushm_queue_attach(&p, ushm_addr(s), SEG, USHM_QUEUE_SEND), 0, "attach", NULL);
+    ok &= expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
+    ok &= pthread_create(&t, NULL, detach_in_thread, p) == 0 && pthread_join(t, &rc) == 0 &&
+          rc == NULL;
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPIPE, "recv after the detach", "no producer");
+    ok &= expect(ushm_queue_detach(c), 0, "detach", NULL);
+    ok &= expect(ushm_close(s), 0, "close by the attaching thread", NULL);
+    q_result(ok, "detach_other_thread", "detached at once; the place given back by the attaching thread's close");
+}
+
 int main(void)
 {
     q_main_pid = getpid();
@@ -400,6 +429,7 @@ int main(void)
     timeouts();
     stat_and_fork();
     consumer_first();
+    detach_other_thread();
     if (q_leftovers() != 0)
         q_result(0, "leftovers", "names of this run were left");
     return q_finish();
