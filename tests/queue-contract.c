@@ -331,6 +331,8 @@ static void stat_and_fork(void)
         if (rc == 0 && ushm_close(s) != -EBUSY) /* mine is attached */
             rc = 5;
         ushm_queue_detach(mine);
+        if (rc == 0 && ushm_close(s) != 0)
+            rc = 6;
         _exit(rc);
     }
     close(fd[0]);
