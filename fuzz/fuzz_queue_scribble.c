@@ -10,13 +10,13 @@
  * argument (the offset of the scribble) and a value.  Sends and receives
  * never wait (0 ms), so nothing can hang.
  *
- * What is scribbled: the queue's own words, that is its header, the lines
- * of head and tail, the words waiters sleep on and the places' role words,
- * and the ring.  Not the bytes of the ushm_mutex_t inside (the producers'
- * and consumers' locks and the places): a mutex whose bytes are overwritten
- * while it is held is the mutex's own contract (ushm_mutex_lock(3): it
- * fails safe in lock, trylock and timedlock; the C library's unlock of a
- * robust mutex follows pointers kept inside it).
+ * What is scribbled: the queue's own words, that is its header, its two
+ * locks, the lines of head and tail, the words waiters sleep on and the
+ * places' role words, and the ring.  Not the bytes of the ushm_mutex_t
+ * that make the places: a mutex whose bytes are overwritten while it is
+ * held is the mutex's own contract (ushm_mutex_lock(3): it fails safe in
+ * lock, trylock and timedlock; the C library's unlock of a robust mutex
+ * follows pointers kept inside it).
  *
  * Every message is 8 * k bytes of the pair (n, n), n its number: two equal
  * 32-bit halves can never pass for a record's header (a length and its
@@ -49,8 +49,6 @@
 
 #define BYTES 4096
 /* The layout of a 4096-byte queue (lib/queue.c): 16 places. */
-#define PLOCK 64
-#define CLOCK 128
 #define PLACES 448
 #define RING 1472
 
@@ -58,7 +56,7 @@ static unsigned char *region;
 
 static int mutex_byte(size_t off)
 {
-    return (off >= PLOCK && off < CLOCK + 64) || (off >= PLACES && off < RING);
+    return off >= PLACES && off < RING;
 }
 
 static int known(int rc)

@@ -6,8 +6,8 @@
  *
  * Layout (offsets from mem; every part on its own 64-byte line):
  *     0  header: tag (0 = never set up), bytes, the probe word
- *    64  the producers' lock, a ushm_mutex_t
- *   128  the consumers' lock, a ushm_mutex_t
+ *    64  the producers' lock word (see lease_lock)
+ *   128  the consumers' lock word
  *   192  producers' line: head, sent                    (under the lock)
  *   256  consumers' line: tail, received                (under the lock)
  *   320  c_wait, p_wait (the words waiters sleep on), gen, ever
@@ -34,8 +34,11 @@
  *    the whole message: no message lost that a send returned 0 for;
  *  - a consumer killed after its tail store took one message with it: at
  *    most one lost per consumer killed, as the contract allows.
- * The locks are robust: the next one to lock after a holder died gets
- * USHM_OWNERDEAD and has nothing to repair: it goes on.  Each handle keeps
+ * A lock is a word naming its holder's place (below): a waiter that finds
+ * the holder's place dead or given up takes the lock over, and has nothing
+ * to repair.  One compare-and-swap to lock and one exchange to unlock,
+ * where a robust pthread mutex costs several times that (they were one
+ * first: a third of the time per message went to them).  Each handle keeps
  * in its own memory the last tail (producer) or head (consumer) it read,
  * to spare the other side's line a miss per message: a producer reads tail
  * only when head - its copy says the ring is full.  Both only grow, so a
@@ -47,9 +50,12 @@
  * by the thread that attached, for as long as the handle is attached, and
  * its role word (ROLE_SEND | ROLE_RECV, a ticket against reuse).  When the
  * process dies (or that thread ends: documented) the kernel marks the
- * mutex, so whoever scans next, a waiting peer, an attach or
- * ushm_queue_stat(), trylocks it, gets USHM_OWNERDEAD, clears the role and
- * bumps gen: the dead handle is detached.  A scan costs a trylock per
+ * mutex, so whoever scans next, a waiting peer, an attach, a waiter for
+ * a lock it held or ushm_queue_stat(), trylocks it, gets USHM_OWNERDEAD,
+ * clears the role and bumps gen: the dead handle is detached.  Another
+ * thread's call on a handle whose attaching thread ended is -EBADF (the
+ * locks know a holder by its place); the one window left, that thread
+ * ending during another's copy, is documented as a misuse.  A scan costs a trylock per
  * occupied place and no system call.  ever records that a producer
  * (consumer) was ever attached: -EPIPE is "ever, and none now".  A consumer
  * scans only when the queue is empty; a producer on every send when gen
@@ -120,9 +126,11 @@ struct q_fixed {
     _Atomic uint64_t bytes;
     uint64_t probe;             /* only ever copied onto itself */
     unsigned char pad0_[LINE - 24];
-    /* 64, 128 */
-    ushm_mutex_t plock;
-    ushm_mutex_t clock;
+    /* 64, 128: the producers' and the consumers' lock (see lease_lock) */
+    atomic_uint plock;
+    unsigned char pad4_[LINE - 4];
+    atomic_uint clock;
+    unsigned char pad5_[LINE - 4];
     /* 192: the producers' */
     _Atomic uint64_t head;
     uint64_t spare1_;
@@ -151,7 +159,7 @@ _Static_assert(offsetof(struct q_fixed, head) == 192 &&
 /* The tag: "UQ", the layout's version, the C library and the pointer size
  * (which fix the ushm_mutex_t inside, a pthread mutex). */
 #define TAG_MAGIC 0x5551u
-#define TAG_LAYOUT 1u
+#define TAG_LAYOUT 2u
 #define LIBC_GLIBC 1u
 #define LIBC_MUSL 2u
 #define LIBC_OTHER 3u
@@ -757,6 +765,29 @@ static uint64_t deadline_of(long timeout_ms, uint64_t now, uint64_t *deadline_ns
     return *deadline_ns;
 }
 
+/*
+ * A call from another thread than the one that attached q: that thread must
+ * still hold q's place, or its end has detached q (and the locks, which
+ * know holders by their place, could be taken from this one): -EBADF.
+ */
+static int check_owner(const char *func, const struct ushm_queue *q)
+{
+    unsigned mine = q->my_role;
+    int e = ushm_mutex_trylock(&q->place[q->slot]);
+
+    if (e == -EBUSY)
+        return 0;
+    if (e < 0)
+        return mutex_failed(e, func, q->f, "the handle's place");
+    if (atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine, 0,
+                                                memory_order_acq_rel,
+                                                memory_order_relaxed))
+        wake_all(q->f);
+    ushm_mutex_unlock(&q->place[q->slot]);
+    return ushm__fail(EBADF, "%s(%p): the thread that attached this handle "
+                      "has ended, which detached it", func, (void *)q->f);
+}
+
 static int check_handle(const char *func, const struct ushm_queue *q, int role)
 {
     if (q == NULL)
@@ -769,38 +800,119 @@ static int check_handle(const char *func, const struct ushm_queue *q, int role)
         return ushm__fail(EBADF, "%s(%p): the handle was attached by the "
                           "parent of this process: a child of fork() attaches "
                           "its own", func, (void *)q->f);
+    if (!pthread_equal(q->owner, pthread_self()))
+        return check_owner(func, q);
     return 0;
 }
 
 /*
- * Lock m: at once if it is free (no clock read on that path), else waiting
- * until the deadline, which is worked out then, from timeout_ms, into
- * *deadline_ns (0 until needed; a wait may so start a little late, never
- * end early).  0, or a negative errno; OWNERDEAD is reported in *dead.
+ * The producers' and the consumers' locks: a word that holds 0 when free,
+ * else who holds it: the holder's place (bits 0-6, place + 1), whether
+ * someone sleeps on it (LOCK_WAITERS) and the ticket of the holder's handle
+ * (bits 8-31).  Taking it is one compare-and-swap, giving it back one
+ * exchange (and a wake only when someone sleeps): a robust pthread mutex
+ * costs several times that, twice per message.  A holder that died is
+ * found through its place as a scan finds it: a ticket that is no longer
+ * the place's, or the place's mutex left OWNERDEAD, and the lock is taken
+ * from it with a compare-and-swap.  What the lock guards needs no repair
+ * (head and tail move in one store each).  A thread that uses a handle
+ * after the thread that attached it ended could lose its lock so while it
+ * copies: calls from such a thread say -EBADF (see check_owner).
  */
-static int lock_until(ushm_mutex_t *m, const char *func, const void *mem,
-                      long timeout_ms, uint64_t *deadline_ns, int *dead)
+#define LOCK_PLACE(w) ((w) & 0x7fu)
+#define LOCK_WAITERS 0x80u
+#define LOCK_TICKET(w) ((w) >> 8)
+
+/* 1 when the holder of lock word w is gone, 0 when it lives, <0: bad word. */
+static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
 {
-    int e = ushm_mutex_trylock(m);
+    unsigned i = LOCK_PLACE(w) - 1, r;
+    int e;
 
-    if (e == -EBUSY) {
-        if (timeout_ms < 0) {
-            e = ushm_mutex_lock(m);
-        } else {
-            uint64_t now = mono_ns(), d = deadline_of(timeout_ms, now, deadline_ns);
-            long ms = now >= d ? 0 : (long)((d - now + MS - 1) / MS);
+    if (LOCK_PLACE(w) == 0 || i >= q->places)
+        return ushm__fail(EPROTO, "%s(%p): the queue's lock holds 0x%08x: "
+                          "the queue's bytes were overwritten", func,
+                          (void *)q->f, w);
+    r = atomic_load_explicit(&q->role[i], memory_order_acquire);
+    if ((r & ROLE_GONE) || ROLE_TICKET(r) != LOCK_TICKET(w))
+        return 1; /* its handle was detached, or its place taken since */
+    e = ushm_mutex_trylock(&q->place[i]);
+    if (e == -EBUSY || e == -EDEADLK)
+        return 0;
+    if (e < 0)
+        return mutex_failed(e, func, q->f, "a place of the queue");
+    /* its attaching thread died: detach its handle, as a scan does */
+    if (atomic_compare_exchange_strong_explicit(&q->role[i], &r, 0,
+                                                memory_order_acq_rel,
+                                                memory_order_relaxed))
+        wake_all(q->f);
+    ushm_mutex_unlock(&q->place[i]);
+    return 1;
+}
 
-            /* ms == 0 may still wait briefly for a copy under way */
-            e = ushm_mutex_timedlock(m, timeout_ms == 0 ? 5 : ms);
+static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
+                      long timeout_ms, uint64_t *deadline_ns)
+{
+    unsigned me = (q->slot + 1) | (ROLE_TICKET(q->my_role) << 8), w = 0;
+    long backoff = 0;
+
+    if (atomic_compare_exchange_strong_explicit(lock, &w, me, memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
+    for (unsigned spin = 0;; spin++) {
+        uint64_t now, d, until;
+        int gone;
+
+        w = atomic_load_explicit(lock, memory_order_relaxed);
+        if (w == 0) {
+            if (atomic_compare_exchange_weak_explicit(lock, &w, me,
+                                                      memory_order_acquire,
+                                                      memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        if (spin < 200) { /* a copy under way ends in microseconds */
+            cpu_relax();
+            continue;
+        }
+        if ((gone = holder_gone(q, func, w)) < 0)
+            return gone;
+        if (gone) {
+            /* steal it, keeping the sleepers' flag for our release */
+            if (atomic_compare_exchange_strong_explicit(lock, &w,
+                                                        me | (w & LOCK_WAITERS),
+                                                        memory_order_acquire,
+                                                        memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        now = mono_ns();
+        d = deadline_of(timeout_ms == 0 ? 5 : timeout_ms, now, deadline_ns);
+        if (timeout_ms >= 0 && now >= d)
+            return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed held "
+                              "until the time ran out", func, (void *)q->f);
+        if (!(w & LOCK_WAITERS) &&
+            !atomic_compare_exchange_strong_explicit(lock, &w, w | LOCK_WAITERS,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed))
+            continue;
+        /* asleep until a release, at most a scan's slice: a holder that
+         * died wakes nobody */
+        until = now + SCAN_EVERY_MS * (uint64_t)MS;
+        if (timeout_ms >= 0 && d < until)
+            until = d;
+        {
+            struct timespec ts = ts_of(until);
+
+            ushm__queue_wait(lock, w | LOCK_WAITERS, &ts, &backoff);
         }
     }
-    *dead = e == USHM_OWNERDEAD;
-    if (e >= 0)
-        return 0;
-    if (e == -ETIMEDOUT)
-        return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed held "
-                          "until the time ran out", func, mem);
-    return mutex_failed(e, func, mem, "the queue's lock");
+}
+
+static void lease_unlock(atomic_uint *lock)
+{
+    if (atomic_exchange_explicit(lock, 0, memory_order_release) & LOCK_WAITERS)
+        ushm__queue_wake(lock);
 }
 
 static int ready(const struct ushm_queue *q, int consumer, uint64_t need)
@@ -927,15 +1039,14 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         struct q_fixed *f = q->f;
         uint64_t h, t;
         uint32_t hdr[2];
-        int dead, woke;
+        int woke;
 
         if ((err = peers_gone(q, func, USHM_QUEUE_RECV, 0)) != 0)
             return err < 0 ? err : ushm__fail(EPIPE, "%s(%p): no consumer is "
                                               "attached any more", func,
                                               (void *)f);
-        if ((err = lock_until(&f->plock, func, f, timeout_ms, &deadline, &dead)) < 0)
+        if ((err = lease_lock(q, &f->plock, func, timeout_ms, &deadline)) < 0)
             return err;
-        (void)dead; /* a holder that died leaves nothing to repair */
         h = atomic_load_explicit(&f->head, memory_order_relaxed);
         t = q->tail_seen;
         if (h - t > q->ring_size || q->ring_size - (h - t) < need)
@@ -943,7 +1054,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         /* head never goes back: one that did was overwritten, and writing
          * there would tear the records after it */
         if (h - t > q->ring_size || (h & 7) != 0 || h < q->head_stored) {
-            ushm_mutex_unlock(&f->plock);
+            lease_unlock(&f->plock);
             return overwritten(func, q, "head, tail", h, t);
         }
         if (q->ring_size - (h - t) >= need) {
@@ -958,12 +1069,12 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
             q->head_stored = h + need;
             woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
-            ushm_mutex_unlock(&f->plock);
+            lease_unlock(&f->plock);
             if (woke)
                 wake(&f->c_wait);
             return 0;
         }
-        ushm_mutex_unlock(&f->plock);
+        lease_unlock(&f->plock);
         if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
@@ -986,35 +1097,34 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         struct q_fixed *f = q->f;
         uint64_t h, t, need;
         uint32_t hdr[2];
-        int dead, woke;
+        int woke;
 
         if (atomic_load_explicit(&f->head, memory_order_acquire) ==
             atomic_load_explicit(&f->tail, memory_order_acquire))
             goto wait;
-        if ((err = lock_until(&f->clock, func, f, timeout_ms, &deadline, &dead)) < 0)
+        if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
             return err;
-        (void)dead;
         t = atomic_load_explicit(&f->tail, memory_order_relaxed);
         h = q->head_seen;
         if (h == t || h - t > q->ring_size)
             q->head_seen = h = atomic_load_explicit(&f->head, memory_order_acquire);
         if (h == t) {
-            ushm_mutex_unlock(&f->clock);
+            lease_unlock(&f->clock);
             goto wait;
         }
         if (h - t > q->ring_size || (t & 7) != 0) {
-            ushm_mutex_unlock(&f->clock);
+            lease_unlock(&f->clock);
             return overwritten(func, q, "head, tail", h, t);
         }
         ring_get(q, t, hdr, sizeof hdr);
         need = record_size(hdr[0]);
         if (hdr[1] != ~hdr[0] || hdr[0] > q->msg_max || need > h - t) {
-            ushm_mutex_unlock(&f->clock);
+            lease_unlock(&f->clock);
             return overwritten(func, q, "a message's length", hdr[0], h - t);
         }
         *lenp = hdr[0];
         if (hdr[0] > cap) {
-            ushm_mutex_unlock(&f->clock);
+            lease_unlock(&f->clock);
             return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): the next message "
                               "has %u bytes; it stays in the queue", func,
                               (void *)f, cap, (unsigned)hdr[0]);
@@ -1026,7 +1136,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
                               memory_order_relaxed);
         atomic_store_explicit(&f->tail, t + need, memory_order_seq_cst);
         woke = atomic_load_explicit(&f->p_wait, memory_order_seq_cst) != 0;
-        ushm_mutex_unlock(&f->clock);
+        lease_unlock(&f->clock);
         if (woke)
             wake(&f->p_wait);
         return 0;

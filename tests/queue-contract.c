@@ -419,6 +419,38 @@ static void detach_other_thread(void)
     q_result(ok, "detach_other_thread", "detached at once; the place given back by the attaching thread's close");
 }
 
+static void *attach_in_thread(void *mem)
+{
+    ushm_queue_t *q = NULL;
+
+    ushm_queue_attach(&q, mem, SEG, USHM_QUEUE_SEND);
+    return q; /* and the thread ends: the handle with it */
+}
+
+/* The thread that attached a handle ends: the handle is detached, and a
+ * call from another thread says so. */
+static void attaching_thread_ended(void)
+{
+    ushm_t *s = q_anon(SEG);
+    ushm_queue_t *p, *c;
+    pthread_t t;
+    void *r;
+    char buf[16];
+    size_t n;
+    int ok = 1;
+
+    ok &= expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
+    ok &= pthread_create(&t, NULL, attach_in_thread, ushm_addr(s)) == 0 &&
+          pthread_join(t, &r) == 0 && r != NULL;
+    p = r;
+    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EBADF, "send after its thread ended", "has ended");
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 1000), -EPIPE, "recv", "no producer");
+    ok &= expect(ushm_queue_detach(p), 0, "detach", NULL);
+    ok &= expect(ushm_queue_detach(c), 0, "detach", NULL);
+    ok &= expect(ushm_close(s), 0, "close", NULL);
+    q_result(ok, "attaching_thread_ended", "-EBADF from another thread, -EPIPE to the consumer");
+}
+
 int main(void)
 {
     q_main_pid = getpid();
@@ -432,6 +464,7 @@ int main(void)
     stat_and_fork();
     consumer_first();
     detach_other_thread();
+    attaching_thread_ended();
     if (q_leftovers() != 0)
         q_result(0, "leftovers", "names of this run were left");
     return q_finish();
