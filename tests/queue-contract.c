@@ -434,7 +434,7 @@ static void attaching_thread_ended(void)
     ushm_t *s = q_anon(SEG);
     ushm_queue_t *p, *c;
     pthread_t t;
-    void *r;
+    void *r = NULL;
     char buf[16];
     size_t n;
     int ok = 1;
