@@ -437,16 +437,17 @@ static int scan(struct ushm_queue *q, const char *func, unsigned *live)
 /*
  * 1 when the other side (want: ROLE bits of the peers this call needs) has
  * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
- * scans when an attach or detach happened since the last scan, and at
- * least every SCAN_EVERY_MS.
+ * scans when an attach or detach happened since the last scan, when force
+ * is set (a waiter's slice has ended), and at least every SCAN_EVERY_MS.
  */
-static int peers_gone(struct ushm_queue *q, const char *func, unsigned want)
+static int peers_gone(struct ushm_queue *q, const char *func, unsigned want,
+                      int force)
 {
     struct q_fixed *f = q->f;
     unsigned g = atomic_load_explicit(&f->gen, memory_order_acquire);
     unsigned live;
 
-    if (g == atomic_load_explicit(&q->seen_gen, memory_order_relaxed)) {
+    if (!force && g == atomic_load_explicit(&q->seen_gen, memory_order_relaxed)) {
         uint64_t now = coarse_ns();
 
         if (now < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed)) {
@@ -945,13 +946,13 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
                 break;
         }
     }
-    for (;;) {
+    for (int force = 0;;) {
         uint64_t now, until, deadline_ns;
 
         if (ready(q, consumer, need))
             return 0;
         /* a scan when someone attached or detached, or a slice has passed */
-        if ((gone = peers_gone(q, func, want)) < 0)
+        if ((gone = peers_gone(q, func, want, force)) < 0)
             return gone;
         if (gone) {
             if (ready(q, consumer, need))
@@ -977,6 +978,9 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
 
             ushm__queue_wait(word, 1, &ts, &backoff);
         }
+        /* the slice ran out (no wake): look at the peers now, whatever
+         * the coarse clock of the scans' schedule says */
+        force = mono_ns() + MS >= until;
     }
 }
 
@@ -1041,7 +1045,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         uint32_t hdr[2];
         int woke;
 
-        if ((err = peers_gone(q, func, USHM_QUEUE_RECV)) != 0)
+        if ((err = peers_gone(q, func, USHM_QUEUE_RECV, 0)) != 0)
             return err < 0 ? err : ushm__fail(EPIPE, "%s(%p): no consumer is "
                                               "attached any more", func,
                                               (void *)f);
