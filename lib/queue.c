@@ -377,15 +377,17 @@ static void wake_all(struct q_fixed *f)
 
 /* ---- presence -------------------------------------------------------------- */
 
-/* A mutex call on place i (or a lock) failed: its sentence, in ours. */
+/* A mutex call on a place failed: its sentence, in ours.  What the mutex
+ * says of the system (no robust mutex, another PID namespace, read-only
+ * memory) is passed on; anything else means the bytes are not right. */
 static int mutex_failed(int e, const char *func, const void *mem,
                         const char *what)
 {
     char why[400];
 
     snprintf(why, sizeof why, "%s", ushm_last_error());
-    return ushm__fail(e == -ENOTSUP ? ENOTSUP : EPROTO, "%s(%p): %s: %s",
-                      func, mem, what, why);
+    return ushm__fail(e == -ENOTSUP || e == -EXDEV || e == -EACCES ? -e : EPROTO,
+                      "%s(%p): %s: %s", func, mem, what, why);
 }
 
 static int role_bad(unsigned r)
