@@ -44,7 +44,7 @@ dump() { # $1: output file
     "$ABIDW" --headers-dir "$headers" --drop-private-types --exported-interfaces-only \
         --no-corpus-path --no-comp-dir-path --no-elf-needed --no-show-locs \
         --type-id-style hash --out-file "$1.raw" "$lib" || return 1
-    sed "s#path='[^']*/\(lib/[^'/]*\)'#path='\1'#" "$1.raw" > "$1" && rm -f "$1.raw"
+    sed "s#path='[^']*/\(lib/[^']*\)'#path='\1'#" "$1.raw" > "$1" && rm -f "$1.raw"
 }
 arch() { sed -n "s/^<abi-corpus .*architecture='\([^']*\)'.*/\1/p" "$1" | head -n 1; }
 

@@ -32,7 +32,7 @@ int ushm__posix_nospace(const char *call, const char *name, size_t size,
     if (ushm__posix_room(fd, &bytes, &inodes, &all) == 0)
         return ushm__fail(err, "%s(%s, %zu bytes): %s: %s has %llu bytes "
                           "free", call, name, size, ushm_strerror(err),
-                          ushm__posix_dir, bytes);
+                          ushm__posix_where(), bytes);
     return ushm__fail(err, "%s(%s, %zu bytes): %s", call, name, size,
                       ushm_strerror(err));
 }
@@ -135,7 +135,7 @@ static int posix_reserve(const char *name, int fd, size_t size)
     if (rc == ENOSPC && have_room)
         return ushm__fail(rc, "pwrite(%s, %zu bytes): %s: %s has %llu bytes "
                           "free", name, size, ushm_strerror(rc),
-                          ushm__posix_dir, bytes);
+                          ushm__posix_where(), bytes);
     if (rc == ENOSPC)
         return ushm__posix_nospace("pwrite", name, size, fd, rc);
     return ushm__fail(rc == EFBIG ? EINVAL : rc, "ftruncate/pwrite(%s, %zu "
@@ -153,14 +153,25 @@ int ushm__posix_build(struct ushm *h, int fd, size_t size, int flags,
     if (fchmod(fd, mode) == -1)
         return ushm__fail(errno, "fchmod(%s, 0%o): %s", name, (unsigned)mode,
                           ushm_strerror(errno));
-    /* Mapped before the memory is reserved: in the fallback the size makes
-     * it whole for everyone, and nothing may fail after that. */
+    /* Where an object must have its size before it is mapped (macOS), it
+     * gets it first, and once. */
+    while (ushm__posix_sys.size_first && ftruncate(fd, (off_t)size) == -1)
+        if (errno != EINTR)
+            return errno == ENOSPC || errno == ENOMEM
+                   ? ushm__posix_nospace("ftruncate", name, size, fd, errno)
+                   : ushm__fail(errno == EFBIG ? EINVAL : errno,
+                                "ftruncate(%s, %zu bytes): %s", name, size,
+                                ushm_strerror(errno));
+    /* Elsewhere mapped before the memory is reserved: in the fallback the
+     * size makes it whole for everyone, and nothing may fail after that. */
     addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED)
         return ushm__posix_mmap_fail(name, size, errno);
     if (flags & USHM_HUGEPAGES)
         ushm__posix_advise_huge(addr, size);
-    if ((err = posix_reserve(name, fd, size)) < 0) {
+    /* Where nothing reserves an object's memory (macOS), it comes as the
+     * pages are touched. */
+    if (ushm__posix_sys.reserve && (err = posix_reserve(name, fd, size)) < 0) {
         munmap(addr, size);
         return err;
     }
@@ -227,20 +238,6 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
         ushm__posix_unlink_name(name);
     close(fd);
     return err;
-}
-
-/* Checks before anything is made: the sizes the system refuses, and huge
- * pages where the mount gives none. */
-int ushm__posix_hugepages_ok(const struct ushm *h)
-{
-    return ushm__posix_hugepages_on()
-        ? 0
-        : ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: huge pages "
-                     "for named POSIX segments are transparent huge pages on "
-                     "the %s tmpfs, and they are off there; enable them with: "
-                     "mount -o remount,huge=within_size %s", h->id.name,
-                     ushm_strerror(ENOTSUP), ushm__posix_dir,
-                     ushm__posix_dir);
 }
 
 int ushm__posix_publish(struct ushm *h, size_t size, int flags, mode_t mode)

@@ -59,7 +59,7 @@ int ushm__posix_publish_whole(struct ushm *h, size_t size, int flags,
 
     if (__atomic_load_n(&posix_link_route, __ATOMIC_RELAXED) == 3)
         return ushm__posix_create_excl(h, size, flags, mode);
-    fd = open(ushm__posix_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    fd = open(ushm__posix_sys.dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd == -1) {
         err = errno;
         /* An old kernel or a file system without it: the fallback. */
@@ -70,7 +70,7 @@ int ushm__posix_publish_whole(struct ushm *h, size_t size, int flags,
         if (err == ENOSPC)
             return ushm__posix_open_fail("open(O_TMPFILE)", name, err);
         return ushm__fail(err, "open(%s, O_TMPFILE) for %s: %s%s",
-                          ushm__posix_dir, name, ushm_strerror(err),
+                          ushm__posix_sys.dir, name, ushm_strerror(err),
                           ushm__rlimit_hint(err));
     }
     err = ushm__posix_build(h, fd, size, flags, mode);

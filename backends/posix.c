@@ -30,11 +30,11 @@ int ushm__posix_shm_open(const char *name, int oflag, mode_t mode)
 {
     int fd;
 
-    /* O_NONBLOCK: a FIFO in the way must not block; O_NOFOLLOW: nor lead
-     * anywhere else; O_NOCTTY: nor become a terminal. */
+    /* Where objects are files (Linux): O_NONBLOCK, so that a FIFO in the
+     * way does not block; O_NOFOLLOW, nor lead anywhere else; O_NOCTTY,
+     * nor become a terminal.  Elsewhere shm_open() refuses them. */
     do
-        fd = shm_open(name, oflag | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW |
-                      O_NOCTTY, mode);
+        fd = shm_open(name, oflag | O_CLOEXEC | ushm__posix_sys.oflags, mode);
     while (fd == -1 && errno == EINTR);
     return fd;
 }
@@ -59,7 +59,7 @@ int ushm__posix_open_fail(const char *call, const char *name, int err)
     if (err == ENOSPC && ushm__posix_room(-1, &bytes, &inodes, &all) == 0)
         return ushm__fail(ENOSPC, "%s(%s): %s: %s has %llu free inodes of "
                           "%llu", call, name, ushm_strerror(ENOSPC),
-                          ushm__posix_dir, inodes, all);
+                          ushm__posix_where(), inodes, all);
     return ushm__fail(err, "%s(%s): %s%s", call, name, ushm_strerror(err),
                       ushm__rlimit_hint(err));
 }
@@ -100,7 +100,7 @@ static int posix_look(const char *name, int oflag, int *fd,
         *fd = -1;
         return ushm__fail(err, "fstat(%s): %s", name, ushm_strerror(err));
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!ushm__posix_is_object(&st)) {
         close(*fd);
         *fd = -1;
         ushm__posix_other(name, st.st_mode, f);
@@ -202,7 +202,7 @@ static int posix_space(const struct ushm *h, const char **where,
     (void)h;
     if (ushm__posix_room(-1, &bytes, &inodes, &all) != 0)
         return -1;
-    *where = ushm__posix_dir;
+    *where = ushm__posix_where();
     *avail = bytes;
     return 0;
 }

@@ -7,7 +7,9 @@
  *   posix-publish-link.c  publishing it whole (O_TMPFILE + linkat), or
  *   posix-publish-excl.c  the fallback protocol only (O_EXCL)
  *   posix-anon*.c         anonymous segments (MAP_ANONYMOUS or /dev/zero)
- *   posix-dir-devshm.c    where shm_open() keeps its objects (/dev/shm)
+ *   posix-sys.c           where shm_open() keeps its objects, and
+ *   posix-sys-<system>.c  what differs by system (Linux, FreeBSD, macOS,
+ *                         other): flags, sizing, reserving, fstat
  */
 #ifndef USHM_POSIX_H
 #define USHM_POSIX_H
@@ -50,38 +52,51 @@ USHM__HIDDEN int ushm__posix_create_excl(struct ushm *h, size_t size,
  * memory; on failure the mapping is undone, fd is the caller's. */
 USHM__HIDDEN int ushm__posix_build(struct ushm *h, int fd, size_t size,
                                    int flags, mode_t mode);
-/* Whether huge pages can back a named object; -ENOTSUP said if not. */
-USHM__HIDDEN int ushm__posix_hugepages_ok(const struct ushm *h);
 
 /* An anonymous segment (posix-anon.c or posix-anon-zero.c). */
 USHM__HIDDEN int ushm__posix_anon(struct ushm *h, size_t size, int flags);
 
-/* ---- where objects live (posix-dir-*.c) ---- */
+/* ---- the system (posix-sys-<system>.c; posix-sys.c for what is common) ---- */
 
-/* The directory where shm_open() keeps its objects, for messages. */
-USHM__HIDDEN extern const char ushm__posix_dir[];
-/* Longest path of an object: the directory, then the name. */
-#define POSIX_PATH_MAX 64
-USHM__HIDDEN void ushm__posix_path(const char *name,
-                                   char path[POSIX_PATH_MAX]);
-/* The type of what holds name if it is not a regular file, else 0 (also 0
- * when nothing or nothing knowable holds it). */
+struct posix_sys {
+    const char *name;       /* the system, for messages */
+    const char *dir;        /* where objects are files; NULL: no path reaches them */
+    const char *objects;    /* where they are, for messages */
+    int oflags;             /* what shm_open() takes beyond O_ACCMODE, O_CREAT,
+                               O_EXCL, O_TRUNC and O_CLOEXEC */
+    int size_first;         /* an object is sized, once, before it is mapped */
+    int reserve;            /* posix_fallocate or writing reserves its memory */
+    int types_known;        /* fstat() says S_IFREG of an object */
+    int exact_size;         /* fstat() gives the size exactly, not in pages */
+};
+USHM__HIDDEN extern const struct posix_sys ushm__posix_sys;
+
+/* Where objects are, for messages: the directory, or a description. */
+USHM__HIDDEN const char *ushm__posix_where(void);
+/* The type of what holds name if it is not an object, else 0 (also when
+ * nothing, or nothing knowable, holds it). */
 USHM__HIDDEN mode_t ushm__posix_other_type(const char *name);
 /* Whether anything at all holds the name. */
 USHM__HIDDEN int ushm__posix_name_taken(const char *name);
+/* Whether what fstat() describes is a shared memory object. */
+USHM__HIDDEN int ushm__posix_is_object(const struct stat *st);
 /* Free bytes and inodes where objects are kept: 0, or -1. */
 USHM__HIDDEN int ushm__posix_room(int fd, unsigned long long *bytes,
                                   unsigned long long *inodes,
                                   unsigned long long *inodes_all);
-/* "<dir>/NAME is a FIFO" for the core's message. */
+/* "<where>NAME is a FIFO" for the core's message. */
 USHM__HIDDEN void ushm__posix_other(const char *name, mode_t type,
                                     struct ushm__facts *f);
-/* Whether the mount gives named objects transparent huge pages. */
-USHM__HIDDEN int ushm__posix_hugepages_on(void);
+/* Whether named objects can have huge pages here: 0, or -ENOTSUP said. */
+USHM__HIDDEN int ushm__posix_hugepages_ok(const struct ushm *h);
 /* Ask for transparent huge pages behind a new object's mapping. */
 USHM__HIDDEN void ushm__posix_advise_huge(void *addr, size_t size);
 /* Remove the name; -1 with errno. */
 USHM__HIDDEN int ushm__posix_unlink_name(const char *name);
+/* Longest path of an object: the directory, then the name. */
+#define POSIX_PATH_MAX 64
+/* "DIR/NAME" where objects are files: 0, or -1 where they are not. */
+USHM__HIDDEN int ushm__posix_path(const char *name, char path[POSIX_PATH_MAX]);
 
 /* ENOSPC and the like: the message names the space left. */
 USHM__HIDDEN int ushm__posix_nospace(const char *call, const char *name,

@@ -7,7 +7,7 @@
  * shmget(IPC_CREAT | IPC_EXCL) is atomic, so exactly one racing process
  * creates; the core has the others join the segment it made.
  */
-#define _GNU_SOURCE /* SHM_INFO, to tell which limit a failed shmget() hit */
+#define _GNU_SOURCE /* SHM_HUGETLB */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -20,8 +20,8 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "name.h"
+#include "sysv.h"
 
 struct sysv_handle {
     struct ushm base;
@@ -73,32 +73,13 @@ static int sysv_hugepages_supported(const struct ushm__id *id, int flags)
 }
 #endif
 
-#if HAVE_DECL_SHM_INFO
-/* Segments in use and pages they hold, system-wide: 0, or -1. */
-static int sysv_usage(unsigned long long *ids, unsigned long long *pages)
-{
-    struct shm_info info;
-
-    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info) < 0)
-        return -1;
-    *ids = (unsigned long long)info.used_ids;
-    *pages = (unsigned long long)info.shm_tot;
-    return 0;
-}
-#else
-static int sysv_usage(unsigned long long *ids, unsigned long long *pages)
-{
-    (void)ids;
-    (void)pages;
-    return -1;
-}
-#endif
-
-/* Why shmget() could not create: the per-segment or the system-wide limit. */
+/* Why shmget() could not create: the per-segment or the system-wide limit,
+ * under the name this system gives it (sysv.h). */
 static int sysv_create_fail(const struct ushm__id *id, size_t size,
                             int flags, int err)
 {
     unsigned long long shmmax, shmmni, shmall, used, pages;
+    const char *max_name, *mni_name, *all_name;
     long page = sysconf(_SC_PAGESIZE);
     char what[96];
 
@@ -109,33 +90,33 @@ static int sysv_create_fail(const struct ushm__id *id, size_t size,
                           ushm__hugepage_hint() : "the caller needs "
                           "CAP_IPC_LOCK or the group in vm.hugetlb_shm_group");
     if (err == EINVAL &&
-        ushm__read_sysctl("/proc/sys/kernel/shmmax", &shmmax) == 0 &&
+        ushm__sysv_limit(USHM__SHMMAX, &max_name, &shmmax) == 0 &&
         size > shmmax)
         return ushm__fail(EINVAL, "shmget(%s, %zu bytes): %s: larger than "
-                          "kernel.shmmax (%llu)", what, size,
-                          ushm_strerror(EINVAL), shmmax);
+                          "%s (%llu)", what, size, ushm_strerror(EINVAL),
+                          max_name, shmmax);
     if (err == ENOSPC) {
-        int have_mni = ushm__read_sysctl("/proc/sys/kernel/shmmni", &shmmni) == 0;
-        int have_all = ushm__read_sysctl("/proc/sys/kernel/shmall", &shmall) == 0;
+        int have_mni = ushm__sysv_limit(USHM__SHMMNI, &mni_name, &shmmni) == 0;
+        int have_all = ushm__sysv_limit(USHM__SHMALL, &all_name, &shmall) == 0;
 
-        if (sysv_usage(&used, &pages) == 0) {
+        if (ushm__sysv_usage(&used, &pages) == 0) {
             if (have_mni && used >= shmmni)
                 return ushm__fail(ENOSPC, "shmget(%s, %zu bytes): %s: all "
-                                  "kernel.shmmni (%llu) segments are in use",
-                                  what, size, ushm_strerror(ENOSPC), shmmni);
+                                  "%s (%llu) segments are in use", what, size,
+                                  ushm_strerror(ENOSPC), mni_name, shmmni);
             if (have_all)
                 return ushm__fail(ENOSPC, "shmget(%s, %zu bytes): %s: "
-                                  "kernel.shmall (%llu pages of %ld bytes) "
+                                  "%s (%llu pages of %ld bytes) "
                                   "would be exceeded: %llu pages in use",
-                                  what, size, ushm_strerror(ENOSPC), shmall,
-                                  page, pages);
+                                  what, size, ushm_strerror(ENOSPC), all_name,
+                                  shmall, page, pages);
         }
         if (have_mni && have_all)
             return ushm__fail(ENOSPC, "shmget(%s, %zu bytes): %s: "
-                              "kernel.shmmni (%llu segments) or kernel.shmall "
-                              "(%llu pages of %ld bytes) is used up", what,
-                              size, ushm_strerror(ENOSPC), shmmni, shmall,
-                              page);
+                              "%s (%llu segments) or %s (%llu pages of %ld "
+                              "bytes) is used up", what, size,
+                              ushm_strerror(ENOSPC), mni_name, shmmni,
+                              all_name, shmall, page);
     }
     if (err == ENOMEM)
         return ushm__fail(ENOMEM, "shmget(%s, %zu bytes): %s: the kernel "
@@ -145,8 +126,19 @@ static int sysv_create_fail(const struct ushm__id *id, size_t size,
                       ushm_strerror(err));
 }
 
+/* EMFILE from shmat() is the per-process limit where there is one (macOS's
+ * kern.sysv.shmseg is 8 by default). */
 static int sysv_attach_fail(const struct ushm__id *id, int shmid, int err)
 {
+    unsigned long long shmseg;
+    const char *seg_name;
+
+    if (err == EMFILE &&
+        ushm__sysv_limit(USHM__SHMSEG, &seg_name, &shmseg) == 0)
+        return ushm__fail(err, "shmat(%s, id %d): %s: a process can have "
+                          "at most %s (%llu) segments attached",
+                          ushm__label(id), shmid, ushm_strerror(err),
+                          seg_name, shmseg);
     return ushm__fail(err, "shmat(%s, id %d): %s%s", ushm__label(id), shmid,
                       ushm_strerror(err), ushm__rlimit_hint(err));
 }

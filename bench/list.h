@@ -12,6 +12,8 @@
     X(lifecycle, 0)   \
     X(attach, 0)      \
     X(mutex, 1)       \
+    X(contended, 1)   \
+    X(notify, 1)      \
     X(roundtrip, 1)   \
     X(ring, 1)        \
     X(queue, 0)       \

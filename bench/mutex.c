@@ -20,7 +20,7 @@
 #include "list.h"
 #include "sync-common.h"
 
-static int lib_mutex_prepare(void)
+int bench_mutex_lib_prepare(void)
 {
     int err;
 
@@ -60,7 +60,7 @@ static int lib_mutex(long n)
 static int raw_mutex_ready;
 
 /* The same kind of mutex by hand: robust, process-shared, error-checking. */
-static int raw_mutex_prepare(void)
+int bench_mutex_raw_prepare(void)
 {
     pthread_mutexattr_t attr;
     const char *step = "pthread_mutexattr_init";
@@ -110,7 +110,7 @@ static int raw_mutex(long n)
     return 0;
 }
 
-static void raw_mutex_finish(void)
+void bench_mutex_raw_finish(void)
 {
     if (raw_mutex_ready)
         pthread_mutex_destroy(&bench_area->raw_mutex);
@@ -120,9 +120,9 @@ static void raw_mutex_finish(void)
 void bench_mutex(void)
 {
     struct contender c[] = {
-        { .name = "raw", .prepare = raw_mutex_prepare,
-          .batch = raw_mutex, .finish = raw_mutex_finish },
-        { .name = "libushm", .prepare = lib_mutex_prepare,
+        { .name = "raw", .prepare = bench_mutex_raw_prepare,
+          .batch = raw_mutex, .finish = bench_mutex_raw_finish },
+        { .name = "libushm", .prepare = bench_mutex_lib_prepare,
           .batch = lib_mutex },
     };
     int nc = (int)(sizeof c / sizeof c[0]);

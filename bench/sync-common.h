@@ -51,6 +51,11 @@ struct sync_area {
 extern struct sync_area *bench_area;
 
 int bench_sync_setup(void);
+
+/* The two mutexes of mutex.c, set up (contended.c measures them too). */
+int bench_mutex_lib_prepare(void);
+int bench_mutex_raw_prepare(void);
+void bench_mutex_raw_finish(void);
 void bench_sync_teardown(void);
 
 /* Peer processes and their descriptors. */

@@ -58,14 +58,18 @@ else
     echo "note: no config.h in $builddir: building without it" >&2
 fi
 
-# The library's sources, one of each alternative (configure's fallbacks
-# left out: they define the same functions).
+# The library's sources, one of each alternative as configure picks them on
+# Linux (the fallbacks left out: they define the same functions).
 lib_sources=
 for f in "$top"/lib/*.c; do
     case $f in
-    */prefault-touch.c | */queue-wait-poll.c) ;;
+    */prefault-touch.c) ;;
     *) lib_sources="$lib_sources $f" ;;
     esac
+done
+for f in deadline.c held.c event.c mutex.c mutex-pthread.c timedlock-clock.c \
+         proc-linux.c wait-futex.c; do
+    lib_sources="$lib_sources $top/lib/sync/$f"
 done
 
 # The POSIX backend as configure builds it on Linux (Makefile.am's

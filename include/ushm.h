@@ -114,6 +114,9 @@ USHM_EXPORT int ushm_mutex_unlock(ushm_mutex_t *m);
 USHM_EXPORT unsigned ushm_event_read(const ushm_event_t *ev);
 USHM_EXPORT int ushm_event_wait(ushm_event_t *ev, unsigned seen, long timeout_ms);
 USHM_EXPORT int ushm_event_notify(ushm_event_t *ev);
+/* The caller holds m: unlock it, wait for a notify, lock it again. */
+USHM_EXPORT int ushm_event_wait_locked(ushm_event_t *ev, ushm_mutex_t *m,
+                                       long timeout_ms);
 
 /*
  * A message queue inside a region of a segment (64-byte aligned, 1024 bytes

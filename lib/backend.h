@@ -56,6 +56,7 @@ struct ushm {
     void *addr;
     size_t size;                    /* bytes of the segment, not rounded */
     int created;
+    int rdonly;                     /* mapped USHM_RDONLY (lib/rdonly.c) */
     struct ushm__id id;
 };
 

@@ -114,8 +114,14 @@ static int open_handle(ushm_t **shmp, const struct ushm__id *id, size_t size,
     shm->addr = NULL;
     shm->size = 0;
     shm->created = 0;
+    shm->rdonly = (flags & USHM_RDONLY) != 0;
     shm->id = *id;
     err = ushm__open(shm, size, flags, mode != 0 ? mode : 0600);
+    if (err == 0 && shm->rdonly && ushm__rdonly_add(shm->addr, shm->size) < 0) {
+        ushm__backend.unmap(shm);
+        err = ushm__fail(ENOMEM, "ushm_open(%s): out of memory to record a "
+                         "read-only mapping", ushm__label(id));
+    }
     if (err < 0) {
         free(shm);
         return err;
@@ -171,11 +177,14 @@ int ushm_close(ushm_t *shm)
                           "ushm_queue_t attached inside this mapping: detach "
                           "it first", ushm__label(&shm->id));
     /* A holder's mutex must stay mapped: the kernel marks it when the holder
-     * dies, in memory that would by then be gone or reused. */
+     * dies, in memory that would by then be gone or reused, and stops
+     * there, leaving the holder's other mutexes stuck. */
     if (ushm__sync_held_in(shm->addr, shm->size, &held))
-        return ushm__fail(EBUSY, "ushm_close(%s): the calling thread holds "
-                          "the mutex at %p inside this mapping: unlock it "
-                          "first", ushm__label(&shm->id), held);
+        return ushm__fail(EBUSY, "ushm_close(%s): a thread of this process "
+                          "holds the mutex at %p inside this mapping: unlock "
+                          "it first", ushm__label(&shm->id), held);
+    if (shm->rdonly)
+        ushm__rdonly_remove(shm->addr);
     err = B.unmap(shm);
     free(shm);
     return err;

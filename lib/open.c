@@ -24,6 +24,8 @@
 
 /* How long an opener waits for an empty object to get its size. */
 #define EMPTY_WAIT_MS 1000
+/* How long a creation without room waits for racers, at most. */
+#define ROOM_WAIT_MS 5000
 
 static int64_t now_ms(void)
 {
@@ -217,10 +219,10 @@ static int taken(const struct ushm *h)
  * Wait, napping a little longer each time and a different while in each
  * process, until the name is there to join, or the room is back for
  * another try: 1.  0 when the free space stayed short and unchanged for
- * QUIET_MS, or after EMPTY_WAIT_MS: then the segment truly does not fit,
+ * QUIET_MS, or after ROOM_WAIT_MS: then the segment truly does not fit,
  * and the last try's message (measured when it failed) stands.
  */
-#define QUIET_MS 100
+#define QUIET_MS 500
 
 static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
 {
@@ -237,7 +239,7 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
         return 0;
     snprintf(why, sizeof why, "%s", ushm_last_error());
     if (*deadline == 0)
-        *deadline = now + EMPTY_WAIT_MS;
+        *deadline = now + ROOM_WAIT_MS;
     if (jitter == 0)
         jitter = (unsigned)getpid() * 2654435761u | 1u;
     while ((now = now_ms()) < *deadline && now - changed < QUIET_MS) {
@@ -251,8 +253,13 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
         nanosleep(&ts, NULL);
         if (nap_us < 8000)
             nap_us *= 2;
-        if (B.stat(&h->id, &f) == 0 || B.space(h, &where, &avail) != 0 ||
-            avail >= (uintmax_t)size) {
+        if (B.stat(&h->id, &f) == 0) { /* there to join, or to refuse */
+            rc = 1;
+            break;
+        }
+        if (B.space(h, &where, &avail) != 0) /* nothing to go by */
+            break;
+        if (avail >= (uintmax_t)size) {
             rc = 1;
             break;
         }

@@ -67,7 +67,8 @@
  *
  * Waiting without CPU.  A consumer that finds the queue empty spins for up
  * to 20 us (on more than one CPU), then stores c_wait = 1, looks again and
- * sleeps on c_wait (futex, expecting 1).  A producer, after its head store,
+ * sleeps on c_wait, expecting 1 (lib/sync/'s wait on a word: the futex,
+ * _umtx_op, os_sync_wait_on_address, or polling).  A producer, after its head store,
  * loads c_wait (both sequentially consistent: one of the two sees the
  * other) and only when it is 1 exchanges it to 0 and wakes: a system call
  * only on the transitions that a sleeper waits for, none while the
@@ -104,6 +105,8 @@
 
 #include "backend.h"
 #include "queue.h"
+#include "sync.h"
+#include "sync/internal.h" /* ushm__wait_on_word, ushm__wake_word */
 
 #if ATOMIC_INT_LOCK_FREE != 2 || ATOMIC_LLONG_LOCK_FREE != 2
 #error "ushm_queue_t needs lock-free 32-bit and 64-bit atomics"
@@ -362,7 +365,7 @@ static int many_cpus(void)
 static void wake(atomic_uint *w)
 {
     if (atomic_exchange_explicit(w, 0, memory_order_seq_cst) != 0)
-        ushm__queue_wake(w);
+        ushm__wake_word(w);
 }
 
 /* Everyone waiting looks again: at the queue and at who is attached. */
@@ -684,6 +687,10 @@ int ushm_queue_attach(ushm_queue_t **qp, void *mem, size_t bytes, int flags)
                           "USHM_QUEUE_SEND, USHM_QUEUE_RECV or both", mem,
                           (unsigned)flags);
     layout_of(bytes, &l);
+    if (ushm__rdonly_has(mem, bytes))
+        return ushm__fail(EACCES, "ushm_queue_attach(%p): the region is mapped "
+                          "read-only (USHM_RDONLY): a queue's users write to it",
+                          mem);
     if ((err = probe("ushm_queue_attach", mem, bytes, &l)) < 0)
         return err;
     if ((err = set_up("ushm_queue_attach", mem, bytes, &l)) < 0)
@@ -906,7 +913,7 @@ static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
         {
             struct timespec ts = ts_of(until);
 
-            ushm__queue_wait(lock, w | LOCK_WAITERS, &ts, &backoff);
+            ushm__wait_on_word(lock, w | LOCK_WAITERS, &ts, &backoff);
         }
     }
 }
@@ -914,7 +921,7 @@ static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
 static void lease_unlock(atomic_uint *lock)
 {
     if (atomic_exchange_explicit(lock, 0, memory_order_release) & LOCK_WAITERS)
-        ushm__queue_wake(lock);
+        ushm__wake_word(lock);
 }
 
 static int ready(const struct ushm_queue *q, int consumer, uint64_t need)
@@ -978,7 +985,7 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
         {
             struct timespec ts = ts_of(until);
 
-            ushm__queue_wait(word, 1, &ts, &backoff);
+            ushm__wait_on_word(word, 1, &ts, &backoff);
         }
         /* the slice ran out (no wake): look at the peers now, whatever
          * the coarse clock of the scans' schedule says */

@@ -7,10 +7,11 @@ cd "${srcdir:-.}" || exit 1
 missing=0 checked=0
 for f in configure.ac Makefile.am ushm.pc.in quickstart.sh .ci/run \
          completion/ushm examples/Makefile \
-         $(find lib backends include tests tools bench examples fuzz abi man \
+         $(find lib backends include tests tools bench examples fuzz abi man cmake \
                 -type f \( -name '*.[ch]' -o -name '*.cpp' -o -name '*.sh' \
                 -o -name '*.sym' -o -name '*.am' -o -name '*.ac' \
-                -o -name '*.[1-8]' -o -name '*.in' \) 2>/dev/null | sort); do
+                -o -name '*.[1-8]' -o -name '*.in' -o -name CMakeLists.txt \) \
+                2>/dev/null | sort); do
     [ -f "$f" ] || continue
     case $f in man/*) head -n 1 "$f" | grep -q '^\.so ' && continue ;; esac
     checked=$((checked + 1))

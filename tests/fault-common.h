@@ -11,8 +11,10 @@
  *   FAULT|<backend>|<case>|<how induced>|<expected>|<got>|<leftovers>|<PASS/FAIL>
  *   CRASH|<backend>|<case>|<how induced>|<figures>|<leftovers>|<PASS/FAIL>
  *   STRESS|<backend>|<case>|<how induced>|<figures>|<leftovers>|<PASS/FAIL>
- * Lines starting with '#' are for people.  The last line is
- * "N passed, M failed"; the exit status is 0, 1, or 77 (skipped).
+ * Lines starting with '#' are for people, but "# SKIP <case>: <why>" is a
+ * case that could not run here, which make check counts as a skip
+ * (tests/case-driver.sh).  The last line is "N passed, M failed"; the exit
+ * status is 0, 1, or 77 (nothing could run).
  */
 #ifndef FAULT_COMMON_H
 #define FAULT_COMMON_H
@@ -64,7 +66,9 @@ void __gcov_dump(void);
 #define MiB ((size_t)1 << 20)
 #define KiB ((size_t)1 << 10)
 
-static unsigned fc_passed, fc_failed;
+/* One count per program, however many of its files include this: a weak
+ * definition in each, which the linker merges into one (GCC and Clang). */
+__attribute__((weak)) unsigned fc_passed, fc_failed;
 
 static inline const char *fc_errno_name(int e)
 {
@@ -125,16 +129,13 @@ static inline uint64_t fc_rand(uint64_t *s)
     return x * 2685821657736338717ull;
 }
 
-/* The documented SysV key of a canonical name (API.md: 32-bit FNV-1a). */
+/* The SysV key of a name, from the library (names-property.c tests the
+ * documented hash against a copy of its own); 0 for a bad name. */
 static inline uint32_t fc_sysv_key(const char *canon)
 {
-    uint32_t h = 2166136261u;
+    key_t key;
 
-    for (const unsigned char *p = (const unsigned char *)canon; *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h != 0 ? h : 1;
+    return ushm_key(canon, &key) == 0 ? (uint32_t)key : 0;
 }
 
 static inline int fc_is_posix(void) { return strcmp(ushm_backend(), "posix") == 0; }

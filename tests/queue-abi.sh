@@ -17,8 +17,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ushm-queue-abi.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 if ! $cc -m32 -std=c11 -O1 -DQUEUE_ABI_PEER -DHAVE_CONFIG_H -I"$builddir" \
     -I"$builddir/include" -I"$top/include" -I"$top/lib" \
-    "$top/tests/queue-abi.c" "$top/lib/queue.c" "$top/lib/sync.c" \
-    "$top/lib/error.c" "$top/lib/queue-wait-futex.c" -pthread \
+    "$top/tests/queue-abi.c" "$top/lib/queue.c" "$top/lib/error.c" \
+    "$top/lib/rdonly.c" "$top/lib/sync/deadline.c" "$top/lib/sync/held.c" \
+    "$top/lib/sync/event.c" "$top/lib/sync/mutex.c" \
+    "$top/lib/sync/mutex-pthread.c" "$top/lib/sync/timedlock-clock.c" \
+    "$top/lib/sync/proc-linux.c" "$top/lib/sync/wait-futex.c" -pthread \
     -o "$tmp/peer32" 2> "$tmp/build.log"; then
     echo "SKIP: $cc -m32 cannot build the 32-bit peer:"
     head -n 5 "$tmp/build.log"

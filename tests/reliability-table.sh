@@ -54,6 +54,27 @@ total=$(printf '%s\n' "$rows" | grep -c .)
     echo
     echo "POSIX creation protocol of this build: $protocol."
     echo
+    echo "## What 0.3 adds, and where it is tested"
+    echo
+    echo "- Racers for one name on a small /dev/shm: one creates, the others join,"
+    echo "  none gets ENOSPC (tests/conformance/room.c, four racers for 40 MiB on a"
+    echo "  64 MiB tmpfs, twenty rounds). An object with more than one name is never"
+    echo "  joined (EPERM)."
+    echo "- The mutex across PID namespaces: EXDEV from another namespace, never a"
+    echo "  false EDEADLK or two holders; a set-up killed inside a namespace never"
+    echo "  hangs the others (tests/conformance/sync-shared.c: a kill storm of set-ups"
+    echo "  in new PID namespaces). ushm_close() is EBUSY while any thread holds a"
+    echo "  mutex in the mapping (a kill storm of holders while another thread"
+    echo "  closes: both of their mutexes reach the next locker as OWNERDEAD)."
+    echo "- Careless peers: a mutex whose bytes are overwritten while held is EPROTO,"
+    echo "  never a second holder; an event whose bytes are overwritten is never"
+    echo "  slept through for more than a second; waiters killed asleep cost one"
+    echo "  wake-up in all; read-only mappings give EACCES, never SIGSEGV."
+    echo "- What stays impossible: a participant that overwrites a held mutex's list"
+    echo "  pointers can still make its holder's unlock fault, and one that scribbles"
+    echo "  on data a mutex guards is the program's bug, which the library can only"
+    echo "  report as OWNERDEAD when the holder dies."
+    echo
     echo "## Faults"
     echo
     echo "| backend | case | how it is induced | expected | returned | left behind | result |"

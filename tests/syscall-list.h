@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The calls tests/syscall-faults.c can fail: the one list of them.  It makes
- * that file's enum of calls, their names and the declarations of their
+ * that program's enum of calls, their names and the declarations of their
  * __wrap_ and __real_ functions, and (Makefile.am, through the
  * preprocessor) the linker's --wrap flags, so the two cannot drift.
  *

@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Drives every subcommand of the ushm tool, on whichever backend it was built
 # with.  Run as:  USHM=path/to/ushm sh tools/test-ushm.sh
-# Prints one line per check, then "N passed, M failed"; exits 1 on any failure.
+# SYSV_RAW=path/to/tests/sysv-raw makes other programs' System V segments.
+# Prints one line per check, then "N passed, M failed, K skipped"; exits 1 on
+# any failure.
 # shellcheck disable=SC2317 # the helpers are called through check and trap
 
 USHM=${USHM:-./ushm}
+raw=${SYSV_RAW:-}
 pfx=ushm-test-$$
 a=$pfx-a
 tmp=${TMPDIR:-/tmp}/test-ushm.$$
@@ -14,11 +17,25 @@ long=$(printf '%s' "$pfx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" | cut -c1-30)
 names="$a $pfx-b $pfx-m $pfx-z $pfx-r1 $pfx-r2 $pfx-r3 $pfx-missing $pfx-h $long"
 # What other programs leave in /dev/shm, made by the POSIX checks below.
 esc=$(printf '\033')
-junk="$pfx-empty $pfx-fifo $pfx-dir $pfx-link $pfx-bad@name ${long}x sem.$pfx $pfx-e${esc}x"
+junk="$pfx-empty $pfx-fifo $pfx-dir $pfx-link $pfx-bad@name ${long}x sem.$pfx $pfx-e${esc}x $pfx-big"
+# This run's SysV keys, from its pid (other runs, at the same time, have
+# other pids); k3 is never made.  rawids: segments that only an id reaches.
+kbase=$((0x75000000 + ($$ & 0xfffff) * 8))
+k1=$(printf '0x%08x' "$kbase")
+k2=$(printf '0x%08x' $((kbase + 1)))
+k3=$(printf '0x%08x' $((kbase + 2)))
+kbig=$(printf '0x%08x' $((kbase + 3)))
+rawids=
 
 cleanup() {
     for n in $names; do
         "$USHM" rm "$n" >/dev/null 2>&1
+    done
+    for k in $k1 $k2 $kbig; do
+        "$USHM" rm --key "$k" >/dev/null 2>&1
+    done
+    for id in $rawids; do
+        "$raw" rmid "$id" >/dev/null 2>&1
     done
     for n in $junk; do
         rm -rf "/dev/shm/$n"
@@ -32,6 +49,7 @@ trap 'exit 1' HUP INT TERM
 
 pass=0
 fail=0
+skipped=0
 failed=
 stdin=/dev/null
 
@@ -48,6 +66,13 @@ ko() {
     for f in "$tmp/out" "$tmp/err"; do
         [ -s "$f" ] && sed -e 's/^/    | /' -e 20q "$f"
     done
+}
+
+# A check that cannot run here (not root, a program missing): said, counted
+# apart, never as a pass.
+skip() {
+    skipped=$((skipped + 1))
+    echo "SKIP: $1"
 }
 
 # run CMD...: run it with $stdin, keep stdout and stderr, return its status.
@@ -120,7 +145,7 @@ echo "testing $USHM, backend ${backend:-unknown}"
 expect 0 "--help exits 0" "$USHM" --help
 check "--help prints the usage on stdout" has "$tmp/out" "ushm create"
 expect 0 "create --help exits 0" "$USHM" create --help
-check "create --help prints its usage on stdout" has "$tmp/out" "usage: ushm create NAME SIZE"
+check "create --help prints its usage on stdout" has "$tmp/out" "usage: ushm create NAME|--key KEY SIZE"
 expect 2 "no subcommand exits 2" "$USHM"
 expect 2 "unknown subcommand exits 2" "$USHM" frobnicate
 check "unknown subcommand prints a usage line" has "$tmp/err" "usage:"
@@ -165,6 +190,16 @@ expect 1 "create --excl on an existing segment exits 1" \
 check "create --excl says it exists" grep -i "exists" "$tmp/err"
 expect 0 "create without --excl on an existing segment exits 0" \
     "$USHM" create "$a" 4K
+expect 0 "create --mode 0640 on the existing 0640 segment exits 0" \
+    "$USHM" create "$a" 4K --mode 0640
+expect 1 "create --mode 0600 on the existing 0640 segment exits 1" \
+    "$USHM" create "$a" 4K --mode 0600
+check "create --mode says the segment has another mode" \
+    grep "^ushm: create: /$a exists with mode 0640, not 0600: its mode is left as it is" "$tmp/err"
+expect 1 "create --mode 0 (0600) on the existing 0640 segment exits 1" \
+    "$USHM" create "$a" 4K --mode 0
+run "$USHM" stat "$a"
+check "create --mode left the mode as it was" has "$tmp/out" "mode: 0640"
 expect 1 "create a/b exits 1 (invalid name)" "$USHM" create a/b 4K
 check "create a/b: the message names it" has "$tmp/err" "a/b"
 check "create a/b: message starts 'ushm: create: '" grep "^ushm: create: " "$tmp/err"
@@ -231,6 +266,49 @@ expect 0 "read after the failed write" "$USHM" read "$a"
 check "a write that does not fit changes nothing" cmp -s "$tmp/out" "$tmp/expect"
 expect 0 "write of empty input at the very end" "$USHM" write "$a" --offset 8192
 
+# ---- a sparse object on a full /dev/shm: read and write fail, never die ----
+
+# Another program's 64M sparse object, and /dev/shm full: the first touch of
+# a page with no memory raises SIGBUS.  As root, in a private mount
+# namespace with a 1 MiB /dev/shm of its own, so nothing outside is filled
+# and nothing is left behind.
+if [ "$backend" = posix ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        skip "a sparse object on a full /dev/shm: needs root (a private mount namespace)"
+    elif ! command -v unshare >/dev/null 2>&1; then
+        skip "a sparse object on a full /dev/shm: no unshare(1)"
+    elif ! timeout 20 unshare --mount --ipc true 2>/dev/null; then
+        skip "a sparse object on a full /dev/shm: unshare --mount refused here"
+    else
+        timeout 20 unshare --mount --ipc sh -c '
+            ushm=$1 tmp=$2
+            mount -t tmpfs -o size=1m,mode=1777 ushm-test /dev/shm || exit 1
+            truncate -s 64M /dev/shm/sparse || exit 1
+            dd if=/dev/zero of=/dev/shm/fill bs=4k 2>/dev/null
+            echo hello | "$ushm" write /sparse --offset 40M 2>"$tmp/w.err"
+            echo "write $?"
+            "$ushm" read /sparse --offset 40M --length 5 >"$tmp/r.out" 2>"$tmp/r.err"
+            echo "read $?"
+            rm /dev/shm/fill
+            echo hello | "$ushm" write /sparse --offset 40M 2>>"$tmp/w.err"
+            echo "write with room $?"
+            "$ushm" read /sparse --offset 40M --length 6 >"$tmp/r2.out" 2>>"$tmp/r.err"
+            echo "read with room $?"
+        ' sh "$USHM" "$tmp" >"$tmp/ns" 2>&1
+        check "write to a sparse object on a full /dev/shm exits 1, not by SIGBUS (135)" \
+            grep -x "write 1" "$tmp/ns"
+        check "write says which page got no memory, and that nothing was written" \
+            grep "^ushm: write: /sparse: the page at offset 41943040 has no memory yet.*(SIGBUS): /dev/shm has 0 bytes free; nothing was written\$" "$tmp/w.err"
+        check "read of it exits 1, not by SIGBUS" grep -x "read 1" "$tmp/ns"
+        check "read says so" \
+            grep "^ushm: read: /sparse: the page at offset 41943040 .*(SIGBUS).*; nothing was written to standard output\$" "$tmp/r.err"
+        check "read wrote nothing to standard output" test ! -s "$tmp/r.out"
+        check "with room again, the write succeeds" grep -x "write with room 0" "$tmp/ns"
+        check "with room again, the read gives back what was written" \
+            test "$(cat "$tmp/r2.out" 2>/dev/null)" = hello
+    fi
+fi
+
 # ---- missing segments ----
 
 m=$pfx-missing
@@ -242,6 +320,97 @@ check "read of a missing segment names it" has "$tmp/err" "$m"
 expect 1 "write to a missing segment exits 1" "$USHM" write "$m"
 expect 1 "rm of a missing segment exits 1" "$USHM" rm "$m"
 check "rm of a missing segment names it" has "$tmp/err" "$m"
+
+# ---- --key KEY in place of NAME: the segments of programs that use ftok ----
+
+for bad in 0x 0xg1 0x123456789 "" 12a 4294967296 -2147483649 " 1" +1; do
+    expect 2 "stat --key '$bad' exits 2" "$USHM" stat --key "$bad"
+done
+check "an invalid key is named as such" has "$tmp/err" "invalid key"
+expect 2 "stat NAME --key KEY exits 2 (one or the other)" "$USHM" stat "$a" --key "$k1"
+expect 2 "stat with --key twice exits 2" "$USHM" stat --key "$k1" --key "$k2"
+expect 2 "create --key without a size exits 2" "$USHM" create --key "$k1"
+expect 2 "create NAME --key KEY SIZE exits 2" "$USHM" create "$a" --key "$k1" 4K
+expect 2 "rm with neither a name nor a key exits 2" "$USHM" rm
+expect 2 "ls --key exits 2 (ls takes no segment)" "$USHM" ls --key "$k1"
+expect 0 "key --key in decimal" "$USHM" key --key 3288400387
+check "key --key 3288400387 prints 0xc4010203" test "$(cat "$tmp/out")" = 0xc4010203
+expect 0 "key --key -1 --json (signed, as /proc/sysvipc/shm prints keys)" \
+    "$USHM" key --key -1 --json
+check "key --key -1 --json is 0xffffffff, with a null name" \
+    has "$tmp/out" '{"name": null, "key": "0xffffffff"}'
+
+if [ "$backend" = posix ]; then
+    stdin=$tmp/data
+    for c in "stat --key $k1" "read --key $k1" "write --key $k1" \
+             "create --key $k1 4K" "rm --key $k1" "stat --key 0"; do
+        # shellcheck disable=SC2086 # the words of $c are the arguments
+        expect 1 "$c exits 1 on posix" "$USHM" $c
+        check "$c: the library's -ENOTSUP sentence" \
+            grep "^ushm: ${c%% *}: .*Operation not supported: keys name System V segments" "$tmp/err"
+    done
+    stdin=/dev/null
+    check "the -ENOTSUP sentence says how to configure for keys" \
+        has "$tmp/err" "--with-backend=sysv"
+elif [ -x "$raw" ]; then
+    run "$raw" make "$k1" 4096 "hello from raw" || ko "sysv-raw make $k1"
+    id1=$(cat "$tmp/out")
+    rawids="$rawids $id1"
+    expect 0 "stat --key $k1: a raw program's segment" "$USHM" stat --key "$k1"
+    check "stat --key: key: $k1" has "$tmp/out" "key: $k1"
+    check "stat --key: its shmid" has "$tmp/out" "id: $id1"
+    check "stat --key: size: 4K" has "$tmp/out" "size: 4K"
+    check "stat --key: mode: 0644" has "$tmp/out" "mode: 0644"
+    check "stat --key: name: - (a key has none)" has "$tmp/out" "name: -"
+    check "stat --key: nattach: 0" has "$tmp/out" "nattach: 0"
+    expect 0 "stat --key in decimal, --json" "$USHM" stat --key "$((k1))" --json
+    check "stat --key --json is valid JSON" valid_json "$tmp/out"
+    check "stat --key --json: null name, the key" \
+        grep "^{\"name\": null, .*\"key\": \"$k1\", \"id\": $id1," "$tmp/out"
+    expect 0 "ls with a raw program's segment" "$USHM" ls --bytes --output key,id,size,status
+    check "ls lists it with its key" grep "^$k1  *$id1  *4096 ok\$" "$tmp/out"
+    expect 0 "read --key" "$USHM" read --key "$k1" --length 14
+    check "read --key gives what the raw program wrote" \
+        test "$(cat "$tmp/out")" = "hello from raw"
+    printf 'from ushm' >"$tmp/in"
+    stdin=$tmp/in
+    expect 0 "write --key --offset 100" "$USHM" write --key "$k1" --offset 100
+    run "$raw" peek "$k1" 100 9
+    check "the raw program reads what write --key wrote" \
+        test "$(cat "$tmp/out")" = "from ushm"
+    stdin=$tmp/data
+    expect 1 "write --key of 3000 bytes at 2K does not fit" \
+        "$USHM" write --key "$k1" --offset 2K
+    check "write --key: the message names the key" has "$tmp/err" "key $k1 is 4096 bytes"
+    stdin=/dev/null
+    expect 0 "create --key of the existing segment joins it" "$USHM" create --key "$k1" 4K
+    expect 1 "create --key --excl of the existing segment exits 1" \
+        "$USHM" create --key "$k1" 4K --excl
+    expect 1 "create --key --mode 0600 of the existing 0644 segment exits 1" \
+        "$USHM" create --key "$k1" 4K --mode 0600
+    check "create --key --mode names the key and its mode" \
+        has "$tmp/err" "key $k1 exists with mode 0644, not 0600"
+    expect 0 "rm --key" "$USHM" rm --key "$k1"
+    expect 1 "stat --key after rm --key exits 1" "$USHM" stat --key "$k1"
+    check "stat --key of a missing segment names the key" has "$tmp/err" "key $k1"
+    expect 1 "read --key of a missing segment exits 1" "$USHM" read --key "$k1"
+    expect 0 "create --key $k2 8K --mode 0640" "$USHM" create --key "$k2" 8K --mode 0640
+    expect 0 "stat --key $k2" "$USHM" stat --key "$k2"
+    check "create --key made it 8K, mode 0640" \
+        test "$(grep -c -e '^size: 8K$' -e '^mode: 0640$' "$tmp/out")" -eq 2
+    expect 1 "rm --key $k2 --key $k3 (missing) exits 1" "$USHM" rm --key "$k2" --key "$k3"
+    check "rm names the missing key" has "$tmp/err" "key $k3"
+    expect 1 "rm removed $k2 all the same" "$USHM" stat --key "$k2"
+    run "$USHM" create "$pfx-r1" 4K || ko "create $pfx-r1"
+    run "$USHM" create --key "$k2" 4K || ko "create --key $k2"
+    expect 0 "rm NAME --key KEY" "$USHM" rm "$pfx-r1" --key "$k2"
+    expect 1 "rm NAME --key KEY removed the key's segment" "$USHM" stat --key "$k2"
+    expect 1 "rm NAME --key KEY removed the name's" "$USHM" stat "$pfx-r1"
+    expect 1 "stat --key 0 (IPC_PRIVATE) exits 1" "$USHM" stat --key 0
+    check "--key 0: the library's -EINVAL sentence" has "$tmp/err" "IPC_PRIVATE names no segment"
+else
+    skip "--key with a raw program's segment: no tests/sysv-raw (SYSV_RAW)"
+fi
 
 # ---- ls ----
 
@@ -314,6 +483,33 @@ grep -e "^[A-Z]" -e "^/$pfx" -e "^0x" "$tmp/out" | grep -v "$esc" >"$tmp/rows"
 check "ls columns line up whatever the name's length" \
     test "$(awk '{ print length($0) }' "$tmp/rows" | sort -u | wc -l)" -eq 1
 
+# ---- 3 GiB: a 32-bit build lists and describes it (AC_SYS_LARGEFILE, as
+# every file of the command includes config.h first); sparse, it costs nothing ----
+
+if [ "$backend" = posix ]; then
+    if truncate -s 3G "/dev/shm/$pfx-big" 2>/dev/null; then
+        expect 0 "ls with a 3 GiB sparse object" "$USHM" ls --bytes --output name,size,status
+        check "ls lists the 3 GiB object with its size" \
+            grep "^/$pfx-big  *3221225472 ok\$" "$tmp/out"
+        expect 0 "stat of the 3 GiB object" "$USHM" stat "$pfx-big" --bytes
+        check "stat gives its size, 3221225472" has "$tmp/out" "size: 3221225472"
+        expect 0 "info with a 3 GiB object in /dev/shm" "$USHM" info
+        check "info gives the size of /dev/shm" grep "^/dev/shm size: [0-9][0-9]* bytes\$" "$tmp/out"
+        rm -f "/dev/shm/$pfx-big"
+    else
+        skip "a 3 GiB sparse object: truncate -s 3G failed in /dev/shm"
+    fi
+elif [ -x "$raw" ] && run "$raw" make "$kbig" 3221225472; then
+    rawids="$rawids $(cat "$tmp/out")"
+    expect 0 "ls with a 3 GiB segment" "$USHM" ls --bytes --output key,size
+    check "ls lists the 3 GiB segment with its size" grep "^$kbig  *3221225472\$" "$tmp/out"
+    expect 0 "stat --key of the 3 GiB segment" "$USHM" stat --key "$kbig" --bytes
+    check "stat gives its size, 3221225472" has "$tmp/out" "size: 3221225472"
+    expect 0 "rm --key of the 3 GiB segment" "$USHM" rm --key "$kbig"
+else
+    skip "a 3 GiB SysV segment: no tests/sysv-raw, or shmget refused 3 GiB"
+fi
+
 # ---- JSON: one shape for ls and stat, on both backends ----
 
 keys="name backend size mode owner uid gid nattach key id cpid cpid_alive status remove"
@@ -357,8 +553,8 @@ sys.exit(0 if eval(sys.argv[7]) else 1)
         json_check "stat --json on posix: nattach, key, id, cpid, cpid_alive null" \
             'all(st[k] is None for k in ("nattach", "key", "id", "cpid", "cpid_alive"))'
     fi
-    json_check "every ls entry the backend will not remove by itself says how to remove it" \
-        'all(e["remove"] for e in segs if "removed" not in e["status"])'
+    json_check "every ls entry but a semaphore or one that goes by itself says how to remove it" \
+        'all(e["remove"] for e in segs if e["status"] not in ("semaphore", "removed", "private,removed"))'
 else
     for k in $keys; do
         check "stat --json has the key $k (no python3: grep)" has "$tmp/stat.json" "\"$k\": "
@@ -389,19 +585,25 @@ if [ "$backend" = posix ]; then
     check "ls: a name with @ is 'badname', removed by rm" \
         grep "^/$pfx-bad@name  *badname  *rm /dev/shm/$pfx-bad@name\$" "$tmp/out"
     check "ls: a 31-character name is 'badname'" grep "^/${long}x  *badname " "$tmp/out"
-    check "ls: a sem. name is 'badname'" grep "^/sem.$pfx  *badname " "$tmp/out"
+    check "ls: a sem. file is 'semaphore', and no command removes it" \
+        grep "^/sem.$pfx  *semaphore  *-\$" "$tmp/out"
     check "ls: the ESC byte is shown as \\x1b" has "$tmp/out" "/$pfx-e\\x1bx "
     check "ls: no raw ESC byte reaches the output" lacks "$tmp/out" "$esc"
     check "ls: the ESC name's remove command is quoted \$'...'" \
         has "$tmp/out" "rm \$'/dev/shm/$pfx-e\\x1bx'"
     check "ls says on stderr how to remove the empty object" \
         has "$tmp/err" "/$pfx-empty: empty (size 0)"
-    check "ls says on stderr how to remove the FIFO" \
-        has "$tmp/err" "remove it with: rm /dev/shm/$pfx-fifo"
+    check "ls says on stderr how to remove the FIFO, if nothing uses it" \
+        has "$tmp/err" "/$pfx-fifo: not a shared memory object: fifo; if nothing uses it, remove it with: rm /dev/shm/$pfx-fifo"
+    check "ls says on stderr that sem.$pfx is a POSIX semaphore" \
+        has "$tmp/err" "/sem.$pfx: a POSIX semaphore (sem_open), not a shared memory segment"
+    check "ls advises nothing for the semaphore" lacks "$tmp/err" "rm /dev/shm/sem.$pfx"
     check "ls: the stderr notes escape the ESC byte too" lacks "$tmp/err" "$esc"
     expect 0 "ls --json with those objects" "$USHM" ls --json
     check "ls --json: the ESC byte is \\u001b" has "$tmp/out" "\"/$pfx-e\\u001bx\""
     check "ls --json: the FIFO's status" has "$tmp/out" '"status": "fifo"'
+    check "ls --json: the semaphore's status, and a null remove" \
+        has "$tmp/out" '"status": "semaphore", "remove": null'
     check "ls --json: no raw ESC byte" lacks "$tmp/out" "$esc"
     if command -v python3 >/dev/null 2>&1; then
         check "ls --json with those objects parses, and gives the ESC name back" \
@@ -428,6 +630,39 @@ sys.exit(0 if sys.argv[2] in names else 1)' "$tmp/out" "/$pfx-e${esc}x"
     for n in $junk; do
         rm -rf "/dev/shm/$n"
     done
+fi
+
+# ---- ls on SysV: removal advised only for what nothing is attached to ----
+
+if [ "$backend" = sysv ] && [ -x "$raw" ]; then
+    # An IPC_PRIVATE segment whose creator stays attached until its standard
+    # input ends; it prints its id once attached (so no waiting by sleep).
+    mkfifo "$tmp/hold-in" "$tmp/hold-out"
+    timeout 20 "$raw" hold private 4096 <"$tmp/hold-in" >"$tmp/hold-out" 2>"$tmp/hold-err" &
+    holder=$!
+    exec 8>"$tmp/hold-in"
+    read -r hid <"$tmp/hold-out"
+    rawids="$rawids $hid"
+    run "$raw" make private 4096 || ko "sysv-raw make private"
+    pid0=$(cat "$tmp/out")
+    rawids="$rawids $pid0"
+    expect 0 "ls with a private segment in use and one with nothing attached" \
+        "$USHM" ls --output id,nattach,status,remove
+    check "ls: the one in use is 'private', 1 attached" \
+        grep "^ *${hid:-none}  *1 private  *ipcrm -m $hid\$" "$tmp/out"
+    check "ls: the unused one is 'private', 0 attached" \
+        grep "^ *${pid0:-none}  *0 private  *ipcrm -m $pid0\$" "$tmp/out"
+    check "ls advises nothing on stderr for the segment in use" lacks "$tmp/err" "id ${hid:-none})"
+    check "ls advises removing the unused one, its creator gone" \
+        grep "^ushm: ls: key 0x00000000 (id $pid0): key IPC_PRIVATE: no name reaches it, and nothing is attached; remove it with: ipcrm -m $pid0\$" "$tmp/err"
+    exec 8>&-
+    wait "$holder"
+    check "the holder detached and removed its segment" test $? -eq 0
+    run "$raw" rmid "$pid0" || ko "sysv-raw rmid $pid0"
+    expect 0 "ls after both are gone" "$USHM" ls --output id
+    check "ls no longer lists them" test -z "$(grep -x -e " *$hid" -e " *$pid0" "$tmp/out")"
+elif [ "$backend" = sysv ]; then
+    skip "ls of other programs' private segments: no tests/sysv-raw (SYSV_RAW)"
 fi
 
 # ---- help, version, and output that cannot be written ----
@@ -523,6 +758,20 @@ if command -v bash >/dev/null 2>&1 && [ -f "$completion" ]; then
     check "completion: 'k' gives key" test "$(cat "$tmp/out")" = key
     complete_words key --j
     check "completion: key's option --json" test "$(cat "$tmp/out")" = --json
+    for c in create rm stat key write read; do
+        complete_words $c --k
+        check "completion: $c --k gives --key" test "$(cat "$tmp/out")" = --key
+    done
+    complete_words ls --k
+    check "completion: no --key for ls" test ! -s "$tmp/out"
+    if [ "$backend" = sysv ] && [ -x "$raw" ] && run "$raw" make "$k1" 4096; then
+        rawids="$rawids $(cat "$tmp/out")"
+        complete_words stat --key "$(echo "$k1" | cut -c1-7)"
+        check "completion: --key offers the keys that ls lists" grep -x "$k1" "$tmp/out"
+        complete_words stat --key 0x0000
+        check "completion: --key does not offer IPC_PRIVATE" lacks "$tmp/out" 0x00000000
+        run "$USHM" rm --key "$k1" || ko "rm --key $k1"
+    fi
     complete_words ls --no
     check "completion: ls --no gives --noheadings" test "$(cat "$tmp/out")" = --noheadings
     complete_words create x 4K --e
@@ -583,7 +832,7 @@ if [ "$backend" = sysv ]; then
     check "ls no longer shows key $key" lacks "$tmp/out" "$key"
 fi
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skipped skipped"
 if [ "$fail" -ne 0 ]; then
     echo "failed checks:$failed"
     exit 1

@@ -6,6 +6,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+/* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
+ * so that a 32-bit build describes objects of 2 GiB and more. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <ushm.h>
 
 #include <errno.h>
@@ -33,37 +39,49 @@ static const struct option_def {
     { "--raw", NULL, OPT_RAW, 0 },
     { "--count", NULL, OPT_COUNT, 1 },
     { "--timeout", NULL, OPT_TIMEOUT, 1 },
+    { "--key", NULL, OPT_KEY, 1 },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
 #define HELP_NAME \
     "  NAME                \"/\" and 1 to 30 of A-Z a-z 0-9 . _ - (the slash may\n" \
     "                      be left out)\n"
+#define HELP_KEY_TEXT \
+    "                      the System V segment with that key, as a program\n" \
+    "                      that uses ftok(3) names it: 0x and hex digits, or\n" \
+    "                      decimal (sysv backend; posix says it cannot)\n"
+#define HELP_KEY \
+    "  --key KEY           in place of NAME:\n" HELP_KEY_TEXT
 #define HELP_HELP \
     "  -h, --help          print this help and exit\n"
 
 const struct command commands[] = {
-    { "create", "create NAME SIZE [--mode MODE] [--excl]",
+    { "create", "create NAME|--key KEY SIZE [--mode MODE] [--excl]",
       "Create the segment NAME with SIZE bytes, zero-filled.  If it exists with\n"
-      "at least SIZE bytes nothing is done (unless --excl).  Prints nothing.\n\n"
+      "at least SIZE bytes nothing is done (unless --excl); if it has other\n"
+      "permission bits than --mode asks for, they are left as they are and the\n"
+      "exit status is 1.  Prints nothing.\n\n"
       HELP_NAME
       "  SIZE                bytes, or a number with a K, M or G suffix (1024s)\n"
       "  --mode MODE         permission bits in octal (default 0600); the umask\n"
       "                      is not applied\n"
       "  --excl              fail if the segment exists\n"
-      HELP_HELP "\n"
-      "Example:\n  ushm create /cache 64M --mode 0640\n",
-      OPT_MODE | OPT_EXCL, 2, 2, cmd_create },
-    { "rm", "rm NAME...",
+      HELP_KEY HELP_HELP "\n"
+      "Examples:\n  ushm create /cache 64M --mode 0640\n"
+      "  ushm create --key 0xc4010203 4K --mode 0644\n",
+      OPT_MODE | OPT_EXCL | OPT_KEY, 2, 2, cmd_create },
+    { "rm", "rm NAME|--key KEY...",
       "Remove each named segment; processes that have it mapped keep it until\n"
-      "they close it.  Every name is tried; the exit status is 1 if any could\n"
-      "not be removed.  An empty POSIX object under a libushm name is removed\n"
-      "too.  What is not a libushm name, or not a shared memory object, is\n"
-      "refused: 'ushm ls' shows the command that removes it.\n\n"
-      HELP_NAME HELP_HELP "\n"
-      "Example:\n  ushm rm /cache /cache-old\n",
-      0, 1, -1, cmd_rm },
-    { "stat", "stat NAME [--json] [--bytes]",
+      "they close it.  Every name and key is tried; the exit status is 1 if\n"
+      "any could not be removed.  An empty POSIX object under a libushm name\n"
+      "is removed too.  What is not a libushm name, or not a shared memory\n"
+      "object, is refused: 'ushm ls' shows the command that removes it.\n\n"
+      HELP_NAME
+      "  --key KEY           as well as or in place of the names (repeatable):\n"
+      HELP_KEY_TEXT HELP_HELP "\n"
+      "Examples:\n  ushm rm /cache /cache-old\n  ushm rm --key 0xc4010203\n",
+      OPT_KEY, 1, -1, cmd_rm },
+    { "stat", "stat NAME|--key KEY [--json] [--bytes]",
       "Show one segment without mapping it: one 'key: value' line per field,\n"
       "or with --json the object that 'ushm ls --json' gives for it.  A segment\n"
       "that holds a queue (ushm send) adds its depth, capacity and attached\n"
@@ -71,38 +89,40 @@ const struct command commands[] = {
       HELP_NAME
       "  -J, --json          print JSON (see ushm(1), OUTPUT)\n"
       "  -b, --bytes         the size in bytes rather than as 64M\n"
-      HELP_HELP "\n"
-      "Example:\n  ushm stat /cache --json\n",
-      OPT_JSON | OPT_BYTES, 1, 1, cmd_stat },
-    { "key", "key NAME [--json]",
+      HELP_KEY HELP_HELP "\n"
+      "Examples:\n  ushm stat /cache --json\n  ushm stat --key 0xc4010203\n",
+      OPT_JSON | OPT_BYTES | OPT_KEY, 1, 1, cmd_stat },
+    { "key", "key NAME|--key KEY [--json]",
       "Print the System V key of NAME as 0x%08x: the key a segment of that\n"
       "name has on the sysv backend (ipcs -m shows it), whichever backend the\n"
       "library was built with.  Nothing is opened or created.\n\n"
       HELP_NAME
       "  -J, --json          print {\"name\": ..., \"key\": ...}, as stat --json\n"
       "                      gives them\n"
+      "  --key KEY           print KEY itself as 0x%08x (a decimal key from\n"
+      "                      /proc/sysvipc/shm, say), with the name null\n"
       HELP_HELP "\n"
       "Example:\n  ushm key /cache\n",
-      OPT_JSON, 1, 1, cmd_key },
-    { "write", "write NAME [--offset N] < FILE",
+      OPT_JSON | OPT_KEY, 1, 1, cmd_key },
+    { "write", "write NAME|--key KEY [--offset N] < FILE",
       "Copy standard input into the segment, N bytes in.  If it does not fit\n"
       "before the end of the segment, nothing is written and the exit status\n"
       "is 1.  Prints nothing.\n\n"
       HELP_NAME
       "  --offset N          where to start (bytes, or with a K, M or G suffix;\n"
       "                      default 0)\n"
-      HELP_HELP "\n"
+      HELP_KEY HELP_HELP "\n"
       "Example:\n  ushm write /cache --offset 4K < header.bin\n",
-      OPT_OFFSET, 1, 1, cmd_write },
-    { "read", "read NAME [--offset N] [--length N] > FILE",
+      OPT_OFFSET | OPT_KEY, 1, 1, cmd_write },
+    { "read", "read NAME|--key KEY [--offset N] [--length N] > FILE",
       "Copy the segment to standard output, from N bytes in to its end, or\n"
       "--length bytes.  The segment is mapped read-only.\n\n"
       HELP_NAME
       "  --offset N          where to start (default 0)\n"
       "  --length N          how many bytes (default: up to the end)\n"
-      HELP_HELP "\n"
+      HELP_KEY HELP_HELP "\n"
       "Example:\n  ushm read /cache --offset 4K --length 1K | od -c\n",
-      OPT_OFFSET | OPT_LENGTH, 1, 1, cmd_read },
+      OPT_OFFSET | OPT_LENGTH | OPT_KEY, 1, 1, cmd_read },
     { "send", "send NAME [--offset N --size N] [--raw] < FILE",
       "Send each line of standard input (without its newline) as a message to\n"
       "the queue in the segment NAME, or with --raw all of it as one message.\n"
@@ -134,7 +154,8 @@ const struct command commands[] = {
     { "ls", "ls [--json] [--bytes] [--noheadings] [--output COLUMNS]",
       "List every segment the backend can see (" SEGLIST_POSIX_DIR " or "
       SEGLIST_SYSV_FILE "),\nlibushm's or not, sorted.  STATUS marks what the "
-      "library refuses, and a\nline on standard error says how to remove it.\n\n"
+      "library refuses, and a\nline on standard error says why, and how to remove "
+      "it where nothing uses it.\n\n"
       "  -J, --json          print {\"segments\": [...]}, every key (ushm(1))\n"
       "  -b, --bytes         sizes in bytes rather than as 64M\n"
       "  -n, --noheadings    no header line\n"
@@ -208,6 +229,29 @@ static const struct option_def *find_option(const struct command *cmd,
     return NULL;
 }
 
+/* As many arguments as the subcommand takes; each --key stands for a NAME,
+ * the first argument (and only "rm NAME..." takes more than one). */
+static int check_count(const struct command *cmd, const struct args *a)
+{
+    int min = cmd->min_pos, max = cmd->max_pos;
+
+    if (a->nkeys > 0) {
+        if (max >= 0 && a->nkeys > 1)
+            return usage_error(cmd, "--key given %d times: it names the one "
+                               "segment, in place of NAME", a->nkeys);
+        if (max >= 0 && a->npos == max)
+            return usage_error(cmd, "--key stands in place of NAME: give "
+                               "one of them");
+        min = min > 0 ? min - 1 : 0;
+        max = max > 0 ? max - 1 : max;
+    }
+    if (a->npos < min)
+        return usage_error(cmd, "missing argument");
+    if (max >= 0 && a->npos > max)
+        return usage_error(cmd, "unexpected argument '%s'", a->pos[max]);
+    return 0;
+}
+
 /*
  * Returns 0 when parsed, 2 on a usage error (already reported), ARGS_HELP
  * when --help was asked for, or ARGS_VERSION for --version.
@@ -219,7 +263,8 @@ int parse_args(const struct command *cmd, int argc, char **argv,
 
     memset(a, 0, sizeof *a);
     a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-    if (!a->pos) {
+    a->keys = calloc((size_t)argc + 1, sizeof *a->keys);
+    if (!a->pos || !a->keys) {
         perror("ushm");
         return 2;
     }
@@ -272,12 +317,10 @@ int parse_args(const struct command *cmd, int argc, char **argv,
             a->count = value;
         else if (o->bit == OPT_TIMEOUT)
             a->timeout = value;
+        else if (o->bit == OPT_KEY)
+            a->keys[a->nkeys++] = value;
     }
-    if (a->npos < cmd->min_pos)
-        return usage_error(cmd, "missing argument");
-    if (cmd->max_pos >= 0 && a->npos > cmd->max_pos)
-        return usage_error(cmd, "unexpected argument '%s'", a->pos[cmd->max_pos]);
-    return 0;
+    return check_count(cmd, a);
 }
 
 /* "4096", "4K", "1M", "2G" (powers of 1024).  Rejects signs, spaces, garbage. */

@@ -5,6 +5,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+/* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
+ * so that a 32-bit build describes objects of 2 GiB and more. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <ushm.h>
 
 #include <errno.h>
@@ -35,45 +41,107 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* A page of t's segment, at offset `at`, could not be given memory: the
+ * touch raised SIGBUS (ushm-guard.c).  Says so, and what became of the copy. */
+static int no_memory(const struct command *cmd, const struct target *t,
+                     size_t at, const char *outcome)
+{
+    char msg[512], room[96] = "";
+    struct statvfs vfs;
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (page > 0)
+        at -= at % (size_t)page;
+    if (!is_sysv() && statvfs(SEGLIST_POSIX_DIR, &vfs) == 0)
+        snprintf(room, sizeof room, ": " SEGLIST_POSIX_DIR " has %llu bytes "
+                 "free", (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+    snprintf(msg, sizeof msg, "%s: the page at offset %zu has no memory yet, "
+             "and the system has none to give it (SIGBUS)%s; %s", t->label,
+             at, room, outcome);
+    return tool_error(cmd, msg);
+}
+
+/* 0 if t's segment has the permission bits want, else 1, said. */
+static int check_mode(const struct command *cmd, const struct target *t,
+                      mode_t want)
+{
+    struct ushm_stat st;
+    char msg[256];
+
+    if (target_stat(t, &st) < 0)
+        return lib_error(cmd);
+    if ((st.mode & 0777) == want)
+        return 0;
+    snprintf(msg, sizeof msg, "%s exists with mode %04o, not %04o: its mode "
+             "is left as it is (remove it and create it again for another; "
+             "without --mode, create joins it as it is)", t->label,
+             (unsigned)(st.mode & 0777), (unsigned)want);
+    return tool_error(cmd, msg);
+}
+
 int cmd_create(const struct command *cmd, struct args *a)
 {
+    struct target t;
     ushm_t *shm;
     size_t size;
     mode_t mode = 0600;
-    int flags = USHM_CREATE | ((a->seen & OPT_EXCL) ? USHM_EXCL : 0);
+    int flags = USHM_CREATE | ((a->seen & OPT_EXCL) ? USHM_EXCL : 0), rc;
+    char **rest;
 
-    if (parse_size(a->pos[1], &size) != 0)
+    if ((rc = one_target(cmd, a, &t, &rest)) != 0)
+        return rc;
+    if (parse_size(rest[0], &size) != 0)
         return usage_error(cmd, "invalid size '%s' (bytes, or a number with "
-                           "a K, M or G suffix)", a->pos[1]);
+                           "a K, M or G suffix)", rest[0]);
     if (a->mode && parse_mode(a->mode, &mode) != 0)
         return usage_error(cmd, "invalid mode '%s' (octal, e.g. 0640)", a->mode);
-    if (ushm_open(&shm, a->pos[0], size, flags, mode) < 0)
+    if (target_open(&t, &shm, size, flags, mode) < 0)
         return lib_error(cmd);
-    if (ushm_close(shm) < 0)
-        return lib_error(cmd);
-    return 0;
+    /* Joining is fine, but not with other permission bits than were asked
+     * for: the caller would believe they hold.  A mode is its creator's. */
+    if (!ushm_created(shm) && (a->seen & OPT_MODE))
+        rc = check_mode(cmd, &t, mode != 0 ? mode : 0600);
+    if (ushm_close(shm) < 0 && rc == 0)
+        rc = lib_error(cmd);
+    return rc;
 }
 
+/* Every name, then every key: each is tried whatever became of the others. */
 int cmd_rm(const struct command *cmd, struct args *a)
 {
+    struct target t;
     int status = 0;
 
-    for (int i = 0; i < a->npos; i++)
-        if (ushm_unlink(a->pos[i]) < 0)
+    for (int i = 0; i < a->nkeys; i++)
+        if (target_of_key(cmd, a->keys[i], &t) != 0)
+            return 2;
+    for (int i = 0; i < a->npos; i++) {
+        target_of_name(a->pos[i], &t);
+        if (target_unlink(&t) < 0)
             status = lib_error(cmd);
+    }
+    for (int i = 0; i < a->nkeys; i++) {
+        target_of_key(cmd, a->keys[i], &t);
+        if (target_unlink(&t) < 0)
+            status = lib_error(cmd);
+    }
     return status;
 }
 
 int cmd_stat(const struct command *cmd, struct args *a)
 {
+    struct target t;
     struct entry e;
     char msg[256];
-    int rc = stat_entry(a->pos[0], &e, msg, sizeof msg);
+    int rc;
 
-    if (rc > 0)
-        return lib_error(cmd);
-    if (rc < 0)
-        return tool_error(cmd, msg);
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0)
+        return rc;
+    rc = stat_entry(&t, &e, msg, sizeof msg);
+    if (rc != 0) {
+        free(e.name);
+        return rc > 0 ? lib_error(cmd) : tool_error(cmd, msg);
+    }
     if (a->seen & OPT_JSON) {
         json_entry(stdout, &e);
         putchar('\n');
@@ -85,22 +153,31 @@ int cmd_stat(const struct command *cmd, struct args *a)
     return rc;
 }
 
-/* The key from ushm_key(), as stat and ls show keys (text and JSON). */
+/* The key from ushm_key(), as stat and ls show keys (text and JSON); with
+ * --key, that key written as they show it. */
 int cmd_key(const struct command *cmd, struct args *a)
 {
-    char canon[USHM_NAME_MAX + 2], text[16];
+    struct target t;
+    char text[16];
     key_t key;
+    int rc;
 
-    if (ushm_key(a->pos[0], &key) < 0)
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0)
+        return rc;
+    if (!t.name)
+        key = t.key;
+    else if (ushm_key(t.name, &key) < 0)
         return lib_error(cmd);
     snprintf(text, sizeof text, "0x%08" PRIx32, (uint32_t)key);
     if (!(a->seen & OPT_JSON)) {
         printf("%s\n", text);
         return 0;
     }
-    canonical_name(a->pos[0], canon, sizeof canon);
     fputs("{\"name\": ", stdout);
-    json_string(stdout, canon);
+    if (t.name)
+        json_string(stdout, t.label);
+    else
+        fputs("null", stdout);
     fputs(", \"key\": ", stdout);
     json_string(stdout, text);
     fputs("}\n", stdout);
@@ -109,18 +186,20 @@ int cmd_key(const struct command *cmd, struct args *a)
 
 int cmd_write(const struct command *cmd, struct args *a)
 {
+    struct target t;
     ushm_t *shm;
-    size_t offset = 0, room, cap = 0, got = 0;
+    size_t offset = 0, room, cap = 0, got = 0, at;
     char *buf = NULL, msg[256];
     int rc, status = 1;
 
-    if ((rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0)
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0 ||
+        (rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0)
         return rc;
-    if (ushm_open(&shm, a->pos[0], 0, 0, 0) < 0)
+    if (target_open(&t, &shm, 0, 0, 0) < 0)
         return lib_error(cmd);
     if (offset > ushm_size(shm)) {
         snprintf(msg, sizeof msg, "offset %zu is past the end of %s (%zu bytes)",
-                 offset, ushm_name(shm), ushm_size(shm));
+                 offset, t.label, ushm_size(shm));
         tool_error(cmd, msg);
         goto out;
     }
@@ -161,12 +240,21 @@ int cmd_write(const struct command *cmd, struct args *a)
     if (got > room) {
         snprintf(msg, sizeof msg, "input does not fit: %s is %zu bytes, so "
                  "only %zu bytes fit at offset %zu; nothing was written",
-                 ushm_name(shm), ushm_size(shm), room, offset);
+                 t.label, ushm_size(shm), room, offset);
         tool_error(cmd, msg);
         goto out;
     }
-    if (got > 0)
-        memcpy((char *)ushm_addr(shm) + offset, buf, got);
+    /* Every page first, so that a page with no memory to be had (SIGBUS)
+     * stops the write before any byte of it is copied. */
+    if (touch_pages((char *)ushm_addr(shm) + offset, got, &at) != 0) {
+        no_memory(cmd, &t, offset + at, "nothing was written");
+        goto out;
+    }
+    if (copy_in((char *)ushm_addr(shm) + offset, buf, got, &at) != 0) {
+        no_memory(cmd, &t, offset + at, "part of the input may have been "
+                  "written");
+        goto out;
+    }
     status = 0;
 out:
     free(buf);
@@ -177,20 +265,22 @@ out:
 
 int cmd_read(const struct command *cmd, struct args *a)
 {
+    struct target t;
     ushm_t *shm;
-    size_t offset = 0, length = 0, size;
+    size_t offset = 0, length = 0, size, at;
     char msg[256];
     int rc, status = 1;
 
-    if ((rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0 ||
+    if ((rc = one_target(cmd, a, &t, NULL)) != 0 ||
+        (rc = parse_number_opt(cmd, "offset", a->offset, &offset)) != 0 ||
         (rc = parse_number_opt(cmd, "length", a->length, &length)) != 0)
         return rc;
-    if (ushm_open(&shm, a->pos[0], 0, USHM_RDONLY, 0) < 0)
+    if (target_open(&t, &shm, 0, USHM_RDONLY, 0) < 0)
         return lib_error(cmd);
     size = ushm_size(shm);
     if (offset > size) {
         snprintf(msg, sizeof msg, "offset %zu is past the end of %s (%zu bytes)",
-                 offset, ushm_name(shm), size);
+                 offset, t.label, size);
         tool_error(cmd, msg);
         goto out;
     }
@@ -198,8 +288,15 @@ int cmd_read(const struct command *cmd, struct args *a)
         length = size - offset;
     if (length > size - offset) {
         snprintf(msg, sizeof msg, "%zu bytes at offset %zu run past the end "
-                 "of %s (%zu bytes)", length, offset, ushm_name(shm), size);
+                 "of %s (%zu bytes)", length, offset, t.label, size);
         tool_error(cmd, msg);
+        goto out;
+    }
+    /* A page that gets no memory (SIGBUS) is found before anything is
+     * output; write(2) would only have said EFAULT, half-way. */
+    if (touch_pages((const char *)ushm_addr(shm) + offset, length, &at) != 0) {
+        no_memory(cmd, &t, offset + at, "nothing was written to standard "
+                  "output");
         goto out;
     }
     if (write_all(STDOUT_FILENO, (const char *)ushm_addr(shm) + offset,

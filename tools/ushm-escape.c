@@ -5,6 +5,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+/* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
+ * so that a 32-bit build describes objects of 2 GiB and more. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

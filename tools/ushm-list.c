@@ -6,6 +6,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+/* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
+ * so that a 32-bit build describes objects of 2 GiB and more. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <ushm.h>
 
 #include <errno.h>
@@ -111,9 +117,12 @@ static int posix_entry(const struct seglist_posix *p, void *arg)
         e->status |= ST_NOTFILE;
         e->type = file_type(m);
     }
-    if ((e->why = name_problem(p->name)) != NULL)
+    /* glibc keeps a named semaphore as the file /dev/shm/sem.NAME. */
+    if (S_ISREG(m) && strncmp(p->name, "sem.", 4) == 0)
+        e->status |= ST_SEMAPHORE;
+    else if ((e->why = name_problem(p->name)) != NULL)
         e->status |= ST_BADNAME;
-    if (S_ISREG(m) && p->size == 0)
+    if (S_ISREG(m) && p->size == 0 && !(e->status & ST_SEMAPHORE))
         e->status |= ST_EMPTY;
     return 0;
 }
@@ -171,6 +180,8 @@ void status_text(const struct entry *e, char *buf, size_t len)
         o += (size_t)snprintf(buf + o, len - o, "%s,", e->type);
     if (e->status & ST_BADNAME)
         o += (size_t)snprintf(buf + o, len - o, "badname,");
+    if (e->status & ST_SEMAPHORE)
+        o += (size_t)snprintf(buf + o, len - o, "semaphore,");
     if (e->status & ST_EMPTY)
         o += (size_t)snprintf(buf + o, len - o, "empty,");
     if (e->status & ST_PRIVATE)
@@ -183,12 +194,14 @@ void status_text(const struct entry *e, char *buf, size_t len)
         buf[o - 1] = '\0';
 }
 
-/* The command that removes it; 0 if none does (removed, waiting to go). */
+/* The command that removes it, used or not (the notes advise); 0 if there
+ * is none: removed, waiting to go, or a semaphore, which is not a segment
+ * and belongs to the programs that use it (sem_unlink). */
 int remove_command(const struct entry *e, char *buf, size_t len)
 {
     char path[PATH_MAX], quoted[PATH_MAX * 4 + 8];
 
-    if (e->status & ST_REMOVED)
+    if (e->status & (ST_REMOVED | ST_SEMAPHORE))
         return 0;
     if (e->id >= 0) {
         snprintf(buf, len, "ipcrm -m %lld", e->id);
@@ -223,21 +236,19 @@ static int sysv_match(const struct seglist_sysv *s, void *arg)
     return 0;
 }
 
-/* What ushm_stat() says, and on SysV the id and creator from the kernel's
- * list (the segment with the name's key that is not removed). */
-int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
+/* What ushm_stat() or ushm_stat_key() says, and on SysV the id and creator
+ * from the kernel's list (the segment with the key that is not removed). */
+int stat_entry(const struct target *t, struct entry *e, char *msg, size_t len)
 {
     struct ushm_stat st;
-    char canon[USHM_NAME_MAX + 2];
-    key_t key;
+    key_t key = t->key;
 
-    if (ushm_stat(name, &st) < 0)
-        return 1;
-    canonical_name(name, canon, sizeof canon);
     memset(e, 0, sizeof *e);
-    e->id = e->cpid = -1;
+    e->nattach = e->id = e->cpid = -1;
     e->cpid_alive = -1;
-    if (!(e->name = strdup(canon))) {
+    if (target_stat(t, &st) < 0 || (t->name && ushm_key(t->name, &key) < 0))
+        return 1;
+    if (t->name && !(e->name = strdup(t->label))) {
         snprintf(msg, len, "out of memory");
         return -1;
     }
@@ -248,15 +259,7 @@ int stat_entry(const char *name, struct entry *e, char *msg, size_t len)
     e->nattach = st.nattach;
     if (!is_sysv())
         return 0;
-    if (ushm_key(canon, &key) < 0) {
-        free(e->name);
-        return 1;
-    }
     e->key = (uint32_t)key;
     e->key_known = 1;
-    if (seglist_sysv_each(sysv_match, e, msg, len) != 0) {
-        free(e->name);
-        return -1;
-    }
-    return 0;
+    return seglist_sysv_each(sysv_match, e, msg, len) == 0 ? 0 : -1;
 }

@@ -7,6 +7,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+/* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
+ * so that a 32-bit build describes objects of 2 GiB and more. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <ushm.h>
 
 #include <errno.h>
@@ -141,6 +147,7 @@ static int run(int argc, char **argv, const char **who)
         rc = cmd->run(cmd, &a);
     }
     free(a.pos);
+    free(a.keys);
     return rc;
 }
 

@@ -5,6 +5,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+/* First, before any system header: AC_SYS_LARGEFILE's _FILE_OFFSET_BITS,
+ * so that a 32-bit build describes objects of 2 GiB and more. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <ushm.h>
 
 #include <inttypes.h>
@@ -201,8 +207,8 @@ static const struct column {
       get_alive },
     { "STATUS", "status", 0, "ok, or what the library refuses (badname, "
       "empty, fifo...)", get_status },
-    { "REMOVE", "remove", 0, "a command that removes it (- if it goes by "
-      "itself)", get_remove },
+    { "REMOVE", "remove", 0, "a command that removes it, used or not (- if "
+      "it goes by itself, or is a semaphore)", get_remove },
 };
 _Static_assert(sizeof columns / sizeof columns[0] == NCOLUMNS,
                "NCOLUMNS in ushm.h is the length of columns[]");
@@ -392,38 +398,57 @@ int print_table(const struct entries *l, const int *cols, size_t ncols,
     return rc;
 }
 
-static const char *problem_text(const struct entry *e)
+/* Why the library refuses e, and whether anything uses it. */
+static void problem_text(const struct entry *e, char *buf, size_t len)
 {
-    if (e->status & ST_NOTFILE)
-        return "not a shared memory object";
-    if (e->status & ST_BADNAME)
-        return e->why;
-    if (e->status & ST_EMPTY)
-        return "empty (size 0): the library does not open it";
-    return "key IPC_PRIVATE: no name reaches it";
+    if (e->status & ST_SEMAPHORE)
+        snprintf(buf, len, "a POSIX semaphore (sem_open), not a shared "
+                 "memory segment: it is left to the programs that use it");
+    else if (e->status & ST_NOTFILE)
+        snprintf(buf, len, "not a shared memory object: %s", e->type);
+    else if (e->status & ST_BADNAME)
+        snprintf(buf, len, "%s", e->why);
+    else if (e->status & ST_EMPTY)
+        snprintf(buf, len, "empty (size 0): the library does not open it");
+    else if (e->cpid_alive == 1)
+        snprintf(buf, len, "key IPC_PRIVATE: no name reaches it, and nothing "
+                 "is attached, though its creator (pid %lld) is still "
+                 "running", e->cpid);
+    else
+        snprintf(buf, len, "key IPC_PRIVATE: no name reaches it, and nothing "
+                 "is attached");
 }
 
-/* On stderr, for each entry the library refuses: why, and what removes it. */
+/*
+ * On stderr, for each entry the library refuses: why, and a command that
+ * removes it only where nothing uses it.  A SysV segment with processes
+ * attached is somebody's at work: no line.  POSIX cannot tell whether a
+ * program has an object open or mapped, so the advice says "if".  A
+ * semaphore gets no advice at all.
+ */
 void print_notes(const struct command *cmd, const struct entries *l)
 {
-    char how[CELL_MAX], label[64];
+    char how[CELL_MAX], label[64], why[256];
 
     for (size_t i = 0; i < l->n; i++) {
         const struct entry *e = &l->e[i];
+        int posix = e->id < 0;
         char *name, *what;
 
-        if (!(e->status & ~(unsigned)ST_REMOVED))
+        if (!(e->status & ~(unsigned)ST_REMOVED) || (e->status & ST_REMOVED) ||
+            e->nattach > 0)
             continue;
         snprintf(label, sizeof label, "key 0x%08" PRIx32 " (id %lld)",
                  e->key, e->id);
-        if (!remove_command(e, how, sizeof how))
-            continue;
+        problem_text(e, why, sizeof why);
         name = text_escape(e->name ? e->name : label);
-        what = text_escape(problem_text(e));
-        if (name && what)
-            fprintf(stderr, "ushm: %s: %s: %s%s%s; remove it with: %s\n",
-                    cmd->name, name, what, e->type ? ": " : "",
-                    e->type ? e->type : "", how);
+        what = text_escape(why);
+        if (name && what && !remove_command(e, how, sizeof how))
+            fprintf(stderr, "ushm: %s: %s: %s\n", cmd->name, name, what);
+        else if (name && what)
+            fprintf(stderr, "ushm: %s: %s: %s; %sremove it with: %s\n",
+                    cmd->name, name, what, posix ? "if nothing uses it, " : "",
+                    how);
         free(name);
         free(what);
     }

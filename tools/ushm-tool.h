@@ -6,6 +6,8 @@
  *   ushm-escape.c  text, JSON and shell quoting of bytes from anywhere
  *   ushm-list.c    what the backend holds: one entry per segment
  *   ushm-output.c  the columns behind ls and stat: table and JSON
+ *   ushm-target.c  the segment a subcommand acts on: NAME, or --key KEY
+ *   ushm-guard.c   touching a segment's memory without dying of SIGBUS
  *   ushm-cmds.c    the subcommands
  *   ushm-queue.c   the queue's subcommands (send, recv) and stat's lines
  * "ushm demo" is the example examples/demo.c, linked in.
@@ -18,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <ushm.h>
 
 #include "seglist.h"
 
@@ -38,10 +41,11 @@ enum {
     OPT_BYTES = 1 << 5,
     OPT_NOHEADINGS = 1 << 6,
     OPT_OUTPUT = 1 << 7,
-    OPT_SIZE = 1 << 8,
-    OPT_RAW = 1 << 9,
-    OPT_COUNT = 1 << 10,
-    OPT_TIMEOUT = 1 << 11,
+    OPT_KEY = 1 << 8,       /* in place of NAME, the first argument */
+    OPT_SIZE = 1 << 9,
+    OPT_RAW = 1 << 10,
+    OPT_COUNT = 1 << 11,
+    OPT_TIMEOUT = 1 << 12,
 };
 
 struct args {
@@ -50,6 +54,8 @@ struct args {
     const char *size, *count, *timeout;     /* the queue's subcommands */
     char **pos;             /* positional arguments */
     int npos;
+    const char **keys;      /* the values of --key, in order */
+    int nkeys;
 };
 
 struct command {
@@ -57,7 +63,8 @@ struct command {
     const char *usage;      /* what follows "ushm " */
     const char *help;       /* what --help prints after the usage line */
     unsigned opts;          /* OPT_* bits accepted */
-    int min_pos, max_pos;   /* max_pos < 0: no limit */
+    int min_pos, max_pos;   /* max_pos < 0: no limit; each --key stands
+                               for one NAME, the first argument */
     int (*run)(const struct command *, struct args *);
 };
 
@@ -101,6 +108,7 @@ enum {
     ST_EMPTY = 1 << 2,      /* POSIX: size 0 */
     ST_PRIVATE = 1 << 3,    /* SysV: key IPC_PRIVATE */
     ST_REMOVED = 1 << 4,    /* SysV: removed, waiting for the last detach */
+    ST_SEMAPHORE = 1 << 5,  /* POSIX: a file "sem.NAME", glibc's sem_open */
 };
 
 /* Unknown numbers are -1 (and key_known 0): JSON null, "-" in text. */
@@ -126,9 +134,42 @@ int is_sysv(void);
 void canonical_name(const char *name, char *buf, size_t len);
 void free_entries(struct entries *l);
 int backend_entries(struct entries *l, char *msg, size_t len);
-int stat_entry(const char *name, struct entry *e, char *msg, size_t len);
+struct target;
+/* 0, 1 when the library failed (its sentence in ushm_last_error()), or -1
+ * with a message in msg.  e->name is malloc'd or NULL, whatever the result. */
+int stat_entry(const struct target *t, struct entry *e, char *msg, size_t len);
 void status_text(const struct entry *e, char *buf, size_t len);
 int remove_command(const struct entry *e, char *buf, size_t len);
+
+/* ---- ushm-target.c: the segment a subcommand acts on ---- */
+
+struct target {
+    const char *name;       /* as given; NULL for a key */
+    key_t key;              /* with name NULL */
+    char label[USHM_NAME_MAX + 16]; /* for messages: "/cache", "key 0x%08x" */
+};
+
+int parse_key(const char *s, key_t *out);
+void target_of_name(const char *name, struct target *t);
+int target_of_key(const struct command *cmd, const char *text, struct target *t);
+/* The one segment of a subcommand that takes one: its first argument or
+ * --key; *rest (unless NULL) gets the arguments after it.  0, or 2 (a
+ * usage error, said). */
+int one_target(const struct command *cmd, const struct args *a,
+               struct target *t, char ***rest);
+int target_open(const struct target *t, ushm_t **shm, size_t size, int flags,
+                mode_t mode);
+int target_unlink(const struct target *t);
+int target_stat(const struct target *t, struct ushm_stat *st);
+
+/* ---- ushm-guard.c: touching a segment's memory, SIGBUS caught ---- */
+
+/* Fault in every page of [addr, addr + len) of a mapping, changing nothing:
+ * 0, or -1 (SIGBUS: no memory for a page) with *offset where in the range. */
+int touch_pages(const void *addr, size_t len, size_t *offset);
+/* memcpy into a mapping, SIGBUS caught: 0, or -1 with *offset where in dst
+ * (and the bytes before it may have been copied, or not). */
+int copy_in(void *dst, const void *src, size_t len, size_t *offset);
 
 /* ---- ushm-output.c: the columns, the table and JSON ---- */
 

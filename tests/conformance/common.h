@@ -12,8 +12,16 @@
  * for leftovers in /dev/shm (our prefix) and /proc/sysvipc/shm (our pids).
  *
  * The suite is split by topic into tests/conformance/<topic>.c; each file
- * adds its test cases through conf_add_<topic>(), called by main() in
- * common.c.  This header declares what they share, defined in common.c.
+ * adds its test cases through conf_add_<topic>().  Three programs are made
+ * of them: conformance-posix and conformance-sysv (main.c lists their
+ * topics) and conformance-sync (sync-main.c), which runs the
+ * backend-independent mutex and event topics once.  The white-box
+ * tests/sync-internal uses this file's helpers too, and nothing else does.
+ *
+ * Each program prints, after Check's own report, one TAP line per case
+ * (conf_main()); a case that cannot run here calls skip_case() (or
+ * SKIP_CASE()) and returns, and its line says "# SKIP" so that automake
+ * (tests/case-driver.sh) counts it as a skip, never as a pass.
  */
 #ifndef USHM_CONFORMANCE_COMMON_H
 #define USHM_CONFORMANCE_COMMON_H
@@ -83,10 +91,18 @@ struct log_entry {
     char who[48];
 };
 
+#define MAX_SKIPS 256
+
 struct name_log {
     unsigned long next;
     int overflow;
     long nr_hugepages_saved;  /* -1, or vm.nr_hugepages to put back */
+    unsigned long cases;      /* test cases begun, counted by a checked fixture */
+    unsigned long nskips;
+    struct {
+        unsigned long seq;    /* the case: its number in the run, from 1 */
+        char why[240];
+    } skips[MAX_SKIPS];
     struct log_entry e[LOG_MAX];
 };
 extern struct name_log *name_log;
@@ -232,6 +248,19 @@ int run_child(child_fn fn, void *arg, int drop, char *msg, size_t len);
         ck_assert_msg(cst_ == 0, "child %s%s failed (status %d): %s", #fn,           \
                       (drop) ? " (as nobody)" : "", cst_, cmsg_);                   \
     } while (0)
+
+/*
+ * The running case cannot run here (root needed, no huge pages...): it is
+ * recorded, from whatever process of the case, and reported as a skip.
+ * The caller returns at once; SKIP_CASE() does both.  A case that skips
+ * and then fails anyway is reported as failed.
+ */
+void skip_case(const char *test, const char *fmt, ...) FC_PRINTF(2, 3);
+#define SKIP_CASE(...)                      \
+    do {                                    \
+        skip_case(__func__, __VA_ARGS__);   \
+        return;                             \
+    } while (0)
 int skip_unless_root(const char *what);
 
 /*
@@ -245,11 +274,16 @@ int skip_unless_root(const char *what);
  * cannot run here, msg says why), GUARD_HUNG, or 256 + signal.  Helpers
  * the guarded child forks come from guard_fork(): they do not hold the
  * pipe and die with it (guard_here() gives one its own deadlines, reported
- * on a pipe of its own).  RUN_GUARDED asserts a pass and prints a SKIP line.
+ * on a pipe of its own).  RUN_GUARDED asserts a pass, or skips the case.
+ * private_shm is GUARD_PRIVATE_ROOT (only as root: the case needs other
+ * users in there) or GUARD_PRIVATE_ANY (as any user: in a user namespace
+ * of its own when not root).
  */
 #define GUARD_SECS 20
 #define GUARD_HUNG 246 /* apart from CHILD_EXPECT's 1..200 */
 #define GUARD_SKIP 245
+#define GUARD_PRIVATE_ROOT 1
+#define GUARD_PRIVATE_ANY 2
 void deadline_begin(unsigned secs, const char *fmt, ...) FC_PRINTF(2, 3);
 void deadline_end(void);
 double now_secs(void);
@@ -261,16 +295,25 @@ int run_guarded(child_fn fn, void *arg, int private_shm, char *msg, size_t len);
         char gmsg_[1024];                                                           \
         int gst_ = run_guarded((fn), (arg), (private_shm), gmsg_, sizeof gmsg_);    \
         if (gst_ == GUARD_SKIP) {                                                   \
-            printf("SKIP %s (%s backend): %s\n", #fn, ushm_backend(), gmsg_);       \
-            fflush(stdout);                                                         \
+            skip_case(#fn, "%s", gmsg_);                                            \
         } else {                                                                    \
             ck_assert_msg(gst_ == 0, "%s failed (status %d): %s", #fn, gst_, gmsg_); \
         }                                                                           \
     } while (0)
 
-/* The sweep as a test case's unchecked teardown, and a test case with it. */
+/*
+ * The sweep as a test case's unchecked teardown, and a test case with it.
+ * Every test case of a program is made by add_tcase() or
+ * add_tcase_fixture() (whose teardown must call sweep_teardown()): they
+ * also count the cases, which is how a skip finds its TAP line.
+ */
 void sweep_teardown(void);
 TCase *add_tcase(Suite *s, const char *name, double timeout);
+TCase *add_tcase_fixture(Suite *s, const char *name, double timeout,
+                         void (*setup)(void), void (*teardown)(void));
+
+/* main() of each program: its topics, run; the exit status. */
+int conf_main(const char *title, void (*add_topics)(Suite *s, int forking));
 
 /* One function per topic file, each adding that topic's test cases. */
 void conf_add_names(Suite *s, int forking);
@@ -281,9 +324,13 @@ void conf_add_processes(Suite *s, int forking);
 void conf_add_creation(Suite *s, int forking);
 void conf_add_pages(Suite *s, int forking);
 void conf_add_info(Suite *s, int forking);
-void conf_add_sync(Suite *s, int forking);
+void conf_add_sync(Suite *s, int forking);        /* per backend: the segments */
 void conf_add_neighbours(Suite *s, int forking);
 void conf_add_keys(Suite *s, int forking);
 void conf_add_room(Suite *s, int forking);
+void conf_add_sync_mutex(Suite *s, int forking);  /* tests/conformance-sync */
+void conf_add_sync_robust(Suite *s, int forking);
+void conf_add_sync_event(Suite *s, int forking);
+void conf_add_sync_shared(Suite *s, int forking);
 
 #endif /* USHM_CONFORMANCE_COMMON_H */

@@ -39,11 +39,8 @@ START_TEST(test_big_populate)
     volatile unsigned char *p;
     ushm_t *h;
 
-    if (!big_fits(size)) {
-        printf("SKIP test_big_populate (%s backend): the system allows less than 256 MiB\n",
-               ushm_backend());
-        return;
-    }
+    if (!big_fits(size))
+        SKIP_CASE("the system allows less than 256 MiB");
     NEW_NAME(name);
     h = OPEN_OK(name, size, USHM_CREATE | USHM_EXCL | USHM_POPULATE, 0600);
     ck_assert_int_eq(ushm_created(h), 1);
@@ -142,7 +139,7 @@ static int skip_under_valgrind(const char *what)
 {
     if (getenv("USHM_UNDER_VALGRIND") == NULL)
         return 0;
-    printf("SKIP %s: valgrind does not pass huge-page mappings through faithfully\n", what);
+    skip_case(what, "valgrind does not pass huge-page mappings through faithfully");
     return 1;
 }
 
@@ -160,17 +157,23 @@ static int built_with_hugetlb(void)
                      : HAVE_DECL_MAP_HUGETLB && HAVE_DECL_MAP_ANONYMOUS;
 }
 
-START_TEST(test_hugepages_unavailable)
+/* The pool has too few pages, or this build cannot ask it at all. */
+START_TEST(test_hugepages_pool_unavailable)
 {
-    long huge_kb = meminfo_value("Hugepagesize"), free_pages = meminfo_value("HugePages_Free");
+    long huge_kb = meminfo_value("Hugepagesize"), free_pages;
     char name[NAMEBUF];
+    int lock;
 
-    if (huge_kb <= 0) {
-        printf("SKIP test_hugepages_unavailable: this kernel has no huge pages\n");
+    if (huge_kb <= 0)
+        SKIP_CASE("this kernel has no huge pages");
+    if (skip_under_valgrind(__func__))
         return;
-    }
-    if (skip_under_valgrind("test_hugepages_unavailable"))
-        return;
+    /* test_hugepages_available of the other program may be growing the
+     * pool meanwhile: the pool is looked at under the same lock.  (Held
+     * until this process ends.) */
+    lock = open(HUGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ck_assert_msg(lock >= 0 && flock(lock, LOCK_EX) == 0, "lock %s: %s", HUGE_LOCK, strerror(errno));
+    free_pages = meminfo_value("HugePages_Free");
     NEW_NAME(name);
     if (!built_with_hugetlb()) {
         /* The pool cannot be asked for at all: -ENOTSUP, saying why. */
@@ -180,11 +183,9 @@ START_TEST(test_hugepages_unavailable)
         if (is_sysv())
             EXPECT_OPEN_FAIL(name, 4 * MiB, USHM_CREATE | USHM_HUGEPAGES, 0600, -ENOTSUP, NULL, 0);
     } else if (!fc_hugetlb_supported((size_t)huge_kb * 1024)) {
-        printf("SKIP test_hugepages_unavailable (hugetlb part): this system does not "
-               "know MAP_HUGETLB (an emulator?)\n");
+        SKIP_CASE("this system does not know MAP_HUGETLB (an emulator?)");
     } else if (read_long("/proc/sys/vm/nr_overcommit_hugepages") > 0) {
-        printf("SKIP test_hugepages_unavailable (hugetlb part): vm.nr_overcommit_hugepages "
-               "lets the kernel add pages on demand\n");
+        SKIP_CASE("vm.nr_overcommit_hugepages lets the kernel add pages on demand");
     } else {
         /* One page more than the pool has free. */
         size_t size = (size_t)(free_pages + 1) * (size_t)huge_kb * 1024;
@@ -203,11 +204,26 @@ START_TEST(test_hugepages_unavailable)
                           "the message does not name %s: %s", hint, last_err());
         }
     }
-    if (is_posix() && !devshm_thp()) {
-        EXPECT_OPEN_FAIL(name, 4 * MiB, USHM_CREATE | USHM_HUGEPAGES, 0600, -ENOTSUP, name, 0);
-        ck_assert_msg(strstr(ushm_last_error(), "huge=within_size") != NULL,
-                      "the message does not say how to enable huge pages: %s", last_err());
-    }
+    EXPECT_STAT_FAIL(name, -ENOENT, name);
+    close(lock);
+}
+END_TEST
+
+/* POSIX: a named segment gets huge pages only from a /dev/shm that gives THP. */
+START_TEST(test_hugepages_tmpfs_without_thp)
+{
+    char name[NAMEBUF];
+
+    if (meminfo_value("Hugepagesize") <= 0)
+        SKIP_CASE("this kernel has no huge pages");
+    if (skip_under_valgrind(__func__))
+        return;
+    if (devshm_thp())
+        SKIP_CASE("this /dev/shm hands out transparent huge pages");
+    NEW_NAME(name);
+    EXPECT_OPEN_FAIL(name, 4 * MiB, USHM_CREATE | USHM_HUGEPAGES, 0600, -ENOTSUP, name, 0);
+    ck_assert_msg(strstr(ushm_last_error(), "huge=within_size") != NULL,
+                  "the message does not say how to enable huge pages: %s", last_err());
     EXPECT_STAT_FAIL(name, -ENOENT, name);
 }
 END_TEST
@@ -305,13 +321,12 @@ START_TEST(test_hugepages_available)
     long old, huge_kb = meminfo_value("Hugepagesize");
     int lock;
 
-    if (skip_unless_root("test_hugepages_available (reserves huge pages)") ||
-        skip_under_valgrind("test_hugepages_available"))
+    if (geteuid() != 0)
+        SKIP_CASE("needs root to reserve huge pages (vm.nr_hugepages)");
+    if (skip_under_valgrind(__func__))
         return;
-    if (huge_kb <= 0 || read_long(NR_HUGEPAGES) < 0) {
-        printf("SKIP test_hugepages_available: this kernel has no huge pages\n");
-        return;
-    }
+    if (huge_kb <= 0 || read_long(NR_HUGEPAGES) < 0)
+        SKIP_CASE("this kernel has no huge pages");
     /* The posix and sysv programs may run at once: one changes the pool at a time. */
     lock = open(HUGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     ck_assert_msg(lock >= 0 && flock(lock, LOCK_EX) == 0, "lock %s: %s", HUGE_LOCK, strerror(errno));
@@ -322,9 +337,8 @@ START_TEST(test_hugepages_available)
         write_long(NR_HUGEPAGES, old);
         __atomic_store_n(&name_log->nr_hugepages_saved, -1, __ATOMIC_SEQ_CST);
         close(lock);
-        printf("SKIP test_hugepages_available: the kernel could not reserve 8 huge pages, "
-               "or does not know MAP_HUGETLB (an emulator?)\n");
-        return;
+        SKIP_CASE("the kernel could not reserve 8 huge pages, or does not know MAP_HUGETLB "
+                  "(an emulator?)");
     }
     NEW_NAME(name);
     if (built_with_hugetlb()) {
@@ -357,10 +371,9 @@ void conf_add_pages(Suite *s, int forking)
     tc = add_tcase(s, "big", 300);
     tcase_add_test(tc, test_big_populate);
 
-    tc = tcase_create("hugepages");
-    tcase_set_timeout(tc, 120);
-    tcase_add_unchecked_fixture(tc, NULL, hugepages_teardown);
-    tcase_add_test(tc, test_hugepages_unavailable);
+    tc = add_tcase_fixture(s, "hugepages", 120, NULL, hugepages_teardown);
+    tcase_add_test(tc, test_hugepages_pool_unavailable);
+    if (is_posix())
+        tcase_add_test(tc, test_hugepages_tmpfs_without_thp);
     tcase_add_test(tc, test_hugepages_available);
-    suite_add_tcase(s, tc);
 }

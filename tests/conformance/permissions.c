@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Conformance suite: Access as another user (root only) and the owner check.
+ * (A user's access to its own segments by their mode: neighbours.c's exact
+ * modes.)
  */
 #include "common.h"
 
@@ -108,30 +110,6 @@ START_TEST(test_perm_other_user)
 }
 END_TEST
 
-/* As a normal user: one's own 0400 segment cannot be mapped read-write. */
-START_TEST(test_perm_own_readonly)
-{
-    char name[NAMEBUF];
-    ushm_t *h, *r;
-
-    NEW_NAME(name);
-    h = OPEN_OK(name, 4096, USHM_CREATE | USHM_EXCL, 0400);
-    ((unsigned char *)ushm_addr(h))[1] = 0x31;
-    if (geteuid() != 0) {
-        EXPECT_OPEN_FAIL(name, 0, 0, 0, -EACCES, name, 1);
-        EXPECT_OPEN_FAIL(name, 0, USHM_CREATE, 0400, -EACCES, name, 1);
-    } else {
-        printf("NOTE test_perm_own_readonly: root bypasses permission bits; "
-               "the -EACCES side runs as nobody in test_perm_other_user\n");
-    }
-    r = OPEN_OK(name, 0, USHM_RDONLY, 0);
-    ck_assert_uint_eq(((unsigned char *)ushm_addr(r))[1], 0x31);
-    CLOSE_OK(r);
-    CLOSE_OK(h);
-    ASSERT_RC(ushm_unlink(name), 0);
-}
-END_TEST
-
 static int child_squat(void *arg, char *msg, size_t len)
 {
     const char *name = arg;
@@ -189,7 +167,6 @@ void conf_add_permissions(Suite *s, int forking)
     (void)forking;
 
     tc = add_tcase(s, "permissions", 60);
-    tcase_add_test(tc, test_perm_own_readonly);
     tcase_add_test(tc, test_perm_other_user);
     tcase_add_test(tc, test_owner_check);
 }

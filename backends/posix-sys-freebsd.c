@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The POSIX backend on FreeBSD: objects live in the kernel, not in a
+ * directory (posixshmcontrol(1) lists them), and shm_open() refuses every
+ * flag but O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC and O_CLOEXEC (EINVAL).
+ * posix_fallocate() reserves their memory.  No huge pages for named
+ * objects here (shm_create_largepage() is another call and another name
+ * space).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "posix.h"
+
+const struct posix_sys ushm__posix_sys = {
+    .name = "FreeBSD",
+    .dir = NULL,
+    .objects = "the kernel (posixshmcontrol ls lists them)",
+    .oflags = 0,
+    .size_first = 0,
+    .reserve = 1,
+    .types_known = 1,
+    .exact_size = 1,
+};
+
+int ushm__posix_hugepages_ok(const struct ushm *h)
+{
+    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: named "
+                      "POSIX segments get no huge pages on %s",
+                      h->id.name, ushm_strerror(ENOTSUP),
+                      ushm__posix_sys.name);
+}
+
+void ushm__posix_advise_huge(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The POSIX backend on macOS: an object can be given its size once, and
+ * must have it before it is mapped; read, write, pwrite and posix_fallocate
+ * do not work on it, so its memory cannot be reserved (it comes from the
+ * VM system as it is touched); fstat() says no S_IFREG and rounds the size
+ * up to pages; objects cannot be listed.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "posix.h"
+
+const struct posix_sys ushm__posix_sys = {
+    .name = "macOS",
+    .dir = NULL,
+    .objects = "the kernel (macOS cannot list them)",
+    .oflags = 0,
+    .size_first = 1,
+    .reserve = 0,
+    .types_known = 0,
+    .exact_size = 0,
+};
+
+int ushm__posix_hugepages_ok(const struct ushm *h)
+{
+    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: named "
+                      "POSIX segments get no huge pages on %s",
+                      h->id.name, ushm_strerror(ENOTSUP),
+                      ushm__posix_sys.name);
+}
+
+void ushm__posix_advise_huge(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The POSIX backend where nothing more is known of the system (illumos and
+ * the others): shm_open() takes the flags POSIX gives it and no more, and
+ * objects are not assumed to be files anywhere a path reaches.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "posix.h"
+
+const struct posix_sys ushm__posix_sys = {
+    .name = "this system",
+    .dir = NULL,
+    .objects = "the system's shared memory objects",
+    .oflags = 0,
+    .size_first = 1,
+    .reserve = 1,
+    .types_known = 1,
+    .exact_size = 1,
+};
+
+int ushm__posix_hugepages_ok(const struct ushm *h)
+{
+    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: named "
+                      "POSIX segments get no huge pages on %s",
+                      h->id.name, ushm_strerror(ENOTSUP),
+                      ushm__posix_sys.name);
+}
+
+void ushm__posix_advise_huge(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+}
