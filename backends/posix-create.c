@@ -149,8 +149,9 @@ int ushm__posix_build(struct ushm *h, int fd, size_t size, int flags,
     void *addr;
     int err;
 
-    /* open() applied the umask; the contract says mode, exactly. */
-    if (fchmod(fd, mode) == -1)
+    /* open() applied the umask; the contract says mode, exactly.  (Where
+     * fchmod() does not work, shm_open() was given the mode itself.) */
+    if (ushm__posix_sys.chmod_works && fchmod(fd, mode) == -1)
         return ushm__fail(errno, "fchmod(%s, 0%o): %s", name, (unsigned)mode,
                           ushm_strerror(errno));
     /* Where an object must have its size before it is mapped (macOS), it
@@ -181,23 +182,6 @@ int ushm__posix_build(struct ushm *h, int fd, size_t size, int flags,
     return 0;
 }
 
-/* Whether name still leads to the object open as fd. */
-static int posix_still_named(const char *name, int fd)
-{
-    struct stat mine, now;
-    int fd2, same;
-
-    if (fstat(fd, &mine) == -1)
-        return 0;
-    fd2 = ushm__posix_shm_open(name, O_RDONLY, 0);
-    if (fd2 == -1)
-        return 0;
-    same = fstat(fd2, &now) == 0 && mine.st_dev == now.st_dev &&
-           mine.st_ino == now.st_ino;
-    close(fd2);
-    return same;
-}
-
 /*
  * The fallback protocol: the name is made with O_EXCL and is visible at
  * size 0 until ushm__posix_build() reserves the memory.  Whoever makes the
@@ -210,8 +194,11 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
     const char *name = h->id.name;
     int fd, err;
 
-    /* 0600 until ushm__posix_build() sets the mode: nobody else opens it. */
-    fd = ushm__posix_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    /* 0600 until ushm__posix_build() sets the mode: nobody else opens it.
+     * Where fchmod() does not work (macOS) the mode is set here, exactly,
+     * and a killed creator's empty object has it from the start. */
+    fd = ushm__posix_shm_open(name, O_RDWR | O_CREAT | O_EXCL,
+                              ushm__posix_sys.chmod_works ? 0600 : mode);
     if (fd == -1) {
         err = errno;
         if (err == EEXIST)
@@ -225,7 +212,8 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
      * write until the size is set, so that an empty object left by a
      * killed creator can be opened and reported (-EAGAIN) by the next. */
     err = ushm__posix_build(h, fd, size, flags, mode | 0600);
-    if (err == 0 && (mode & 0600) != 0600 && fchmod(fd, mode) == -1) {
+    if (err == 0 && ushm__posix_sys.chmod_works && (mode & 0600) != 0600 &&
+        fchmod(fd, mode) == -1) {
         err = ushm__fail(errno, "fchmod(%s, 0%o): %s", name, (unsigned)mode,
                          ushm_strerror(errno));
         munmap(h->addr, size);
@@ -234,7 +222,7 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
     /* Remove the name only while it is still this object's, asking the
      * object itself: not every system keeps objects where a path finds
      * them. */
-    if (err < 0 && posix_still_named(name, fd))
+    if (err < 0 && ushm__posix_still_named(name, fd))
         ushm__posix_unlink_name(name);
     close(fd);
     return err;
@@ -248,6 +236,7 @@ int ushm__posix_publish(struct ushm *h, size_t size, int flags, mode_t mode)
         return err;
     if ((flags & USHM_HUGEPAGES) && ushm__posix_hugepages_ok(h) < 0)
         /* A name that is taken answers first (USHM_EXCL has not looked). */
-        return ushm__posix_name_taken(h->id.name) ? USHM__EXISTS : -ENOTSUP;
+        return (err = ushm__posix_name_taken(h->id.name)) > 0 ? USHM__EXISTS
+               : err < 0 ? err : -ENOTSUP;
     return ushm__posix_publish_whole(h, size, flags, mode);
 }

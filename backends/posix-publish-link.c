@@ -90,7 +90,7 @@ int ushm__posix_publish_whole(struct ushm *h, size_t size, int flags,
                 err = ushm__fail(err, "linkat(%s): %s", name,
                                  ushm_strerror(err));
         }
-    } else if (ushm__posix_name_taken(name)) {
+    } else if (ushm__posix_name_taken(name) > 0) {
         /* No room to build, but the name is taken meanwhile (or was, for
          * USHM_EXCL, which builds without looking first): that answers. */
         err = USHM__EXISTS;

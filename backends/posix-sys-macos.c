@@ -3,8 +3,10 @@
  * The POSIX backend on macOS: an object can be given its size once, and
  * must have it before it is mapped; read, write, pwrite and posix_fallocate
  * do not work on it, so its memory cannot be reserved (it comes from the
- * VM system as it is touched); fstat() says no S_IFREG and rounds the size
- * up to pages; objects cannot be listed.
+ * VM system as it is touched); fstat() says no S_IFREG, rounds the size
+ * up to pages and zeroes st_nlink, st_dev and st_ino; fchmod() of an
+ * object is EINVAL, and shm_open() keeps the mode it is given (no umask);
+ * objects cannot be listed.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -26,6 +28,9 @@ const struct posix_sys ushm__posix_sys = {
     .reserve = 0,
     .types_known = 0,
     .exact_size = 0,
+    .links_known = 0,
+    .identity = 0,
+    .chmod_works = 0,
 };
 
 int ushm__posix_hugepages_ok(const struct ushm *h)

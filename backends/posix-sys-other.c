@@ -24,6 +24,9 @@ const struct posix_sys ushm__posix_sys = {
     .reserve = 1,
     .types_known = 1,
     .exact_size = 1,
+    .links_known = 1,
+    .identity = 1,
+    .chmod_works = 1,
 };
 
 int ushm__posix_hugepages_ok(const struct ushm *h)

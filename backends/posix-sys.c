@@ -66,9 +66,15 @@ int ushm__posix_name_taken(const char *name)
     if (ushm__posix_path(name, path) == 0)
         return lstat(path, &st) == 0;
     fd = ushm__posix_shm_open(name, O_RDONLY, 0);
-    if (fd >= 0)
+    if (fd >= 0) {
         close(fd);
-    return fd >= 0 || errno != ENOENT;
+        return 1;
+    }
+    /* No permission: somebody's object.  EMFILE and the like say nothing
+     * of the name, and are the answer. */
+    if (errno == ENOENT || errno == EACCES)
+        return errno == EACCES;
+    return ushm__posix_open_fail("shm_open", name, errno);
 }
 
 int ushm__posix_room(int fd, unsigned long long *bytes,
@@ -115,6 +121,26 @@ int ushm__posix_is_object(const struct stat *st)
     /* macOS's fstat of an object says no S_IFREG, and nothing else can
      * hold an object's name there. */
     return !SYS.types_known || S_ISREG(st->st_mode);
+}
+
+int ushm__posix_still_named(const char *name, int fd)
+{
+    struct stat mine, now;
+    int fd2, same;
+
+    if (fstat(fd, &mine) == -1)
+        return 0;
+    fd2 = ushm__posix_shm_open(name, O_RDONLY, 0);
+    if (fd2 == -1)
+        return 0;
+    /* macOS's fstat() zeroes st_dev and st_ino: a name that leads to an
+     * object is taken to lead to this one (only an unlink and a new
+     * creation in between could make it another's). */
+    same = !SYS.identity ||
+           (fstat(fd2, &now) == 0 && mine.st_dev == now.st_dev &&
+            mine.st_ino == now.st_ino);
+    close(fd2);
+    return same;
 }
 
 int ushm__posix_unlink_name(const char *name)

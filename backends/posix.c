@@ -49,7 +49,9 @@ void ushm__posix_facts(const struct stat *st, struct ushm__facts *f)
     f->cuid = st->st_uid;
     f->gid = st->st_gid;
     f->nattach = -1;
-    f->nlink = (long)st->st_nlink;
+    /* FreeBSD's st_nlink counts the references to the object (one per
+     * mapping), macOS's is 0: there an open object has its one name. */
+    f->nlink = ushm__posix_sys.links_known ? (long)st->st_nlink : 1;
 }
 
 int ushm__posix_open_fail(const char *call, const char *name, int err)
@@ -124,6 +126,10 @@ static int posix_refresh(struct ushm *h, struct ushm__facts *f)
         return ushm__fail(errno, "fstat(%s): %s", h->id.name,
                           ushm_strerror(errno));
     ushm__posix_facts(&st, f);
+    /* Removed meanwhile?  Where st_nlink does not say, the name does. */
+    if (!ushm__posix_sys.links_known && h->id.by == USHM__BY_NAME &&
+        !ushm__posix_still_named(h->id.name, posix_of(h)->fd))
+        f->nlink = 0;
     return 0;
 }
 

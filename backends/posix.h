@@ -68,6 +68,12 @@ struct posix_sys {
     int reserve;            /* posix_fallocate or writing reserves its memory */
     int types_known;        /* fstat() says S_IFREG of an object */
     int exact_size;         /* fstat() gives the size exactly, not in pages */
+    int links_known;        /* fstat()'s st_nlink counts names (FreeBSD's
+                               counts references, macOS's is 0) */
+    int identity;           /* fstat()'s st_dev and st_ino tell objects
+                               apart (macOS's are 0) */
+    int chmod_works;        /* fchmod() works on an object (macOS: EINVAL,
+                               and shm_open() keeps the mode, no umask) */
 };
 USHM__HIDDEN extern const struct posix_sys ushm__posix_sys;
 
@@ -76,7 +82,8 @@ USHM__HIDDEN const char *ushm__posix_where(void);
 /* The type of what holds name if it is not an object, else 0 (also when
  * nothing, or nothing knowable, holds it). */
 USHM__HIDDEN mode_t ushm__posix_other_type(const char *name);
-/* Whether anything at all holds the name. */
+/* Whether anything at all holds the name: 1 or 0, or a negative errno
+ * (said) where only opening it could tell and that failed. */
 USHM__HIDDEN int ushm__posix_name_taken(const char *name);
 /* Whether what fstat() describes is a shared memory object. */
 USHM__HIDDEN int ushm__posix_is_object(const struct stat *st);
@@ -91,6 +98,9 @@ USHM__HIDDEN void ushm__posix_other(const char *name, mode_t type,
 USHM__HIDDEN int ushm__posix_hugepages_ok(const struct ushm *h);
 /* Ask for transparent huge pages behind a new object's mapping. */
 USHM__HIDDEN void ushm__posix_advise_huge(void *addr, size_t size);
+/* Whether name still leads to the object open as fd (where the system
+ * cannot tell objects apart: whether it leads to any). */
+USHM__HIDDEN int ushm__posix_still_named(const char *name, int fd);
 /* Remove the name; -1 with errno. */
 USHM__HIDDEN int ushm__posix_unlink_name(const char *name);
 /* Longest path of an object: the directory, then the name. */

@@ -219,12 +219,19 @@ static int taken(const struct ushm *h)
  * Wait, napping a little longer each time and a different while in each
  * process, until the name is there to join, or the room is back for
  * another try: 1.  0 when the free space stayed short and unchanged for
- * QUIET_MS, or after ROOM_WAIT_MS: then the segment truly does not fit,
- * and the last try's message (measured when it failed) stands.
+ * QUIET_MS, after ROOM_WAIT_MS, or when tries failed with the room there:
+ * then the segment truly does not fit, and the last try's message
+ * (measured when it failed) stands.
  */
 #define QUIET_MS 500
 
-static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
+struct room_wait {
+    int64_t deadline;   /* 0 until the first creation without room */
+    int with_room;      /* tries that failed though the room was there */
+};
+
+static int wait_for_room(const struct ushm *h, size_t size,
+                         struct room_wait *w)
 {
     static _Thread_local unsigned jitter;
     struct ushm__facts f;
@@ -238,11 +245,11 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
     if (B.space == NULL)
         return 0;
     snprintf(why, sizeof why, "%s", ushm_last_error());
-    if (*deadline == 0)
-        *deadline = now + ROOM_WAIT_MS;
+    if (w->deadline == 0)
+        w->deadline = now + ROOM_WAIT_MS;
     if (jitter == 0)
         jitter = (unsigned)getpid() * 2654435761u | 1u;
-    while ((now = now_ms()) < *deadline && now - changed < QUIET_MS) {
+    while ((now = now_ms()) < w->deadline && now - changed < QUIET_MS) {
         struct timespec ts;
 
         jitter ^= jitter << 13;
@@ -259,8 +266,10 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
         }
         if (B.space(h, &where, &avail) != 0) /* nothing to go by */
             break;
+        /* Room, and still none to build in: not the racers' copies (the
+         * inodes, say): a few more tries, no more. */
         if (avail >= (uintmax_t)size) {
-            rc = 1;
+            rc = ++w->with_room <= 3;
             break;
         }
         if (avail != seen)
@@ -276,7 +285,7 @@ static int wait_for_room(const struct ushm *h, size_t size, int64_t *deadline)
 static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
 {
     int create = flags & USHM_CREATE, excl = flags & USHM_EXCL, err;
-    int64_t room_deadline = 0;
+    struct room_wait room = { 0, 0 };
     struct ushm__facts f;
 
     for (int tries = 1; tries <= USHM__TRIES; tries++) {
@@ -307,7 +316,7 @@ static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
             h->created = 1;
             return 0;
         }
-        if (err == -ENOSPC && wait_for_room(h, size, &room_deadline))
+        if (err == -ENOSPC && wait_for_room(h, size, &room))
             continue;
         if (err != USHM__EXISTS && err != USHM__RETRY)
             return err;

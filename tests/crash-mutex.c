@@ -94,8 +94,6 @@ static pid_t mh_spawn(const char *name, int me)
             _exit(4);
         mh_locker(ushm_addr(h), me);
     }
-    if (pid > 0)
-        note_pid(pid);
     return pid;
 }
 
@@ -253,7 +251,6 @@ void mutex_notice(int rounds)
             bad++;
             break;
         }
-        note_pid(holder);
         if ((waiter = fork()) == 0) {
             alarm(60);
             b->rc = ushm_mutex_lock(&b->lock);
@@ -262,7 +259,6 @@ void mutex_notice(int rounds)
                 ushm_mutex_unlock(&b->lock);
             _exit(0);
         }
-        note_pid(waiter);
         /* Asleep inside the lock: what is measured is its next look. */
         for (int i = 0; i < 100000 && proc_state(waiter) != 'S'; i++)
             sched_yield();

@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -139,6 +140,64 @@ static inline uint32_t fc_sysv_key(const char *canon)
 }
 
 static inline int fc_is_posix(void) { return strcmp(ushm_backend(), "posix") == 0; }
+
+/*
+ * The system this run makes Linux behave as (tests/personality/run.sh says
+ * USHM_TEST_PERSONALITY=freebsd or macos), or NULL on the real system.  A
+ * case that needs what only Linux has (a tmpfs on /dev/shm to fill or list,
+ * files planted at an object's name) skips there, saying so.
+ */
+static inline const char *fc_personality(void)
+{
+    const char *p = getenv("USHM_TEST_PERSONALITY");
+
+    return p != NULL && *p != '\0' ? p : NULL;
+}
+
+/* Whether POSIX objects are files under /dev/shm here (Linux's way). */
+static inline int fc_objects_are_files(void)
+{
+    return fc_personality() == NULL;
+}
+
+/*
+ * The size of a POSIX segment as a later handle or ushm_stat() sees it:
+ * exact, except on macOS, whose fstat() tells only whole pages.
+ */
+static inline size_t fc_size_seen(size_t n)
+{
+    const char *p = fc_personality();
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (p == NULL || strcmp(p, "macos") != 0 || !fc_is_posix() || page <= 0)
+        return n;
+    return (n + (size_t)page - 1) / (size_t)page * (size_t)page;
+}
+
+/*
+ * What holds a POSIX name, looked at without libushm: lstat() of the file
+ * where objects are files under /dev/shm; elsewhere fstat() of what
+ * shm_open() opens, taken to be an object (macOS's fstat says no type).
+ * 0, or -1 when nothing (that can be opened) holds it.
+ */
+static inline int fc_posix_look(const char *canon, struct stat *sb)
+{
+    char path[sizeof "/dev/shm" + 256];
+    int fd, rc;
+
+    if (fc_objects_are_files()) {
+        snprintf(path, sizeof path, "/dev/shm%s", canon);
+        return lstat(path, sb);
+    }
+    fd = shm_open(canon, O_RDONLY, 0);
+    if (fd == -1)
+        return -1;
+    rc = fstat(fd, sb);
+    close(fd);
+    if (rc == 0)
+        sb->st_mode = S_IFREG | (sb->st_mode & 07777);
+    return rc;
+}
 
 /* Copy src into a result field, '|' and newlines replaced. */
 static inline void fc_field(char *dst, size_t len, const char *src)

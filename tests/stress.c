@@ -354,13 +354,11 @@ static void race_remover(struct race *r, const char *name, int ncreators)
 static void race_observer(struct race *r, const char *name, int ncreators)
 {
     unsigned long whole = 0, empty = 0, wrong = 0;
-    char path[sizeof "/dev/shm" + USHM_NAME_MAX + 1];
 
-    snprintf(path, sizeof path, "/dev/shm%s", name);
     while (__atomic_load_n(&r->creators_done, __ATOMIC_SEQ_CST) < ncreators) {
         struct stat sb;
 
-        if (lstat(path, &sb) != 0)
+        if (fc_posix_look(name, &sb) != 0)
             continue;
         if (sb.st_size == 0)
             empty++;
@@ -681,11 +679,9 @@ int main(void)
         int rc;
 
         if (fc_is_posix()) {
-            char path[sizeof "/dev/shm" + sizeof names[0] + 128];
             struct stat sb;
 
-            snprintf(path, sizeof path, "/dev/shm%s", names[k]);
-            if (lstat(path, &sb) == 0 && sb.st_size == 0) {
+            if (fc_posix_look(names[k], &sb) == 0 && sb.st_size == 0) {
                 final_bad++;
                 printf("#   %s at the end: size 0\n", names[k]);
             }
