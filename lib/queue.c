@@ -212,7 +212,7 @@ struct ushm_queue {
     _Atomic uint64_t next_scan_ns;
     uint64_t tail_seen;         /* under the producers' lock */
     uint64_t head_stored;       /* the last head this handle stored */
-    uint64_t head_seen;         /* under the consumers' lock */
+    _Atomic uint64_t head_seen; /* written under the consumers' lock */
     struct ushm_queue *next;    /* the registry */
 };
 
@@ -1112,15 +1112,21 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         uint32_t hdr[2];
         int woke;
 
-        if (atomic_load_explicit(&f->head, memory_order_acquire) ==
-            atomic_load_explicit(&f->tail, memory_order_acquire))
+        /* Empty?  The head this handle last read says "no" without a look
+         * at the producers' line, which would cost a cache-line transfer
+         * per message between two CPUs. */
+        t = atomic_load_explicit(&f->tail, memory_order_acquire);
+        if (atomic_load_explicit(&q->head_seen, memory_order_relaxed) == t &&
+            atomic_load_explicit(&f->head, memory_order_acquire) == t)
             goto wait;
         if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
             return err;
         t = atomic_load_explicit(&f->tail, memory_order_relaxed);
-        h = q->head_seen;
-        if (h == t || h - t > q->ring_size)
-            q->head_seen = h = atomic_load_explicit(&f->head, memory_order_acquire);
+        h = atomic_load_explicit(&q->head_seen, memory_order_relaxed);
+        if (h == t || h - t > q->ring_size) {
+            h = atomic_load_explicit(&f->head, memory_order_acquire);
+            atomic_store_explicit(&q->head_seen, h, memory_order_relaxed);
+        }
         if (h == t) {
             lease_unlock(&f->clock);
             goto wait;
