@@ -76,6 +76,7 @@ struct shared {
     _Alignas(64) atomic_ulong acked;     /* latency: messages received */
     _Alignas(64) _Atomic uint64_t lat_sum;
     _Alignas(64) atomic_int quit;
+    _Alignas(64) atomic_int go;          /* 4x4: every process attached */
     _Alignas(64) unsigned char qmem[SHM_RING + 64 * 1024];
     _Alignas(64) unsigned char rmem[sizeof(struct ring_hdr) + SHM_RING];
 };
@@ -405,6 +406,10 @@ static void produce(const struct chan *c, long n)
 {
     unsigned char buf[MAXMSG];
 
+    /* 4x4: no producer starts before all are attached, or a consumer could
+     * find every producer so far gone and the queue empty: -EPIPE, rightly */
+    while (!atomic_load(&sh->go))
+        sched_yield();
     memset(buf, 0x5a, sizeof buf);
     for (long i = 0; i < n; i++)
         if (c->send(buf) != 0)
@@ -475,6 +480,7 @@ static double measure(struct chan *c, int fig)
         }
     }
     r_head_local = r_tail_cache = r_published = c_tail_local = c_head_cache = 0;
+    atomic_store(&sh->go, fig != F_MPMC);
     if (fig == F_T64 || fig == F_T4K) {
         long n = fig == F_T64 ? 200000 : 50000;
         uint64_t t0;
@@ -538,6 +544,7 @@ static double measure(struct chan *c, int fig)
             pid[np++] = spawn(c, -1, 1, produce, n / 4, rdy[1]);
         if (wait_ready(rdy[0], 8) == 0) {
             t0 = bench_now_ns();
+            atomic_store(&sh->go, 1);
             for (int i = 0; i < np; i++)
                 ok = reap(pid[i]) == 0 && ok;
             np = 0;
