@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ushm_queue_t: a message queue in a region of shared memory, many
- * producers and many consumers (API.md 0.3, "A message queue inside a
- * segment").
+ * ushm_queue_t: a message queue in a region of shared memory, many producers
+ * and many consumers (API.md 0.3, "A message queue inside a segment").
  *
  * Layout (offsets from mem; every part on its own 64-byte line):
  *     0  header: tag (0 = never set up), bytes, the probe word
@@ -16,15 +15,15 @@
  *     .  the ring, to the end of the region
  * places (4, 16 or 64) and the ring's size follow from bytes alone, so no
  * size is read from the shared bytes but bytes itself: a scribbled header
- * can make a queue -EPROTO, never make us read outside the region.
- * head and tail count bytes since the set-up (64-bit: they never wrap).
- * A message is a record at head % ring: 4 bytes of length, 4 of its
- * complement, the bytes, padding to 8; a record may wrap around the end.
+ * can make a queue -EPROTO, never make us read outside the region. head and
+ * tail count bytes since the set-up (64-bit: they never wrap). A message is
+ * a record at head % ring: 4 bytes of length, 4 of its complement, the
+ * bytes, padding to 8; a record may wrap around the end.
  *
  * Claim and publish.  A producer holds the producers' lock while it writes
- * its record past head and then stores head once (release); a consumer
- * holds the consumers' lock while it copies the record at tail out and then
- * stores tail once.  head and tail are the only shared state that a message
+ * its record past head and then stores head once (release); a consumer holds
+ * the consumers' lock while it copies the record at tail out and then stores
+ * tail once.  head and tail are the only shared state that a message
  * changes, each written by one store, so a process killed anywhere leaves
  * the queue as it was before its call or as it is after it:
  *  - nothing torn: a record is visible only after head moved past it;
@@ -36,55 +35,57 @@
  *    most one lost per consumer killed, as the contract allows.
  * A lock is a word naming its holder's place (below): a waiter that finds
  * the holder's place dead or given up takes the lock over, and has nothing
- * to repair.  One compare-and-swap to lock and one exchange to unlock,
- * where a robust pthread mutex costs several times that (they were one
- * first: a third of the time per message went to them).  Each handle keeps
- * in its own memory the last tail (producer) or head (consumer) it read,
- * to spare the other side's line a miss per message: a producer reads tail
- * only when head - its copy says the ring is full.  Both only grow, so a
- * copy is never ahead of the truth, and no other process can spoil it
- * (in the shared bytes, a scribbled copy could let a producer overwrite
- * unread records).
+ * to repair.  One compare-and-swap to lock and one exchange to unlock, where
+ * a robust pthread mutex costs several times that (they were one first: a
+ * third of the time per message went to them).  Each handle keeps in its own
+ * memory the last tail (producer) or head (consumer) it read, to spare the
+ * other side's line a miss per message: a producer reads tail only when head
+ * minus its copy says the ring is full.  Both only grow, so a copy is never
+ * ahead of the truth, and no other process can spoil it (in the shared
+ * bytes, a scribbled copy could let a producer overwrite unread records).
  *
- * Presence.  Each handle holds a place: the place's ushm_mutex_t, locked
- * by the thread that attached, for as long as the handle is attached, and
- * its role word (ROLE_SEND | ROLE_RECV, a ticket against reuse).  When the
- * process dies (or that thread ends: documented) the kernel marks the
- * mutex, so whoever scans next, a waiting peer, an attach, a waiter for
- * a lock it held or ushm_queue_stat(), trylocks it, gets USHM_OWNERDEAD,
- * clears the role and bumps gen: the dead handle is detached.  Another
- * thread's call on a handle whose attaching thread ended is -EBADF (the
- * locks know a holder by its place); the one window left, that thread
- * ending during another's copy, is documented as a misuse.  A scan costs a trylock per
- * occupied place and no system call.  ever records that a producer
- * (consumer) was ever attached: -EPIPE is "ever, and none now".  A consumer
- * scans only when the queue is empty; a producer on every send when gen
- * changed (an attach or detach: -EPIPE at once), else at most every
- * SCAN_EVERY_MS (a death is noticed within that).  A waiter sleeps in
- * slices of SCAN_EVERY_MS and scans between them: -EPIPE within 200 ms of
- * the death, for a cost of about seven wake-ups a second while a live peer
- * stays idle.  Attach and detach wake every waiter.
+ * Presence.  Each handle holds a place: the place's ushm_mutex_t, locked by
+ * the thread that attached, for as long as the handle is attached, and its
+ * role word (ROLE_SEND | ROLE_RECV, a ticket against reuse).  When the
+ * process dies (or that thread ends: documented) the kernel marks the mutex,
+ * so whoever scans next, a waiting peer, an attach, a waiter for a lock it
+ * held or ushm_queue_stat(), trylocks it, gets USHM_OWNERDEAD, clears the
+ * role and bumps gen: the dead handle is detached.  Another thread's call on
+ * a handle whose attaching thread ended is -EBADF (the locks know a holder
+ * by its place); the one window left, that thread ending during another's
+ * copy, is documented as a misuse.  A scan costs a trylock per occupied
+ * place and no system call.  ever records that a producer (consumer) was
+ * ever attached: -EPIPE is "ever, and none now".  A consumer scans only when
+ * the queue is empty; a producer on every send when gen changed (an attach
+ * or detach: -EPIPE at once), else at most every SCAN_EVERY_MS (a death is
+ * noticed within that).  A waiter sleeps in slices of SCAN_EVERY_MS and
+ * scans between them: -EPIPE within 200 ms of the death, for a cost of about
+ * seven wake-ups a second while a live peer stays idle.  Attach and detach
+ * wake every waiter.
  *
  * Waiting without CPU.  A consumer that finds the queue empty spins for up
  * to 20 us (on more than one CPU), then stores c_wait = 1, looks again and
  * sleeps on c_wait, expecting 1 (lib/sync/'s wait on a word: the futex,
- * _umtx_op, os_sync_wait_on_address, or polling).  A producer, after its head store,
- * loads c_wait (both sequentially consistent: one of the two sees the
- * other) and only when it is 1 exchanges it to 0 and wakes: a system call
- * only on the transitions that a sleeper waits for, none while the
- * consumer keeps up.  The same with p_wait for a full queue.  A waiter
+ * _umtx_op, os_sync_wait_on_address, or polling).  A producer, after its
+ * head store, loads c_wait (both sequentially consistent: one of the two
+ * sees the other) and only when it is 1 exchanges it to 0 and wakes: a
+ * system call only on the transitions that a sleeper waits for, none while
+ * the consumer keeps up.  The same with p_wait for a full queue.  A waiter
  * that dies or times out leaves c_wait at 1: one extra wake-up in total.
  *
- * ABI.  The queue's own words have fixed sizes and offsets on every ABI;
- * the ushm_mutex_t inside do not (a pthread mutex), so the tag carries the
- * C library and the pointer size, and a queue set up by another ABI is
- * -EPROTO at attach, naming both.
+ * ABI.  The queue's own words have fixed sizes and offsets on every ABI; the
+ * ushm_mutex_t of the places may not (a pthread mutex's layout is the C
+ * library's), so the tag carries the C library and the pointer size, and a
+ * queue set up by another ABI is -EPROTO at attach, naming both.  (Where the
+ * mutex's bytes are the same on every ABI, a tag of the mutex's own from
+ * lib/sync/ could replace these two.)
  *
- * Read-only memory.  Nothing in the region may be written to find out:
- * attach copies the probe word (never used otherwise) onto itself through
- * a pipe, write(2) then read(2): read() of a read-only page fails with
- * EFAULT instead of a SIGSEGV, on every POSIX system.  The same write(2)
- * of the region's last byte finds a region longer than the mapping.
+ * Read-only memory.  A USHM_RDONLY mapping of this process is known to
+ * lib/rdonly.c; any other read-only memory must be found without writing:
+ * attach copies the probe word (never used otherwise) onto itself through a
+ * pipe, write(2) then read(2): read() of a read-only page fails with EFAULT
+ * instead of a SIGSEGV, on every POSIX system.  The same write(2) of the
+ * region's last byte finds a region longer than the mapping.
  */
 #define _POSIX_C_SOURCE 200809L
 
