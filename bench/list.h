@@ -16,6 +16,7 @@
     X(notify, 1)      \
     X(roundtrip, 1)   \
     X(ring, 1)        \
+    X(queue, 0)       \
     X(touch, 0)
 
 #define BENCH_DECLARE(name, shares_sync) void bench_##name(void);

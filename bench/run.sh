@@ -48,20 +48,27 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# What boost-mutex understands of the options.
+# What boost-mutex (and boost-queue) understand of the options.
 boost_opts=
+queue_opts=
 want_mutex=1
+want_queue=1
 next=
 for arg in "$@"; do
     case $next in
-    runs | target-ms) boost_opts="$boost_opts --$next $arg"; next=; continue ;;
-    ops) case $arg in *mutex*) ;; *) want_mutex=0 ;; esac; next=; continue ;;
+    runs | target-ms) boost_opts="$boost_opts --$next $arg"
+        [ "$next" = runs ] && queue_opts="$queue_opts --runs $arg"
+        next=; continue ;;
+    ops) case $arg in *mutex*) ;; *) want_mutex=0 ;; esac
+        case $arg in *queue*) ;; *) want_queue=0 ;; esac; next=; continue ;;
     esac
     case $arg in
     --runs | --target-ms | --ops) next=${arg#--} ;;
-    --runs=* | --target-ms=*) boost_opts="$boost_opts ${arg%%=*} ${arg#*=}" ;;
-    --ops=*) case $arg in *mutex*) ;; *) want_mutex=0 ;; esac ;;
-    --quick) boost_opts="$boost_opts --quick" ;;
+    --runs=* | --target-ms=*) boost_opts="$boost_opts ${arg%%=*} ${arg#*=}"
+        case $arg in --runs=*) queue_opts="$queue_opts --runs ${arg#*=}" ;; esac ;;
+    --ops=*) case $arg in *mutex*) ;; *) want_mutex=0 ;; esac
+        case $arg in *queue*) ;; *) want_queue=0 ;; esac ;;
+    --quick) boost_opts="$boost_opts --quick"; queue_opts="$queue_opts --quick" ;;
     esac
 done
 
@@ -118,6 +125,33 @@ if [ "$want_mutex" = 1 ] && [ -n "$ran" ]; then
         # shellcheck disable=SC2086 # one word per option
         "$tmp/boost-mutex" --csv "$tmp/boost.csv" $boost_opts || status=$?
         [ -s "$tmp/boost.csv" ] && ran="$ran boost"
+    fi
+    echo
+fi
+
+# Boost's message_queue beside bench/queue.c's contenders (bench/boost-queue.cpp).
+if [ "$want_queue" = 1 ] && [ -n "$ran" ]; then
+    cxx=${CXX:-c++}
+    why=
+    if ! command -v "$cxx" >/dev/null 2>&1; then
+        why="no C++ compiler ($cxx; set CXX)"
+    else
+        # shellcheck disable=SC2086 # flags are words on purpose
+        for extra in "" -lrt; do
+            if "$cxx" -O2 -std=c++11 ${USHM_BENCH_CXXFLAGS:-} "$here/boost-queue.cpp" \
+                -pthread $extra -o "$tmp/boost-queue" 2> "$tmp/boost-queue.err"; then
+                why=
+                break
+            fi
+            why="it does not compile: $(grep -m 1 -i error "$tmp/boost-queue.err")"
+        done
+    fi
+    if [ -n "$why" ]; then
+        echo "run.sh: boost-queue skipped: $why"
+    else
+        # shellcheck disable=SC2086 # one word per option
+        "$tmp/boost-queue" --csv "$tmp/boost-queue.csv" $queue_opts || status=$?
+        [ -s "$tmp/boost-queue.csv" ] && ran="$ran boost-queue"
     fi
     echo
 fi

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * producer [NAME [COUNT]]: create the named segment NAME (default
- * /ushm-example) and fill it with COUNT records (default 1000), publishing
- * them in batches under the segment's mutex and waking the consumer only
- * when it said it waits; then exit, leaving the segment for consumer(NAME)
- * to read and remove.  The consumer may run at the same time or afterwards.
+ * /ushm-example), attach to the queue it holds (a new segment is an empty
+ * queue) and send COUNT records (default 1000) through it; then detach and
+ * exit, leaving the segment for consumer(NAME) to drain and remove.  The
+ * consumer may run at the same time or afterwards: the segment has room
+ * for every record, and a full queue would only make send wait.
  *
  * Build: cc -std=c11 $(pkg-config --cflags ushm) producer.c \
  *            $(pkg-config --libs ushm) -o producer
@@ -20,40 +21,11 @@
 
 #include "record.h"
 
-/* Take the log's lock.  Only producers write what it guards, each field in
- * one store, so USHM_OWNERDEAD (an earlier holder died) needs no repair. */
-static int locked(struct record_log *log, const char *what)
-{
-    int err = ushm_mutex_lock(&log->lock);
-
-    if (err < 0) {
-        fprintf(stderr, "producer: %s: %s\n", what, ushm_last_error());
-        return -1;
-    }
-    return 0;
-}
-
-/* Notify only a consumer that said, under the lock, that it waits: one that
- * has not said so will look again before it sleeps, and a notify per batch
- * would cost a system call whenever it is counted as a sleeper. */
-static int unlock_and_notify(struct record_log *log)
-{
-    int wake = log->waiting;
-
-    log->waiting = 0;
-    if (ushm_mutex_unlock(&log->lock) < 0 ||
-        (wake && ushm_event_notify(&log->more) < 0)) {
-        fprintf(stderr, "producer: %s\n", ushm_last_error());
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : RECORD_DEFAULT_NAME;
     unsigned long count = RECORD_DEFAULT_COUNT;
-    struct record_log *log;
+    ushm_queue_t *q = NULL;
     ushm_t *shm;
     int err;
 
@@ -73,9 +45,8 @@ int main(int argc, char **argv)
     }
 
     /* USHM_EXCL: a segment left by an earlier run must not be mixed with
-     * this one.  The fresh segment is zero-filled: count and done are 0,
-     * and the mutex and the event are ready. */
-    err = ushm_open(&shm, name, RECORD_LOG_SIZE(count),
+     * this one.  The fresh segment is zero-filled: an empty queue. */
+    err = ushm_open(&shm, name, RECORD_QUEUE_SIZE(count),
                     USHM_CREATE | USHM_EXCL, 0600);
     if (err == -EEXIST) {
         fprintf(stderr, "producer: %s already exists: run the consumer to "
@@ -86,40 +57,34 @@ int main(int argc, char **argv)
         fprintf(stderr, "producer: %s\n", ushm_last_error());
         return 1;
     }
-    log = ushm_addr(shm);
+    err = ushm_queue_attach(&q, ushm_addr(shm), ushm_size(shm), USHM_QUEUE_SEND);
+    for (unsigned long i = 0; err == 0 && i < count; i++) {
+        struct record r;
 
-    if (locked(log, "header") < 0)
-        goto fail;
-    log->capacity = (uint32_t)count;
-    log->magic = RECORD_MAGIC;
-    if (unlock_and_notify(log) < 0)
-        goto fail;
-    for (unsigned i = 0; i < count; i++) {
-        /* Slot i is the producer's alone until count says otherwise. */
-        log->rec[i].seq = i;
-        snprintf(log->rec[i].text, sizeof log->rec[i].text,
-                 "record %u of %lu", i, count);
-        if ((i + 1) % RECORD_BATCH == 0 || i + 1 == count) {
-            if (locked(log, "publish") < 0)
-                goto fail;
-            log->count = i + 1;
-            log->done = i + 1 == count;
-            if (unlock_and_notify(log) < 0)
-                goto fail;
-        }
+        memset(&r, 0, sizeof r);
+        r.seq = i;
+        r.total = count;
+        snprintf(r.text, sizeof r.text, "record %lu of %lu", i, count);
+        /* -1: wait for room as long as it takes; -EPIPE if the consumer
+         * came and went. */
+        err = ushm_queue_send(q, &r, sizeof r, -1);
     }
-
-    printf("producer: wrote %lu records (%zu bytes) to %s, %s backend\n",
-           count, ushm_size(shm), ushm_name(shm), ushm_backend());
-    /* Closing keeps the segment: it lives until the consumer unlinks it. */
+    if (err < 0) {
+        fprintf(stderr, "producer: %s\n", ushm_last_error());
+        ushm_queue_detach(q);
+        ushm_close(shm);
+        ushm_unlink(name);
+        return 1;
+    }
+    printf("producer: sent %lu records to %s (%zu bytes), %s backend\n",
+           count, ushm_name(shm), ushm_size(shm), ushm_backend());
+    /* Detaching tells the consumer, once it has taken the last record,
+     * that the stream has ended.  Closing keeps the segment. */
+    ushm_queue_detach(q);
     if (ushm_close(shm) < 0) {
         fprintf(stderr, "producer: %s\n", ushm_last_error());
         ushm_unlink(name);
         return 1;
     }
     return 0;
-fail:
-    ushm_close(shm);
-    ushm_unlink(name);
-    return 1;
 }

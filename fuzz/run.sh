@@ -1,9 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Build fuzz/fuzz_names.c with libFuzzer, ASan and UBSan and run it for a
-# bounded time on a copy of fuzz/corpus/.
+# bounded time on a copy of fuzz/corpus/; or another target of fuzz/:
 #
-#   fuzz/run.sh [seconds]          default 60
+#   fuzz/run.sh [seconds] [target]   default 60, names
+#
+# Targets: names (fuzz_names.c), queue_bytes (fuzz_queue_bytes.c: the
+# queue's attach of arbitrary bytes) and queue_scribble
+# (fuzz_queue_scribble.c: a live queue that is scribbled on); the queue's
+# start from an empty corpus.  FUZZ_TARGETS="names queue_bytes ..." runs
+# several, one after the other, each for the seconds given.
 #
 # Environment:
 #   FUZZ_CC         compiler (default clang; needs libclang-rt-dev)
@@ -20,6 +26,7 @@
 set -u
 
 secs=${1:-60}
+targets=${2:-${FUZZ_TARGETS:-names}}
 case $secs in
 ''|*[!0-9]*) echo "usage: $0 [seconds]" >&2; exit 2 ;;
 esac
@@ -51,12 +58,39 @@ else
     echo "note: no config.h in $builddir: building without it" >&2
 fi
 
+# The library's sources, one of each alternative as configure picks them on
+# Linux (the fallbacks left out: they define the same functions).
+lib_sources=
+for f in "$top"/lib/*.c; do
+    case $f in
+    */prefault-touch.c) ;;
+    *) lib_sources="$lib_sources $f" ;;
+    esac
+done
+for f in deadline.c held.c event.c mutex.c mutex-pthread.c timedlock-clock.c \
+         proc-linux.c wait-futex.c; do
+    lib_sources="$lib_sources $top/lib/sync/$f"
+done
+
+# The POSIX backend as configure builds it on Linux (Makefile.am's
+# ushm_posix_sources with atomic publication and MAP_ANONYMOUS).
+backend_sources=
+for f in posix.c posix-create.c posix-dir-devshm.c posix-publish-link.c posix-anon.c; do
+    backend_sources="$backend_sources $top/backends/$f"
+done
+
+status=0
+for target in $targets; do
+if [ ! -f "$here/fuzz_$target.c" ]; then
+    echo "$0: no fuzz/fuzz_$target.c" >&2
+    exit 2
+fi
 # shellcheck disable=SC2086 # $cfg is two words, or none
 if ! "$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
         $cfg -I"$builddir/include" -I"$top/include" -I"$top/lib" \
-        "$here/fuzz_names.c" "$top"/lib/*.c "$top/backends/posix.c" \
-        -lpthread -lrt -o "$tmp/fuzz_names" 2>"$tmp/build.log"; then
+        "$here/fuzz_$target.c" $lib_sources $backend_sources \
+        -lpthread -lrt -o "$tmp/fuzz_$target" 2>"$tmp/build.log"; then
     cat "$tmp/build.log" >&2
     if grep -q -e 'libclang_rt.fuzzer' -e 'fsanitize=fuzzer' "$tmp/build.log"; then
         echo "SKIP: $cc cannot link a libFuzzer binary (libclang-rt-dev?)" >&2
@@ -66,24 +100,29 @@ if ! "$cc" -std=c11 -g -O1 -fno-omit-frame-pointer \
     exit 1
 fi
 
-mkdir "$tmp/corpus" "$tmp/artifacts"
-cp "$here"/corpus/* "$tmp/corpus/"
-echo "fuzzing for $secs s ($(find "$tmp/corpus" -type f | wc -l) seeds) in $tmp"
+rm -rf "$tmp/corpus"
+mkdir -p "$tmp/corpus" "$tmp/artifacts"
+if [ "$target" = names ]; then
+    cp "$here"/corpus/* "$tmp/corpus/"
+    max_len=300
+else
+    max_len=4096
+fi
+echo "fuzz_$target: fuzzing for $secs s ($(find "$tmp/corpus" -type f | wc -l) seeds) in $tmp"
 
 # In the background so that its pid, and so its private name, is known.
 # shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
-(cd "$tmp" && exec ./fuzz_names -max_total_time="$secs" -timeout=10 \
-    -rss_limit_mb=2048 -max_len=300 -print_final_stats=1 \
+(cd "$tmp" && exec ./fuzz_$target -max_total_time="$secs" -timeout=10 \
+    -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
     -artifact_prefix="$tmp/artifacts/" ${FUZZ_ARGS:-} corpus) \
     >"$tmp/fuzz.log" 2>&1 &
 pid=$!
 wait "$pid"
 rc=$?
 
-status=0
 if [ "$rc" -ne 0 ]; then
     status=1
-    echo "FAIL: the fuzzer exited with status $rc" >&2
+    echo "FAIL: fuzz_$target exited with status $rc" >&2
     tail -n 60 "$tmp/fuzz.log" >&2
     for a in "$tmp"/artifacts/*; do
         [ -f "$a" ] || continue
@@ -94,6 +133,8 @@ else
     grep -E '^#[0-9]+.* cov: ' "$tmp/fuzz.log" | tail -n 1
     grep '^stat::' "$tmp/fuzz.log"
 fi
+
+done
 
 # Leftovers: this run's name, and those of fuzzers no longer running.
 if [ -e "/dev/shm/ushm-fuzz-$pid" ]; then

@@ -13,6 +13,7 @@
 #define USHM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/ipc.h> /* key_t, whatever the feature macros */
 
@@ -116,6 +117,46 @@ USHM_EXPORT int ushm_event_notify(ushm_event_t *ev);
 /* The caller holds m: unlock it, wait for a notify, lock it again. */
 USHM_EXPORT int ushm_event_wait_locked(ushm_event_t *ev, ushm_mutex_t *m,
                                        long timeout_ms);
+
+/*
+ * A message queue inside a region of a segment (64-byte aligned, 1024 bytes
+ * to USHM_QUEUE_BYTES_MAX): many producers, many consumers, messages of 0 to
+ * ushm_queue_msg_max() bytes.  All-zero bytes are an empty queue.  Each
+ * process attaches its own handle; one that dies is detached.  See
+ * ushm_queue_send(3).
+ */
+typedef struct ushm_queue ushm_queue_t; /* opaque: this process's handle on one queue */
+#define USHM_QUEUE_SEND 0x1             /* attach as a producer */
+#define USHM_QUEUE_RECV 0x2             /* attach as a consumer */
+#define USHM_QUEUE_BYTES_MIN 1024
+#define USHM_QUEUE_BYTES_MAX ((size_t)1 << 30)
+
+USHM_EXPORT int ushm_queue_attach(ushm_queue_t **q, void *mem, size_t bytes,
+                                  int flags);
+USHM_EXPORT int ushm_queue_detach(ushm_queue_t *q);
+USHM_EXPORT size_t ushm_queue_msg_max(const ushm_queue_t *q);
+USHM_EXPORT int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
+                                long timeout_ms);
+USHM_EXPORT int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap,
+                                size_t *len, long timeout_ms);
+
+/* What a queue holds now, for ushm_queue_stat(): 128 bytes on every ABI. */
+struct ushm_queue_stat {
+    uint64_t bytes;       /* the region, as the queue was set up (0: all zero) */
+    uint64_t capacity;    /* bytes of the ring that holds the messages */
+    uint64_t msg_max;     /* the longest message */
+    uint64_t used;        /* bytes of the ring in use (8 per message + its length rounded up to 8) */
+    uint64_t depth;       /* messages in the queue */
+    uint64_t sent;        /* messages ever sent */
+    uint64_t received;    /* messages ever received */
+    uint32_t producers;   /* handles attached with USHM_QUEUE_SEND, by live threads */
+    uint32_t consumers;   /* handles attached with USHM_QUEUE_RECV */
+    uint32_t places;      /* handles the queue can have attached at once */
+    uint32_t reserved_[7];
+};
+/* Read-write memory only: it notices dead peers as a waiting call does. */
+USHM_EXPORT int ushm_queue_stat(void *mem, size_t bytes,
+                                struct ushm_queue_stat *st);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "name.h"
 #include "open.h"
+#include "queue.h"
 #include "sync.h"
 
 #define B ushm__backend
@@ -171,6 +172,10 @@ int ushm_close(ushm_t *shm)
 
     if (shm == NULL)
         return 0;
+    if (ushm__queue_attached_in(shm->addr, shm->size))
+        return ushm__fail(EBUSY, "ushm_close(%s): this process has a "
+                          "ushm_queue_t attached inside this mapping: detach "
+                          "it first", ushm__label(&shm->id));
     /* A holder's mutex must stay mapped: the kernel marks it when the holder
      * dies, in memory that would by then be gone or reused, and stops
      * there, leaving the holder's other mutexes stuck. */

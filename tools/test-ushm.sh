@@ -748,8 +748,8 @@ if command -v bash >/dev/null 2>&1 && [ -f "$completion" ]; then
                  _ushm; [ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"' \
             sh "$completion" "$USHM" "$@" >"$tmp/out" 2>"$tmp/err"
     }
-    complete_words s
-    check "completion: 's' gives stat" test "$(cat "$tmp/out")" = stat
+    complete_words st
+    check "completion: 'st' gives stat (s: stat and send)" test "$(cat "$tmp/out")" = stat
     complete_words ""
     check "completion: every subcommand" \
         test "$(grep -c -x -e create -e rm -e stat -e write -e read -e ls -e info -e demo "$tmp/out")" -eq 8

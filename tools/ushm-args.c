@@ -35,6 +35,10 @@ static const struct option_def {
     { "--bytes", "-b", OPT_BYTES, 0 },
     { "--noheadings", "-n", OPT_NOHEADINGS, 0 },
     { "--output", "-o", OPT_OUTPUT, 1 },
+    { "--size", NULL, OPT_SIZE, 1 },
+    { "--raw", NULL, OPT_RAW, 0 },
+    { "--count", NULL, OPT_COUNT, 1 },
+    { "--timeout", NULL, OPT_TIMEOUT, 1 },
     { "--key", NULL, OPT_KEY, 1 },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -79,7 +83,9 @@ const struct command commands[] = {
       OPT_KEY, 1, -1, cmd_rm },
     { "stat", "stat NAME|--key KEY [--json] [--bytes]",
       "Show one segment without mapping it: one 'key: value' line per field,\n"
-      "or with --json the object that 'ushm ls --json' gives for it.\n\n"
+      "or with --json the object that 'ushm ls --json' gives for it.  A segment\n"
+      "that holds a queue (ushm send) adds its depth, capacity and attached\n"
+      "producers and consumers (text only; it is then mapped read-write).\n\n"
       HELP_NAME
       "  -J, --json          print JSON (see ushm(1), OUTPUT)\n"
       "  -b, --bytes         the size in bytes rather than as 64M\n"
@@ -117,6 +123,34 @@ const struct command commands[] = {
       HELP_KEY HELP_HELP "\n"
       "Example:\n  ushm read /cache --offset 4K --length 1K | od -c\n",
       OPT_OFFSET | OPT_LENGTH | OPT_KEY, 1, 1, cmd_read },
+    { "send", "send NAME [--offset N --size N] [--raw] < FILE",
+      "Send each line of standard input (without its newline) as a message to\n"
+      "the queue in the segment NAME, or with --raw all of it as one message.\n"
+      "Waits while the queue is full.  The queue is the whole segment, or\n"
+      "--size bytes from --offset (64-byte aligned): give recv the same.  An\n"
+      "all-zero segment is an empty queue (ushm create makes one).  Exit status\n"
+      "1 if a consumer was attached and none is any more (ushm_queue_send(3)).\n\n"
+      HELP_NAME
+      "  --offset N          where the queue starts (default 0)\n"
+      "  --size N            its bytes (default: to the end of the segment)\n"
+      "  --raw               all of standard input is one message\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm create /q 1M && tail -f log | ushm send /q\n",
+      OPT_OFFSET | OPT_SIZE | OPT_RAW, 1, 1, cmd_send },
+    { "recv", "recv NAME [--offset N --size N] [--count N] [--timeout MS] [--raw]",
+      "Print the messages of the queue in the segment NAME as they arrive,\n"
+      "each followed by a newline (with --raw: as they are), until the last\n"
+      "producer has detached (exit status 0, as at the end of a pipe), N\n"
+      "messages (--count) or MS milliseconds without one (--timeout, exit\n"
+      "status 1).  Waits for the first producer.\n\n"
+      HELP_NAME
+      "  --offset N, --size N  the queue, as given to send\n"
+      "  --count N           stop after N messages\n"
+      "  --timeout MS        stop when none arrives for MS milliseconds\n"
+      "  --raw               no newline after each message\n"
+      HELP_HELP "\n"
+      "Example:\n  ushm recv /q | grep ERROR\n",
+      OPT_OFFSET | OPT_SIZE | OPT_COUNT | OPT_TIMEOUT | OPT_RAW, 1, 1, cmd_recv },
     { "ls", "ls [--json] [--bytes] [--noheadings] [--output COLUMNS]",
       "List every segment the backend can see (" SEGLIST_POSIX_DIR " or "
       SEGLIST_SYSV_FILE "),\nlibushm's or not, sorted.  STATUS marks what the "
@@ -277,6 +311,12 @@ int parse_args(const struct command *cmd, int argc, char **argv,
             a->length = value;
         else if (o->bit == OPT_OUTPUT)
             a->output = value;
+        else if (o->bit == OPT_SIZE)
+            a->size = value;
+        else if (o->bit == OPT_COUNT)
+            a->count = value;
+        else if (o->bit == OPT_TIMEOUT)
+            a->timeout = value;
         else if (o->bit == OPT_KEY)
             a->keys[a->nkeys++] = value;
     }

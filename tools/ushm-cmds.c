@@ -147,6 +147,8 @@ int cmd_stat(const struct command *cmd, struct args *a)
         putchar('\n');
     } else if (print_fields(&e, (a->seen & OPT_BYTES) != 0) != 0)
         rc = tool_error(cmd, "out of memory");
+    else
+        print_queue_stat(a->pos[0]);
     free(e.name);
     return rc;
 }

@@ -9,6 +9,7 @@
  *   ushm-target.c  the segment a subcommand acts on: NAME, or --key KEY
  *   ushm-guard.c   touching a segment's memory without dying of SIGBUS
  *   ushm-cmds.c    the subcommands
+ *   ushm-queue.c   the queue's subcommands (send, recv) and stat's lines
  * "ushm demo" is the example examples/demo.c, linked in.
  */
 #ifndef USHM_TOOL_H
@@ -41,11 +42,16 @@ enum {
     OPT_NOHEADINGS = 1 << 6,
     OPT_OUTPUT = 1 << 7,
     OPT_KEY = 1 << 8,       /* in place of NAME, the first argument */
+    OPT_SIZE = 1 << 9,
+    OPT_RAW = 1 << 10,
+    OPT_COUNT = 1 << 11,
+    OPT_TIMEOUT = 1 << 12,
 };
 
 struct args {
     unsigned seen;          /* OPT_* bits given */
     const char *mode, *offset, *length, *output;
+    const char *size, *count, *timeout;     /* the queue's subcommands */
     char **pos;             /* positional arguments */
     int npos;
     const char **keys;      /* the values of --key, in order */
@@ -190,5 +196,11 @@ int cmd_read(const struct command *, struct args *);
 int cmd_ls(const struct command *, struct args *);
 int cmd_info(const struct command *, struct args *);
 int cmd_demo(const struct command *, struct args *);
+
+/* ---- ushm-queue.c: send, recv and stat's queue lines ---- */
+
+int cmd_send(const struct command *, struct args *);
+int cmd_recv(const struct command *, struct args *);
+void print_queue_stat(const char *name);
 
 #endif

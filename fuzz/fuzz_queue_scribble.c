@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer harness: a live queue whose bytes a participant scribbles on
+ * while it is used (API.md 0.3: the survivors get -EPROTO or correct
+ * messages, never a crash or a hang).
+ *
+ * Each input runs a fresh 4096-byte queue with one producer and one
+ * consumer handle.  The input is a list of 4-byte steps: an operation
+ * (send a message, receive one, scribble a byte, stat), two bytes of
+ * argument (the offset of the scribble) and a value.  Sends and receives
+ * never wait (0 ms), so nothing can hang.
+ *
+ * What is scribbled: the queue's own words, that is its header, its two
+ * locks, the lines of head and tail, the words waiters sleep on and the
+ * places' role words, and the ring.  Not the bytes of the ushm_mutex_t
+ * that make the places: a mutex whose bytes are overwritten while it is
+ * held is the mutex's own contract (ushm_mutex_lock(3): it fails safe in
+ * lock, trylock and timedlock; the C library's unlock of a robust mutex
+ * follows pointers kept inside it).
+ *
+ * Every message is 8 * k bytes of the pair (n, n), n its number: two equal
+ * 32-bit halves can never pass for a record's header (a length and its
+ * complement), so a receive that returns 0 must return exactly a message
+ * that was sent (possibly again, or one whose ring bytes were scribbled:
+ * those are told apart by the scribble log and not counted), or fail.
+ */
+#define _GNU_SOURCE
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <ushm.h>
+
+#define INVARIANT(cond, ...) do { \
+        if (!(cond)) { \
+            fprintf(stderr, "fuzz_queue_scribble: " __VA_ARGS__); \
+            fprintf(stderr, "\n"); \
+            abort(); \
+        } \
+    } while (0)
+
+#define BYTES 4096
+/* The layout of a 4096-byte queue (lib/queue.c): 16 places. */
+#define PLACES 448
+#define RING 1472
+
+static unsigned char *region;
+
+static int mutex_byte(size_t off)
+{
+    return off >= PLACES && off < RING;
+}
+
+static int known(int rc)
+{
+    return rc == 0 || rc == -EPROTO || rc == -ETIMEDOUT || rc == -EMSGSIZE ||
+           rc == -EPIPE;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ushm_queue_t *p, *c;
+    uint32_t buf[1024];
+    unsigned sent = 0, ring_scribbled = 0;
+    int rc;
+
+    if (region == NULL) {
+        region = mmap(NULL, BYTES, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        INVARIANT(region != MAP_FAILED, "mmap");
+    }
+    memset(region, 0, BYTES);
+    INVARIANT(ushm_queue_attach(&p, region, BYTES, USHM_QUEUE_SEND) == 0, "attach");
+    INVARIANT(ushm_queue_attach(&c, region, BYTES, USHM_QUEUE_RECV) == 0, "attach");
+    for (size_t i = 0; i + 4 <= size; i += 4) {
+        unsigned op = data[i] % 4;
+        size_t off = ((size_t)data[i + 1] | (size_t)data[i + 2] << 8) % BYTES;
+        unsigned char v = data[i + 3];
+
+        if (op == 0) {
+            size_t words = 1 + v % 40;
+
+            for (size_t w = 0; w < 2 * words; w++)
+                buf[w] = sent;
+            rc = ushm_queue_send(p, buf, words * 8, 0);
+            INVARIANT(known(rc), "send: %d %s", rc, ushm_last_error());
+            sent += rc == 0;
+        } else if (op == 1) {
+            size_t len = 0;
+
+            rc = ushm_queue_recv(c, buf, sizeof buf, &len, 0);
+            INVARIANT(known(rc), "recv: %d %s", rc, ushm_last_error());
+            if (rc == 0 && !ring_scribbled) {
+                INVARIANT(len % 8 == 0 && len >= 8, "recv: a message of %zu bytes", len);
+                for (size_t w = 0; w < len / 4; w++)
+                    INVARIANT(buf[w] == buf[0] && buf[0] < sent,
+                              "recv: word %zu of a %zu-byte message is %u (first %u, sent %u)",
+                              w, len, buf[w], buf[0], sent);
+            }
+        } else if (op == 2) {
+            if (mutex_byte(off))
+                continue;
+            region[off] = v;
+            ring_scribbled |= off >= RING;
+        } else {
+            struct ushm_queue_stat st;
+
+            /* its size word overwritten: -EINVAL naming that size */
+            rc = ushm_queue_stat(region, BYTES, &st);
+            INVARIANT(known(rc) || rc == -EINVAL, "stat: %d %s", rc, ushm_last_error());
+        }
+    }
+    INVARIANT(ushm_queue_detach(p) == 0 && ushm_queue_detach(c) == 0, "detach");
+    return 0;
+}

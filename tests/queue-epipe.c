@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The end of a stream: -EPIPE to a consumer that waits on an empty queue
+ * when the last producer detaches or is SIGKILLed, and to a producer that
+ * waits on a full queue when the last consumer does, within 200 ms; and at
+ * once to a call made after the other side has gone.  Each of the four
+ * cases runs in three processes: the waiter, its peer, and this one, which
+ * ends the peer (by a word in the segment that makes it detach, or by
+ * SIGKILL) and takes the time.
+ */
+#include "queue-common.h"
+
+#include <sched.h>
+
+#define QBYTES 8192
+#define LIMIT_MS 200.0
+
+struct shared {
+    unsigned char queue[QBYTES];
+    atomic_int detach_now;
+    _Atomic uint64_t ended_ns, woke_ns;
+    atomic_int result; /* the waiter's return value */
+};
+
+/* The peer: attached with role, and (as a producer) one message sent so the
+ * consumer has seen it alive; then it waits for its end. */
+static int peer(struct shared *sh, int role, int ready_fd)
+{
+    ushm_queue_t *q;
+    char c = 'r';
+
+    q_deadline(20, "epipe peer");
+    if (ushm_queue_attach(&q, sh->queue, QBYTES, role) < 0)
+        return 1;
+    if (write(ready_fd, &c, 1) != 1)
+        return 2;
+    while (!atomic_load(&sh->detach_now))
+        sched_yield();
+    atomic_store(&sh->ended_ns, q_now_ns());
+    return ushm_queue_detach(q) == 0 ? 0 : 3;
+}
+
+static int waiter(struct shared *sh, int role, int ready_fd)
+{
+    ushm_queue_t *q;
+    char buf[QBYTES], c = 'w';
+    size_t len;
+    int rc;
+
+    q_deadline(20, "epipe waiter");
+    if (ushm_queue_attach(&q, sh->queue, QBYTES, role) < 0)
+        return 1;
+    if (role == USHM_QUEUE_SEND) /* fill it: the next send waits */
+        while (ushm_queue_send(q, buf, 1000, 0) == 0)
+            ;
+    if (write(ready_fd, &c, 1) != 1)
+        return 2;
+    rc = role == USHM_QUEUE_SEND ? ushm_queue_send(q, buf, 1000, -1)
+                                 : ushm_queue_recv(q, buf, sizeof buf, &len, -1);
+    atomic_store(&sh->woke_ns, q_now_ns());
+    atomic_store(&sh->result, rc);
+    /* and at once, now */
+    rc = role == USHM_QUEUE_SEND ? ushm_queue_send(q, buf, 1, 0)
+                                 : ushm_queue_recv(q, buf, sizeof buf, &len, 0);
+    ushm_queue_detach(q);
+    return rc == -EPIPE ? 0 : 4;
+}
+
+static void one_case(int waiter_role, int by_kill)
+{
+    char name[96];
+    ushm_t *s = q_anon(sizeof(struct shared));
+    struct shared *sh = ushm_addr(s);
+    int peer_role = waiter_role == USHM_QUEUE_SEND ? USHM_QUEUE_RECV : USHM_QUEUE_SEND;
+    int fd[2], wst, pst;
+    pid_t w, p;
+    char c;
+    double ms;
+
+    snprintf(name, sizeof name, "epipe_%s_waits_%s_%s",
+             waiter_role == USHM_QUEUE_SEND ? "producer" : "consumer",
+             waiter_role == USHM_QUEUE_SEND ? "consumer" : "producer",
+             by_kill ? "killed" : "detaches");
+    if (pipe(fd) != 0)
+        abort();
+    if ((p = q_fork()) == 0)
+        _exit(peer(sh, peer_role, fd[1]));
+    if (read(fd[0], &c, 1) != 1)
+        abort();
+    if ((w = q_fork()) == 0)
+        _exit(waiter(sh, waiter_role, fd[1]));
+    if (read(fd[0], &c, 1) != 1)
+        abort();
+    /* Let the waiter get past its spin and fall asleep: the case under
+     * test.  A pace, not a synchronisation: awake it must pass too. */
+    nanosleep(&(struct timespec){ 0, 30000000L }, NULL);
+    if (by_kill) {
+        atomic_store(&sh->ended_ns, q_now_ns());
+        kill(p, SIGKILL);
+    } else {
+        atomic_store(&sh->detach_now, 1);
+    }
+    wst = q_wait(w);
+    pst = q_wait(p);
+    ms = (double)(atomic_load(&sh->woke_ns) - atomic_load(&sh->ended_ns)) / 1e6;
+    q_result(wst == 0 && pst == (by_kill ? 256 + SIGKILL : 0) &&
+             atomic_load(&sh->result) == -EPIPE && ms < LIMIT_MS, name,
+             "-EPIPE %.1f ms after the end (limit %.0f), then at once; waiter "
+             "status %d (result %d), peer %d", ms, LIMIT_MS, wst,
+             atomic_load(&sh->result), pst);
+    close(fd[0]);
+    close(fd[1]);
+    ushm_close(s);
+}
+
+int main(void)
+{
+    q_main_pid = getpid();
+    q_deadline(120, "queue-epipe");
+    for (int kill_it = 0; kill_it < 2; kill_it++) {
+        one_case(USHM_QUEUE_RECV, kill_it);
+        one_case(USHM_QUEUE_SEND, kill_it);
+    }
+    return q_finish();
+}
