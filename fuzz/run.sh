@@ -75,7 +75,7 @@ done
 # The POSIX backend as configure builds it on Linux (Makefile.am's
 # ushm_posix_sources with atomic publication and MAP_ANONYMOUS).
 backend_sources=
-for f in posix.c posix-create.c posix-dir-devshm.c posix-publish-link.c posix-anon.c; do
+for f in posix.c posix-create.c posix-sys.c posix-sys-linux.c posix-publish-link.c posix-anon.c; do
     backend_sources="$backend_sources $top/backends/$f"
 done
 

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of the message queue share: lib/queue.c (its design), queue-places.c, queue-io.c. */
+#ifndef USHM_QUEUE_INTERNAL_H
+#define USHM_QUEUE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "queue.h"
+#include "sync.h"
+#include "sync/internal.h" /* ushm__wait_on_word, ushm__wake_word */
+
+#if ATOMIC_INT_LOCK_FREE != 2 || ATOMIC_LLONG_LOCK_FREE != 2
+#error "ushm_queue_t needs lock-free 32-bit and 64-bit atomics"
+#endif
+
+#define LINE 64
+#define ALL_ROLES (USHM_QUEUE_SEND | USHM_QUEUE_RECV)
+#define ROLE_GONE 0x4u          /* detached from another thread (see detach) */
+#define ROLE_TICKET(r) ((r) >> 8)
+#define SCAN_EVERY_MS 150
+#define SPIN_NS 20000L
+#define MS 1000000L
+
+/* ---- the shared layout -------------------------------------------------- */
+
+struct q_fixed {
+    /* 0: written once, at set-up */
+    atomic_uint tag;
+    uint32_t spare0_;
+    _Atomic uint64_t bytes;
+    uint64_t probe;             /* only ever copied onto itself */
+    unsigned char pad0_[LINE - 24];
+    /* 64, 128: the producers' and the consumers' lock (see lease_lock) */
+    atomic_uint plock;
+    unsigned char pad4_[LINE - 4];
+    atomic_uint clock;
+    unsigned char pad5_[LINE - 4];
+    /* 192: the producers' */
+    _Atomic uint64_t head;
+    uint64_t spare1_;
+    _Atomic uint64_t sent;
+    unsigned char pad1_[LINE - 24];
+    /* 256: the consumers' */
+    _Atomic uint64_t tail;
+    uint64_t spare2_;
+    _Atomic uint64_t received;
+    unsigned char pad2_[LINE - 24];
+    /* 320: rarely written */
+    atomic_uint c_wait;         /* 1: a consumer may sleep on it */
+    atomic_uint p_wait;         /* 1: a producer may sleep on it */
+    atomic_uint gen;            /* + 1 on every attach and detach */
+    atomic_uint ever;           /* roles ever attached */
+    unsigned char pad3_[LINE - 16];
+};
+
+_Static_assert(sizeof(struct q_fixed) == 6 * LINE, "the fixed part is 384 bytes");
+_Static_assert(sizeof(ushm_mutex_t) == LINE, "a place is a line");
+_Static_assert(offsetof(struct q_fixed, head) == 192 &&
+               offsetof(struct q_fixed, tail) == 256 &&
+               offsetof(struct q_fixed, c_wait) == 320,
+               "the same offsets on every ABI");
+
+/* The tag: "UQ", the layout's version, the C library and the pointer size
+ * (which fix the ushm_mutex_t inside, a pthread mutex). */
+#define TAG_MAGIC 0x5551u
+#define TAG_LAYOUT 2u
+#define LIBC_GLIBC 1u
+#define LIBC_MUSL 2u
+#define LIBC_OTHER 3u
+#if defined(__GLIBC__) && !defined(__UCLIBC__)
+#define THIS_LIBC LIBC_GLIBC
+#elif defined(__linux__) && !defined(__UCLIBC__) && !defined(__BIONIC__) && \
+      !defined(__ANDROID__)
+#define THIS_LIBC LIBC_MUSL
+#else
+#define THIS_LIBC LIBC_OTHER
+#endif
+#define Q_TAG ((TAG_MAGIC << 16) | (TAG_LAYOUT << 12) | (THIS_LIBC << 8) | \
+               ((unsigned)sizeof(void *) << 4))
+
+/* Where everything is, from bytes alone. */
+struct q_layout {
+    unsigned places;
+    size_t role_off, place_off, ring_off;
+    uint64_t ring;
+};
+
+/* ---- the handle, and the handles of this process ------------------------ */
+
+struct ushm_queue {
+    struct q_fixed *f;
+    atomic_uint *role;
+    ushm_mutex_t *place;
+    unsigned char *ring;
+    uint64_t ring_size;
+    size_t bytes, msg_max;
+    unsigned places, slot, my_role;
+    int flags;
+    unsigned fork_gen;
+    pthread_t owner;
+    /* What this handle last found of its peers (any of its threads). */
+    atomic_uint seen_gen;
+    atomic_uint live;           /* ALL_ROLES bits with a live handle */
+    _Atomic uint64_t next_scan_ns;
+    uint64_t tail_seen;         /* under the producers' lock */
+    uint64_t head_stored;       /* the last head this handle stored */
+    _Atomic uint64_t head_seen; /* written under the consumers' lock */
+    struct ushm_queue *next;    /* the registry */
+};
+
+/* queue.c: + 1 in every child of fork() */
+USHM__HIDDEN extern atomic_uint ushm__queue_fork_gen;
+
+/* queue-places.c */
+USHM__HIDDEN int ushm__queue_mutex_failed(int e, const char *func, const void *mem,
+                                          const char *what);
+USHM__HIDDEN int ushm__queue_role_bad(unsigned r);
+USHM__HIDDEN int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live);
+USHM__HIDDEN int ushm__queue_take_place(struct ushm_queue *q, int flags);
+
+/* ---- waking ---------------------------------------------------------------- */
+
+static inline void wake(atomic_uint *w)
+{
+    if (atomic_exchange_explicit(w, 0, memory_order_seq_cst) != 0)
+        ushm__wake_word(w);
+}
+
+/* Everyone waiting looks again: at the queue and at who is attached. */
+static inline void wake_all(struct q_fixed *f)
+{
+    atomic_fetch_add_explicit(&f->gen, 1, memory_order_seq_cst);
+    atomic_store_explicit(&f->c_wait, 1, memory_order_relaxed);
+    atomic_store_explicit(&f->p_wait, 1, memory_order_relaxed);
+    wake(&f->c_wait);
+    wake(&f->p_wait);
+}
+
+#endif

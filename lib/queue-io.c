@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/* ushm_queue_t: send and receive, the ring, the locks, waiting (see queue.c). */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue-internal.h"
+
+/* ---- time ---------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* For the scans' schedule only: a tick's resolution is enough. */
+static uint64_t coarse_ns(void)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+    return mono_ns();
+}
+
+static struct timespec ts_of(uint64_t ns)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    return ts;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__ __volatile__("pause");
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#else
+    sched_yield();
+#endif
+}
+
+static int many_cpus(void)
+{
+    static atomic_int cpus; /* 0: not asked yet */
+    int n = atomic_load_explicit(&cpus, memory_order_relaxed);
+
+    if (n == 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+        atomic_store_explicit(&cpus, n, memory_order_relaxed);
+    }
+    return n > 1;
+}
+
+/*
+ * 1 when the other side (want: ROLE bits of the peers this call needs) has
+ * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
+ * scans when an attach or detach happened since the last scan, when force
+ * is set (a waiter's slice has ended), and at least every SCAN_EVERY_MS.
+ */
+static int peers_gone(struct ushm_queue *q, const char *func, unsigned want,
+                      int force)
+{
+    struct q_fixed *f = q->f;
+    unsigned g = atomic_load_explicit(&f->gen, memory_order_acquire);
+    unsigned live;
+
+    if (!force && g == atomic_load_explicit(&q->seen_gen, memory_order_relaxed)) {
+        uint64_t now = coarse_ns();
+
+        if (now < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed)) {
+            live = atomic_load_explicit(&q->live, memory_order_relaxed);
+            goto decide;
+        }
+    }
+    {
+        int err = ushm__queue_scan(q, func, &live);
+
+        if (err < 0)
+            return err;
+    }
+    atomic_store_explicit(&q->live, live, memory_order_relaxed);
+    atomic_store_explicit(&q->seen_gen, g, memory_order_relaxed);
+    atomic_store_explicit(&q->next_scan_ns, coarse_ns() + SCAN_EVERY_MS * (uint64_t)MS,
+                          memory_order_relaxed);
+decide:
+    return (atomic_load_explicit(&f->ever, memory_order_acquire) & want) &&
+           !(live & want);
+}
+
+/* ---- send and receive ------------------------------------------------------ */
+
+/* The deadline of a call with timeout_ms (< 0: none, 0), worked out the
+ * first time it is needed, from now. */
+static uint64_t deadline_of(long timeout_ms, uint64_t now, uint64_t *deadline_ns)
+{
+    if (timeout_ms <= 0)
+        return 0;
+    if (*deadline_ns == 0)
+        *deadline_ns = now + (uint64_t)timeout_ms * MS;
+    return *deadline_ns;
+}
+
+/*
+ * A call from another thread than the one that attached q: that thread must
+ * still hold q's place, or its end has detached q (and the locks, which
+ * know holders by their place, could be taken from this one): -EBADF.
+ */
+static int check_owner(const char *func, const struct ushm_queue *q)
+{
+    unsigned mine = q->my_role;
+    int e = ushm_mutex_trylock(&q->place[q->slot]);
+
+    if (e == -EBUSY)
+        return 0;
+    if (e < 0)
+        return ushm__queue_mutex_failed(e, func, q->f, "the handle's place");
+    if (atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine, 0,
+                                                memory_order_acq_rel,
+                                                memory_order_relaxed))
+        wake_all(q->f);
+    ushm_mutex_unlock(&q->place[q->slot]);
+    return ushm__fail(EBADF, "%s(%p): the thread that attached this handle "
+                      "has ended, which detached it", func, (void *)q->f);
+}
+
+static int check_handle(const char *func, const struct ushm_queue *q, int role)
+{
+    if (q == NULL)
+        return ushm__fail(EINVAL, "%s: q is NULL", func);
+    if (!(q->flags & role))
+        return ushm__fail(EBADF, "%s(%p): the handle was attached without %s",
+                          func, (void *)q->f, role == USHM_QUEUE_SEND ?
+                          "USHM_QUEUE_SEND" : "USHM_QUEUE_RECV");
+    if (q->fork_gen != atomic_load_explicit(&ushm__queue_fork_gen, memory_order_relaxed))
+        return ushm__fail(EBADF, "%s(%p): the handle was attached by the "
+                          "parent of this process: a child of fork() attaches "
+                          "its own", func, (void *)q->f);
+    if (!pthread_equal(q->owner, pthread_self()))
+        return check_owner(func, q);
+    return 0;
+}
+
+/*
+ * The producers' and the consumers' locks: a word that holds 0 when free,
+ * else who holds it: the holder's place (bits 0-6, place + 1), whether
+ * someone sleeps on it (LOCK_WAITERS) and the ticket of the holder's handle
+ * (bits 8-31).  Taking it is one compare-and-swap, giving it back one
+ * exchange (and a wake only when someone sleeps): a robust pthread mutex
+ * costs several times that, twice per message.  A holder that died is
+ * found through its place as a scan finds it: a ticket that is no longer
+ * the place's, or the place's mutex left OWNERDEAD, and the lock is taken
+ * from it with a compare-and-swap.  What the lock guards needs no repair
+ * (head and tail move in one store each).  A thread that uses a handle
+ * after the thread that attached it ended could lose its lock so while it
+ * copies: calls from such a thread say -EBADF (see check_owner).
+ */
+#define LOCK_PLACE(w) ((w) & 0x7fu)
+#define LOCK_WAITERS 0x80u
+#define LOCK_TICKET(w) ((w) >> 8)
+
+/* 1 when the holder of lock word w is gone, 0 when it lives, <0: bad word. */
+static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
+{
+    unsigned i = LOCK_PLACE(w) - 1, r;
+    int e;
+
+    if (LOCK_PLACE(w) == 0 || i >= q->places)
+        return ushm__fail(EPROTO, "%s(%p): the queue's lock holds 0x%08x: "
+                          "the queue's bytes were overwritten", func,
+                          (void *)q->f, w);
+    r = atomic_load_explicit(&q->role[i], memory_order_acquire);
+    if ((r & ROLE_GONE) || ROLE_TICKET(r) != LOCK_TICKET(w))
+        return 1; /* its handle was detached, or its place taken since */
+    e = ushm_mutex_trylock(&q->place[i]);
+    if (e == -EBUSY || e == -EDEADLK)
+        return 0;
+    if (e < 0)
+        return ushm__queue_mutex_failed(e, func, q->f, "a place of the queue");
+    /* its attaching thread died: detach its handle, as a scan does */
+    if (atomic_compare_exchange_strong_explicit(&q->role[i], &r, 0,
+                                                memory_order_acq_rel,
+                                                memory_order_relaxed))
+        wake_all(q->f);
+    ushm_mutex_unlock(&q->place[i]);
+    return 1;
+}
+
+static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
+                      long timeout_ms, uint64_t *deadline_ns)
+{
+    unsigned me = (q->slot + 1) | (ROLE_TICKET(q->my_role) << 8), w = 0;
+    long backoff = 0;
+
+    if (atomic_compare_exchange_strong_explicit(lock, &w, me, memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
+    for (unsigned spin = 0;; spin++) {
+        uint64_t now, d, until;
+        int gone;
+
+        w = atomic_load_explicit(lock, memory_order_relaxed);
+        if (w == 0) {
+            if (atomic_compare_exchange_weak_explicit(lock, &w, me,
+                                                      memory_order_acquire,
+                                                      memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        if (spin < 200) { /* a copy under way ends in microseconds */
+            cpu_relax();
+            continue;
+        }
+        if ((gone = holder_gone(q, func, w)) < 0)
+            return gone;
+        if (gone) {
+            /* steal it, keeping the sleepers' flag for our release */
+            if (atomic_compare_exchange_strong_explicit(lock, &w,
+                                                        me | (w & LOCK_WAITERS),
+                                                        memory_order_acquire,
+                                                        memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        now = mono_ns();
+        d = deadline_of(timeout_ms == 0 ? 5 : timeout_ms, now, deadline_ns);
+        if (timeout_ms >= 0 && now >= d)
+            return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed held "
+                              "until the time ran out", func, (void *)q->f);
+        if (!(w & LOCK_WAITERS) &&
+            !atomic_compare_exchange_strong_explicit(lock, &w, w | LOCK_WAITERS,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed))
+            continue;
+        /* asleep until a release, at most a scan's slice: a holder that
+         * died wakes nobody */
+        until = now + SCAN_EVERY_MS * (uint64_t)MS;
+        if (timeout_ms >= 0 && d < until)
+            until = d;
+        {
+            struct timespec ts = ts_of(until);
+
+            ushm__wait_on_word(lock, w | LOCK_WAITERS, &ts, &backoff);
+        }
+    }
+}
+
+static void lease_unlock(atomic_uint *lock)
+{
+    if (atomic_exchange_explicit(lock, 0, memory_order_release) & LOCK_WAITERS)
+        ushm__wake_word(lock);
+}
+
+static int ready(const struct ushm_queue *q, int consumer, uint64_t need)
+{
+    uint64_t h = atomic_load_explicit(&q->f->head, memory_order_seq_cst);
+    uint64_t t = atomic_load_explicit(&q->f->tail, memory_order_seq_cst);
+
+    return consumer ? h != t : h - t > q->ring_size || q->ring_size - (h - t) >= need;
+}
+
+/* Wait until the queue has a message (consumer) or room for need bytes, the
+ * other side is gone (-EPIPE), or deadline_ns passes (-ETIMEDOUT). */
+static int wait_for(struct ushm_queue *q, const char *func, int consumer,
+                    uint64_t need, long ms, uint64_t *deadline_p, int *spun)
+{
+    struct q_fixed *f = q->f;
+    atomic_uint *word = consumer ? &f->c_wait : &f->p_wait;
+    unsigned want = consumer ? USHM_QUEUE_SEND : USHM_QUEUE_RECV;
+    long backoff = 0;
+    int gone;
+
+    if (!*spun && ms != 0 && many_cpus()) {
+        uint64_t start = mono_ns();
+
+        *spun = 1;
+        for (unsigned i = 1;; i++) {
+            cpu_relax();
+            if (ready(q, consumer, need))
+                return 0;
+            if (i % 32 == 0 && mono_ns() - start >= (uint64_t)SPIN_NS)
+                break;
+        }
+    }
+    for (int force = 0;;) {
+        uint64_t now, until, deadline_ns;
+
+        if (ready(q, consumer, need))
+            return 0;
+        /* a scan when someone attached or detached, or a slice has passed */
+        if ((gone = peers_gone(q, func, want, force)) < 0)
+            return gone;
+        if (gone) {
+            if (ready(q, consumer, need))
+                return 0;
+            return ushm__fail(EPIPE, "%s(%p): %s", func, (void *)f, consumer ?
+                              "the queue is empty and no producer is attached "
+                              "any more" : "no consumer is attached any more");
+        }
+        now = mono_ns();
+        deadline_ns = deadline_of(ms, now, deadline_p);
+        if (ms == 0 || (deadline_ns != 0 && now >= deadline_ns))
+            return ushm__fail(ETIMEDOUT, "%s(%p, %ld ms): the queue stayed %s",
+                              func, (void *)f, ms, consumer ? "empty" :
+                              "too full for the message");
+        atomic_store_explicit(word, 1, memory_order_seq_cst);
+        if (ready(q, consumer, need))
+            return 0;
+        until = now + SCAN_EVERY_MS * (uint64_t)MS;
+        if (deadline_ns != 0 && deadline_ns < until)
+            until = deadline_ns;
+        {
+            struct timespec ts = ts_of(until);
+
+            ushm__wait_on_word(word, 1, &ts, &backoff);
+        }
+        /* the slice ran out (no wake): look at the peers now, whatever
+         * the coarse clock of the scans' schedule says */
+        force = mono_ns() + MS >= until;
+    }
+}
+
+/* Copy n bytes into the ring at position pos, wrapping around. */
+static void ring_put(const struct ushm_queue *q, uint64_t pos, const void *src,
+                     size_t n)
+{
+    size_t at = (size_t)(pos % q->ring_size), first = (size_t)q->ring_size - at;
+
+    if (n <= first) {
+        memcpy(q->ring + at, src, n);
+    } else {
+        memcpy(q->ring + at, src, first);
+        memcpy(q->ring, (const unsigned char *)src + first, n - first);
+    }
+}
+
+static void ring_get(const struct ushm_queue *q, uint64_t pos, void *dst,
+                     size_t n)
+{
+    size_t at = (size_t)(pos % q->ring_size), first = (size_t)q->ring_size - at;
+
+    if (n <= first) {
+        memcpy(dst, q->ring + at, n);
+    } else {
+        memcpy(dst, q->ring + at, first);
+        memcpy((unsigned char *)dst + first, q->ring, n - first);
+    }
+}
+
+static uint64_t record_size(size_t len)
+{
+    return 8 + (((uint64_t)len + 7) & ~(uint64_t)7);
+}
+
+static int overwritten(const char *func, const struct ushm_queue *q,
+                       const char *what, uint64_t a, uint64_t b)
+{
+    return ushm__fail(EPROTO, "%s(%p): the queue's bytes were overwritten "
+                      "(%s: %llu, %llu)", func, (void *)q->f, what,
+                      (unsigned long long)a, (unsigned long long)b);
+}
+
+int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
+                    long timeout_ms)
+{
+    static const char func[] = "ushm_queue_send";
+    uint64_t need = record_size(len), deadline = 0;
+    int err, spun = 0;
+
+    if ((err = check_handle(func, q, USHM_QUEUE_SEND)) < 0)
+        return err;
+    if (msg == NULL && len > 0)
+        return ushm__fail(EINVAL, "%s(%p): msg is NULL", func, (void *)q->f);
+    if (len > q->msg_max)
+        return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): longer than the "
+                          "queue's %zu (ushm_queue_msg_max)", func,
+                          (void *)q->f, len, q->msg_max);
+    for (;;) {
+        struct q_fixed *f = q->f;
+        uint64_t h, t;
+        uint32_t hdr[2];
+        int woke;
+
+        if ((err = peers_gone(q, func, USHM_QUEUE_RECV, 0)) != 0)
+            return err < 0 ? err : ushm__fail(EPIPE, "%s(%p): no consumer is "
+                                              "attached any more", func,
+                                              (void *)f);
+        if ((err = lease_lock(q, &f->plock, func, timeout_ms, &deadline)) < 0)
+            return err;
+        h = atomic_load_explicit(&f->head, memory_order_relaxed);
+        t = q->tail_seen;
+        if (h - t > q->ring_size || q->ring_size - (h - t) < need)
+            q->tail_seen = t = atomic_load_explicit(&f->tail, memory_order_acquire);
+        /* head never goes back: one that did was overwritten, and writing
+         * there would tear the records after it */
+        if (h - t > q->ring_size || (h & 7) != 0 || h < q->head_stored) {
+            lease_unlock(&f->plock);
+            return overwritten(func, q, "head, tail", h, t);
+        }
+        if (q->ring_size - (h - t) >= need) {
+            hdr[0] = (uint32_t)len;
+            hdr[1] = ~(uint32_t)len;
+            ring_put(q, h, hdr, sizeof hdr);
+            if (len > 0)
+                ring_put(q, h + 8, msg, len);
+            atomic_store_explicit(&f->sent,
+                                  atomic_load_explicit(&f->sent, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
+            q->head_stored = h + need;
+            woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
+            lease_unlock(&f->plock);
+            if (woke)
+                wake(&f->c_wait);
+            return 0;
+        }
+        lease_unlock(&f->plock);
+        if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
+            return err;
+    }
+}
+
+int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
+                    long timeout_ms)
+{
+    static const char func[] = "ushm_queue_recv";
+    uint64_t deadline = 0;
+    int err, spun = 0;
+
+    if ((err = check_handle(func, q, USHM_QUEUE_RECV)) < 0)
+        return err;
+    if (lenp == NULL)
+        return ushm__fail(EINVAL, "%s(%p): len is NULL", func, (void *)q->f);
+    if (buf == NULL && cap > 0)
+        return ushm__fail(EINVAL, "%s(%p): buf is NULL", func, (void *)q->f);
+    for (;;) {
+        struct q_fixed *f = q->f;
+        uint64_t h, t, need;
+        uint32_t hdr[2];
+        int woke;
+
+        /* Empty?  The head this handle last read says "no" without a look
+         * at the producers' line, which would cost a cache-line transfer
+         * per message between two CPUs. */
+        t = atomic_load_explicit(&f->tail, memory_order_acquire);
+        if (atomic_load_explicit(&q->head_seen, memory_order_relaxed) == t &&
+            atomic_load_explicit(&f->head, memory_order_acquire) == t)
+            goto wait;
+        if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
+            return err;
+        t = atomic_load_explicit(&f->tail, memory_order_relaxed);
+        h = atomic_load_explicit(&q->head_seen, memory_order_relaxed);
+        if (h == t || h - t > q->ring_size) {
+            h = atomic_load_explicit(&f->head, memory_order_acquire);
+            atomic_store_explicit(&q->head_seen, h, memory_order_relaxed);
+        }
+        if (h == t) {
+            lease_unlock(&f->clock);
+            goto wait;
+        }
+        if (h - t > q->ring_size || (t & 7) != 0) {
+            lease_unlock(&f->clock);
+            return overwritten(func, q, "head, tail", h, t);
+        }
+        ring_get(q, t, hdr, sizeof hdr);
+        need = record_size(hdr[0]);
+        if (hdr[1] != ~hdr[0] || hdr[0] > q->msg_max || need > h - t) {
+            lease_unlock(&f->clock);
+            return overwritten(func, q, "a message's length", hdr[0], h - t);
+        }
+        *lenp = hdr[0];
+        if (hdr[0] > cap) {
+            lease_unlock(&f->clock);
+            return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): the next message "
+                              "has %u bytes; it stays in the queue", func,
+                              (void *)f, cap, (unsigned)hdr[0]);
+        }
+        if (hdr[0] > 0)
+            ring_get(q, t + 8, buf, hdr[0]);
+        atomic_store_explicit(&f->received,
+                              atomic_load_explicit(&f->received, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        atomic_store_explicit(&f->tail, t + need, memory_order_seq_cst);
+        woke = atomic_load_explicit(&f->p_wait, memory_order_seq_cst) != 0;
+        lease_unlock(&f->clock);
+        if (woke)
+            wake(&f->p_wait);
+        return 0;
+    wait:
+        if ((err = wait_for(q, func, 1, 0, timeout_ms, &deadline, &spun)) < 0)
+            return err;
+    }
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* ushm_queue_t: the places the handles hold, and finding the dead (see queue.c). */
+#define _POSIX_C_SOURCE 200809L
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue-internal.h"
+
+/* ---- presence -------------------------------------------------------------- */
+
+/* A mutex call on a place failed: its sentence, in ours.  What the mutex
+ * says of the system (no robust mutex, another PID namespace, read-only
+ * memory) is passed on; anything else means the bytes are not right. */
+int ushm__queue_mutex_failed(int e, const char *func, const void *mem,
+                             const char *what)
+{
+    char why[400];
+
+    snprintf(why, sizeof why, "%s", ushm_last_error());
+    return ushm__fail(e == -ENOTSUP || e == -EXDEV || e == -EACCES ? -e : EPROTO,
+                      "%s(%p): %s: %s", func, mem, what, why);
+}
+
+int ushm__queue_role_bad(unsigned r)
+{
+    return (r & ~(ALL_ROLES | ROLE_GONE | 0xffffff00u)) != 0 ||
+           ((r & ALL_ROLES) == 0 && r != 0);
+}
+
+/* Count the live handles (ALL_ROLES bits in *live); a place whose holder
+ * died is freed on the way.  0, or -EPROTO (the bytes were overwritten). */
+int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
+{
+    int freed = 0, err = 0;
+
+    *live = 0;
+    for (unsigned i = 0; i < q->places; i++) {
+        unsigned r = atomic_load_explicit(&q->role[i], memory_order_acquire);
+        int e;
+
+        if (r == 0 || (r & ROLE_GONE))
+            continue;
+        if (ushm__queue_role_bad(r)) {
+            err = ushm__fail(EPROTO, "%s(%p): place %u of the queue holds "
+                             "0x%08x: the queue's bytes were overwritten",
+                             func, (void *)q->f, i, r);
+            break;
+        }
+        e = ushm_mutex_trylock(&q->place[i]);
+        if (e == -EBUSY || e == -EDEADLK) {
+            *live |= r & ALL_ROLES;
+            continue;
+        }
+        if (e < 0) {
+            err = ushm__queue_mutex_failed(e, func, q->f, "a place of the queue");
+            break;
+        }
+        /* Its holder died (or detached just now): the place is free. */
+        if (atomic_load_explicit(&q->role[i], memory_order_relaxed) != 0) {
+            atomic_store_explicit(&q->role[i], 0, memory_order_release);
+            freed = 1;
+        }
+        ushm_mutex_unlock(&q->place[i]);
+    }
+    if (freed)
+        wake_all(q->f);
+    return err;
+}
+
+/* Take a free place (or one whose holder died) and hold it. */
+int ushm__queue_take_place(struct ushm_queue *q, int flags)
+{
+    struct q_fixed *f = q->f;
+
+    for (unsigned i = 0; i < q->places; i++) {
+        int e = ushm_mutex_trylock(&q->place[i]);
+        unsigned r, ticket;
+
+        if (e == -EBUSY || e == -EDEADLK)
+            continue;
+        if (e < 0)
+            return ushm__queue_mutex_failed(e, "ushm_queue_attach", f, "a place of the queue");
+        r = atomic_load_explicit(&q->role[i], memory_order_relaxed);
+        if (r != 0 && ushm__queue_role_bad(r)) {
+            ushm_mutex_unlock(&q->place[i]);
+            return ushm__fail(EPROTO, "ushm_queue_attach(%p): place %u holds "
+                              "0x%08x: the queue's bytes were overwritten",
+                              (void *)f, i, r);
+        }
+        ticket = atomic_fetch_add_explicit(&f->gen, 1, memory_order_relaxed) + 1;
+        q->slot = i;
+        q->my_role = (ticket << 8) | (unsigned)flags;
+        atomic_store_explicit(&q->role[i], q->my_role, memory_order_release);
+        atomic_fetch_or_explicit(&f->ever, (unsigned)flags, memory_order_release);
+        q->owner = pthread_self();
+        wake_all(f);
+        return 0;
+    }
+    return ushm__fail(EAGAIN, "ushm_queue_attach(%p): all %u places of the "
+                      "queue are taken (a %zu-byte queue has %u; detach a "
+                      "handle, or make the queue larger)", (void *)f,
+                      q->places, q->bytes, q->places);
+}
+
