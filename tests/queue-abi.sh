@@ -17,7 +17,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ushm-queue-abi.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 if ! $cc -m32 -std=c11 -O1 -DQUEUE_ABI_PEER -DHAVE_CONFIG_H -I"$builddir" \
     -I"$builddir/include" -I"$top/include" -I"$top/lib" \
-    "$top/tests/queue-abi.c" "$top/lib/queue.c" "$top/lib/error.c" \
+    "$top/tests/queue-abi.c" "$top/lib/queue.c" "$top/lib/queue-places.c" \
+    "$top/lib/queue-io.c" "$top/lib/error.c" \
     "$top/lib/rdonly.c" "$top/lib/sync/deadline.c" "$top/lib/sync/held.c" \
     "$top/lib/sync/event.c" "$top/lib/sync/mutex.c" \
     "$top/lib/sync/mutex-pthread.c" "$top/lib/sync/timedlock-clock.c" \
