@@ -21,7 +21,7 @@ def main():
     top = os.path.realpath(sys.argv[1])
     dirs = ("lib", "backends")
     lines = {}  # (file, line) -> ran
-    for build in sys.argv[2:]:
+    for build in map(os.path.realpath, sys.argv[2:]):
         found = [os.path.join(d, f) for d, _, files in os.walk(build)
                  for f in files if f.endswith(".gcda")]  # .libs too
         for gcda in found:
