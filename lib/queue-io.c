@@ -50,29 +50,6 @@ static struct timespec ts_of(uint64_t ns)
     return ts;
 }
 
-static void cpu_relax(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __asm__ __volatile__("pause");
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#else
-    sched_yield();
-#endif
-}
-
-static int many_cpus(void)
-{
-    static atomic_int cpus; /* 0: not asked yet */
-    int n = atomic_load_explicit(&cpus, memory_order_relaxed);
-
-    if (n == 0) {
-        n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
-        atomic_store_explicit(&cpus, n, memory_order_relaxed);
-    }
-    return n > 1;
-}
-
 /*
  * 1 when the other side (want: ROLE bits of the peers this call needs) has
  * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
@@ -229,7 +206,7 @@ static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
             continue;
         }
         if (spin < 200) { /* a copy under way ends in microseconds */
-            cpu_relax();
+            ushm__cpu_relax();
             continue;
         }
         if ((gone = holder_gone(q, func, w)) < 0)
@@ -291,12 +268,12 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
     long backoff = 0;
     int gone;
 
-    if (!*spun && ms != 0 && many_cpus()) {
+    if (!*spun && ms != 0 && ushm__spin_worthwhile()) {
         uint64_t start = mono_ns();
 
         *spun = 1;
         for (unsigned i = 1;; i++) {
-            cpu_relax();
+            ushm__cpu_relax();
             if (ready(q, consumer, need))
                 return 0;
             if (i % 32 == 0 && mono_ns() - start >= (uint64_t)SPIN_NS)
