@@ -228,6 +228,7 @@ static int make_as_nobody(void *arg, char *msg, size_t len)
     int rc = o->w->open(&h, &o->s, 4096, USHM_CREATE | USHM_EXCL, 0666);
 
     CHILD_EXPECT(rc == 0, "create as nobody: %d %s", rc, ushm_last_error());
+    CHILD_EXPECT(ushm_close(h) == 0, "close: %s", ushm_last_error());
     return 0;
 }
 
