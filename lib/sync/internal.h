@@ -265,6 +265,10 @@ struct ushm__mutex_kind {
     const char *holder_id;     /* in -EXDEV's: how it knows its holder */
     const char *init_call;     /* in a failed set-up's: "pthread_mutex_init" */
     int (*init)(void *lock);   /* make the bytes an unlocked lock: 0 or an errno */
+    /* Whether the bytes of the lock show a holder (a state word zeroed
+     * under it), or NULL where that cannot be told: then never set up
+     * again. */
+    int (*looks_held)(const void *lock);
 };
 
 /* The first 8 bytes of every mutex: the state word, and the PID namespace

@@ -100,6 +100,22 @@ static int pm_type_ok(const pthread_mutex_t *pm)
                   pm_type.bytes + pm_type.off, pm_type.len) == 0;
 }
 
+/* Held, or set up as no pthread mutex of libushm's: a byte that an
+ * unlocked mutex of its kind has 0 is not (a state word zeroed by a
+ * program resetting the mutex, killed half-way, leaves fewer bytes, never
+ * other ones). */
+static int pm_looks_held(const void *lock)
+{
+    const unsigned char *p = lock;
+
+    if (!atomic_load_explicit(&pm_type.ready, memory_order_acquire))
+        pm_type_learn();
+    for (size_t i = 0; i < sizeof(pthread_mutex_t); i++)
+        if (p[i] != 0 && p[i] != pm_type.bytes[i])
+            return 1;
+    return 0;
+}
+
 static int pm_overwritten(const char *func, const void *m)
 {
     return ushm__fail(EPROTO, "%s(%p): the mutex's bytes were overwritten: "
@@ -130,6 +146,7 @@ static const struct ushm__mutex_kind pm_kind = {
     .holder_id = "thread id",
     .init_call = "pthread_mutex_init",
     .init = pm_init,
+    .looks_held = pm_looks_held,
 };
 
 /* 0, EOWNERDEAD, EBUSY, ETIMEDOUT or another errno; never EINTR. */

@@ -204,7 +204,8 @@ int ushm__mutex_setup(struct ushm__mutex_head *head, void *lock,
         /* A state word of 0 over bytes that are not: overwritten while set
          * up, maybe while held; setting it up again could make two
          * holders. */
-        if (s == 0 && !body_is_zero(head)) {
+        if (s == 0 && !body_is_zero(head) &&
+            (kind->looks_held == NULL || kind->looks_held(lock))) {
             /* Or claimed since we looked: the claimant writes the body
              * after its compare-and-swap (release), so this load sees it. */
             atomic_thread_fence(memory_order_acquire);
