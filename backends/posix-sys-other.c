@@ -28,17 +28,3 @@ const struct posix_sys ushm__posix_sys = {
     .identity = 1,
     .chmod_works = 1,
 };
-
-int ushm__posix_hugepages_ok(const struct ushm *h)
-{
-    return ushm__fail(ENOTSUP, "ushm_open(%s, USHM_HUGEPAGES): %s: named "
-                      "POSIX segments get no huge pages on %s",
-                      h->id.name, ushm_strerror(ENOTSUP),
-                      ushm__posix_sys.name);
-}
-
-void ushm__posix_advise_huge(void *addr, size_t size)
-{
-    (void)addr;
-    (void)size;
-}
