@@ -163,5 +163,30 @@ int ushm__posix_still_named(const char *name, int fd)
 
 int ushm__posix_unlink_name(const char *name)
 {
+    char path[POSIX_PATH_MAX];
+
+    /* Where objects are files, shm_unlink() is unlink() of this path, which
+     * it would check the name for and build again. */
+    if (ushm__posix_path(name, path) == 0)
+        return unlink(path);
     return shm_unlink(name);
+}
+
+int ushm__posix_remove_name(const char *name, mode_t *type, const char **call)
+{
+    char path[POSIX_PATH_MAX];
+    struct stat st;
+
+    *type = 0;
+    if (ushm__posix_path(name, path) != 0) {
+        *call = "shm_unlink"; /* nothing but an object can hold the name */
+        return shm_unlink(name);
+    }
+    /* Only shared memory objects: a FIFO or a directory is not ours. */
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        *type = st.st_mode;
+        return 1;
+    }
+    *call = "unlink";
+    return unlink(path);
 }

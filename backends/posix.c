@@ -177,16 +177,17 @@ static int posix_unmap(struct ushm *h)
 
 static int posix_remove(const struct ushm__id *id, struct ushm__facts *f)
 {
-    mode_t type = ushm__posix_other_type(id->name);
+    const char *call = "shm_unlink";
+    mode_t type;
+    int rc = ushm__posix_remove_name(id->name, &type, &call);
 
-    /* Only shared memory objects: a FIFO or a directory is not ours. */
-    if (type != 0) {
+    if (rc == 1) {
         ushm__posix_other(id->name, type, f);
         return 0;
     }
     f->kind = USHM__SEGMENT;
-    if (ushm__posix_unlink_name(id->name) == -1)
-        return ushm__fail(errno, "shm_unlink(%s): %s", id->name,
+    if (rc == -1)
+        return ushm__fail(errno, "%s(%s): %s", call, id->name,
                           ushm_strerror(errno));
     return 0;
 }

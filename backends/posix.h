@@ -106,6 +106,10 @@ USHM__HIDDEN void ushm__posix_advise_huge(void *addr, size_t size);
 USHM__HIDDEN int ushm__posix_still_named(const char *name, int fd);
 /* Remove the name; -1 with errno. */
 USHM__HIDDEN int ushm__posix_unlink_name(const char *name);
+/* Remove the name if an object holds it: 0; 1 when something else holds it
+ * (*type says what); -1 with errno, *call naming the call that failed. */
+USHM__HIDDEN int ushm__posix_remove_name(const char *name, mode_t *type,
+                                         const char **call);
 /* Longest path of an object: the directory, then the name. */
 #define POSIX_PATH_MAX 64
 /* "DIR/NAME" where objects are files: 0, or -1 where they are not. */

@@ -132,6 +132,9 @@ struct pending_place {
 };
 static struct pending_place *pending;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+/* Set for good by the first attach: until then ushm_close() has no handle
+ * to look for, and takes no lock to find none. */
+static atomic_int registry_used;
 atomic_uint ushm__queue_fork_gen;    /* + 1 in every child of fork() */
 
 static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
@@ -174,6 +177,7 @@ static void release_pending(void)
 
 static void registry_add(struct ushm_queue *q)
 {
+    atomic_store_explicit(&registry_used, 1, memory_order_relaxed);
     pthread_mutex_lock(&registry_lock);
     release_pending();
     q->next = registry;
@@ -198,6 +202,8 @@ int ushm__queue_attached_in(const void *addr, size_t len)
     uintptr_t lo = (uintptr_t)addr;
     int found = 0;
 
+    if (!atomic_load_explicit(&registry_used, memory_order_relaxed))
+        return 0;
     pthread_mutex_lock(&registry_lock);
     release_pending(); /* so that a place's mutex keeps no mapping busy */
     for (const struct ushm_queue *q = registry; q != NULL && !found; q = q->next) {

@@ -143,8 +143,9 @@ void targeted_fallback(void)
     /* A failed creation removes its name, and only while it is its own. */
 #if HAVE_POSIX_FALLOCATE
     RUN(sc_create_noexcl, ERR_ALLOW(ENOSPC, "bytes free", ALLOW_ZERO_LEFT),
-        "posix_fallocate -> ENOSPC, shm_unlink -> EACCES",
-        I(F_FALLOCATE, 1, -1, ENOSPC), I(F_SHM_UNLINK, 1, 1, EACCES));
+        "posix_fallocate -> ENOSPC, removing the name -> EACCES",
+        I(F_FALLOCATE, 1, -1, ENOSPC),
+        I(fc_objects_are_files() ? F_UNLINK : F_SHM_UNLINK, 1, 1, EACCES));
     RUN(sc_create, ERR(ENOSPC, "bytes free"),
         "hook: name replaced by another's before posix_fallocate #1, "
         "posix_fallocate -> ENOSPC (the other's must stay)",

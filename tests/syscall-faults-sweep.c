@@ -12,7 +12,7 @@ static int sweep_errno(int fn, long detail)
 {
     switch (fn) {
     case F_SHM_OPEN: return EMFILE;
-    case F_SHM_UNLINK: return EACCES;
+    case F_SHM_UNLINK: case F_UNLINK: return EACCES;
     case F_FSTAT: return EIO;
     case F_OPEN: return EMFILE;
     case F_LINKAT: return EIO;
@@ -94,7 +94,7 @@ static void sweep_expect(const struct scen *s, const struct outcome *base,
         }
         return;
     }
-    if (s->op == OP_OPEN && (c->fn == F_SHM_UNLINK ||
+    if (s->op == OP_OPEN && (c->fn == F_SHM_UNLINK || c->fn == F_UNLINK ||
                              (base->rc != 0 && (c->fn == F_FSTAT ||
                                                 c->fn == F_LSTAT)))) {
         /* Undoing a failed creation (the fallback removes the name it made

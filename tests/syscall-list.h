@@ -15,6 +15,7 @@
  */
 SF_CALL(SHM_OPEN, shm_open, int, (const char *name, int oflag, mode_t mode))
 SF_CALL(SHM_UNLINK, shm_unlink, int, (const char *name))
+SF_CALL(UNLINK, unlink, int, (const char *path))
 SF_CALL64(FSTAT, fstat, fstat64, int, (int fd, void *st), (int fd, void *st))
 SF_CALL64(OPEN, open, open64, int, (const char *path, int flags, ...),
           (const char *path, int flags, ...))
