@@ -62,6 +62,9 @@ printf 'x\ny\n' | t send "$name"
 t stat "$name" > "$tmp/stat"
 check "stat: depth 2, capacity, no one attached" \
     test "$(grep -c -e '^queue_depth: 2$' -e '^queue_producers: 0$' -e '^queue_consumers: 0$' -e '^queue_capacity: ' "$tmp/stat")" = 4
+t stat --json "$name" > "$tmp/json"
+check "stat --json: the queue's object" \
+    grep -q '"queue": {"depth": 2, "used": [0-9]*, "capacity": [0-9]*, "msg_max": [0-9]*, "producers": 0, "consumers": 0, "sent": [0-9]*, "received": [0-9]*}}$' "$tmp/json"
 t recv "$name" --count 2 > /dev/null
 t recv "$name" --timeout 100 2> "$tmp/err"
 rc=$?
@@ -69,6 +72,9 @@ check "--timeout with a producer gone: the end of the stream, exit 0" test $rc =
 t rm "$name" && t create "$name" 64K || exit 1
 t stat "$name" > "$tmp/stat"
 check "stat of a segment that holds no queue: no queue lines" test "$(grep -c '^queue_' "$tmp/stat")" = 0
+t stat --json "$name" > "$tmp/json"
+check "stat --json of a segment that holds no queue: \"queue\": null" \
+    grep -q '"queue": null}$' "$tmp/json"
 t recv "$name" --timeout 100 2> "$tmp/err"
 rc=$?
 check "--timeout with no producer yet: exit 1" test $rc = 1 -a -n "$(grep 'no message in 100 ms' "$tmp/err")"

@@ -536,7 +536,8 @@ sys.exit(0 if eval(sys.argv[7]) else 1)
         'list(ls) == ["segments"] and isinstance(segs, list)'
     json_check "every ls --json entry has exactly the keys: $keys" \
         'all(list(e) == keys for e in segs)'
-    json_check "stat --json has exactly the keys of an ls entry" 'list(st) == keys'
+    json_check "stat --json has exactly the keys of an ls entry, then queue (null: none here)" \
+        'list(st) == keys + ["queue"] and st["queue"] is None'
     json_check "ls --json lists /$a once" 'len(mine) == 1'
     json_check "stat --json and the ls entry agree but for the name" \
         'all(st[k] == mine[0][k] for k in keys if k != "name")'

@@ -143,12 +143,13 @@ int cmd_stat(const struct command *cmd, struct args *a)
         return rc > 0 ? lib_error(cmd) : tool_error(cmd, msg);
     }
     if (a->seen & OPT_JSON) {
-        json_entry(stdout, &e);
-        putchar('\n');
+        json_entry_open(stdout, &e);
+        json_queue_stat(stdout, &t);
+        fputs("}\n", stdout);
     } else if (print_fields(&e, (a->seen & OPT_BYTES) != 0) != 0)
         rc = tool_error(cmd, "out of memory");
     else
-        print_queue_stat(a->pos[0]);
+        print_queue_stat(&t);
     free(e.name);
     return rc;
 }

@@ -316,7 +316,8 @@ static void json_value(FILE *f, const struct value *v)
 }
 
 /* One entry as a JSON object with every key, null where unknown. */
-void json_entry(FILE *f, const struct entry *e)
+/* The entry's object without its closing brace, for stat to add to. */
+void json_entry_open(FILE *f, const struct entry *e)
 {
     char buf[CELL_MAX];
 
@@ -328,6 +329,11 @@ void json_entry(FILE *f, const struct entry *e)
         fprintf(f, "%s\"%s\": ", i ? ", " : "", columns[i].key);
         json_value(f, &v);
     }
+}
+
+void json_entry(FILE *f, const struct entry *e)
+{
+    json_entry_open(f, e);
     fputc('}', f);
 }
 

@@ -187,25 +187,53 @@ int cmd_recv(const struct command *cmd, struct args *a)
 
 /* stat: the queue at the start of the segment, if it holds one.  Quietly
  * nothing where the caller may not map it read-write or it holds none. */
-void print_queue_stat(const char *name)
+static int queue_stat_of(const struct target *t, struct ushm_queue_stat *st)
+{
+    ushm_t *shm;
+    int found;
+
+    if (target_open(t, &shm, 0, 0, 0) < 0)
+        return 0;
+    found = ushm_size(shm) >= USHM_QUEUE_BYTES_MIN &&
+            ushm_queue_stat(ushm_addr(shm), ushm_size(shm) < USHM_QUEUE_BYTES_MAX ?
+                            ushm_size(shm) : USHM_QUEUE_BYTES_MAX, st) == 0 &&
+            st->bytes != 0;
+    ushm_close(shm);
+    return found;
+}
+
+/* The queue's fields, in stat's text and JSON key order. */
+#define QUEUE_FIELDS(X) \
+    X(depth, st.depth) X(used, st.used) X(capacity, st.capacity) \
+    X(msg_max, st.msg_max) X(producers, st.producers) \
+    X(consumers, st.consumers) X(sent, st.sent) X(received, st.received)
+
+void print_queue_stat(const struct target *t)
 {
     struct ushm_queue_stat st;
-    ushm_t *shm;
 
-    if (ushm_open(&shm, name, 0, 0, 0) < 0)
+    if (!queue_stat_of(t, &st))
         return;
-    if (ushm_size(shm) >= USHM_QUEUE_BYTES_MIN &&
-        ushm_queue_stat(ushm_addr(shm), ushm_size(shm) < USHM_QUEUE_BYTES_MAX ?
-                        ushm_size(shm) : USHM_QUEUE_BYTES_MAX, &st) == 0 &&
-        st.bytes != 0) {
-        printf("queue_depth: %llu\n", (unsigned long long)st.depth);
-        printf("queue_used: %llu\n", (unsigned long long)st.used);
-        printf("queue_capacity: %llu\n", (unsigned long long)st.capacity);
-        printf("queue_msg_max: %llu\n", (unsigned long long)st.msg_max);
-        printf("queue_producers: %u\n", (unsigned)st.producers);
-        printf("queue_consumers: %u\n", (unsigned)st.consumers);
-        printf("queue_sent: %llu\n", (unsigned long long)st.sent);
-        printf("queue_received: %llu\n", (unsigned long long)st.received);
+#define X(key, v) printf("queue_" #key ": %llu\n", (unsigned long long)(v));
+    QUEUE_FIELDS(X)
+#undef X
+}
+
+/* stat --json: ', "queue": {...}' to add inside the segment's object, or
+ * ', "queue": null' where it holds none (or cannot be mapped read-write). */
+void json_queue_stat(FILE *f, const struct target *t)
+{
+    struct ushm_queue_stat st;
+    const char *sep = "";
+
+    if (!queue_stat_of(t, &st)) {
+        fputs(", \"queue\": null", f);
+        return;
     }
-    ushm_close(shm);
+    fputs(", \"queue\": {", f);
+#define X(key, v) \
+    fprintf(f, "%s\"" #key "\": %llu", sep, (unsigned long long)(v)); sep = ", ";
+    QUEUE_FIELDS(X)
+#undef X
+    fputc('}', f);
 }

@@ -182,6 +182,7 @@ int print_table(const struct entries *l, const int *cols, size_t ncols,
                 int bytes, int headings);
 int print_fields(const struct entry *e, int bytes);
 void print_notes(const struct command *cmd, const struct entries *l);
+void json_entry_open(FILE *f, const struct entry *e);
 void json_entry(FILE *f, const struct entry *e);
 void print_json_list(const struct entries *l);
 
@@ -201,6 +202,7 @@ int cmd_demo(const struct command *, struct args *);
 
 int cmd_send(const struct command *, struct args *);
 int cmd_recv(const struct command *, struct args *);
-void print_queue_stat(const char *name);
+void print_queue_stat(const struct target *t);
+void json_queue_stat(FILE *f, const struct target *t);
 
 #endif
