@@ -134,10 +134,12 @@ void bench_lifecycle(void)
 
     bench_run_contenders("lifecycle", c, nc, bench_opt.iterations, SMALL_SEG);
     bench_report("lifecycle", c, nc, "raw");
-    /* A linkat() (POSIX) and an shmget() to unlink by name (SysV) are what
-     * the guarantees cost: issue 8's goals. */
+    /* The guarantees' system calls (POSIX: getrlimit, fchmod, linkat, the
+     * look before unlinking; SysV: an shmget() to unlink by name) are what
+     * they cost: issue 13's goals (issue 8 had 1.25x on POSIX, before the
+     * 0.3 checks). */
     bench_goal_ratio("lifecycle", c, nc, "libushm", "raw", 1,
-                     bench_is_sysv ? 1.10 : 1.25, 1, "");
+                     bench_is_sysv ? 1.10 : 1.35, 1, "");
     bench_goal_ratio("lifecycle", c, nc, "apr_shm", "libushm", 0, 1.0, 1,
                      ": libushm faster");
     fflush(stdout);
