@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The queue between a 32-bit and a 64-bit process (tests/queue-abi.c): the
-# 32-bit peer is built here with $CC -m32 from the library's queue and
-# mutex sources; without a 32-bit toolchain (or in a 32-bit build, where
+# 32-bit peer is built here with $CC -m32 from the library's sources as
+# this build chose them; without a 32-bit toolchain (or in a 32-bit build, where
 # there is no other ABI to try) the test is skipped.
 set -u
 top=${srcdir:-.}
@@ -15,14 +15,18 @@ case $(file -L "$builddir/tests/.libs/queue-abi" "$test" 2>/dev/null) in
 esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ushm-queue-abi.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
+# The library as this build chose its files (Makefile.am passes the list).
+sources=
+for f in ${USHM_LIB_SOURCES:-}; do
+    case $f in
+    *.c) sources="$sources $top/$f" ;;
+    esac
+done
+[ -n "$sources" ] || { echo "queue-abi.sh: no USHM_LIB_SOURCES (run it from make check)"; exit 1; }
+# shellcheck disable=SC2086 # a list of files
 if ! $cc -m32 -std=c11 -O1 -DQUEUE_ABI_PEER -DHAVE_CONFIG_H -I"$builddir" \
     -I"$builddir/include" -I"$top/include" -I"$top/lib" \
-    "$top/tests/queue-abi.c" "$top/lib/queue.c" "$top/lib/queue-places.c" \
-    "$top/lib/queue-io.c" "$top/lib/error.c" \
-    "$top/lib/rdonly.c" "$top/lib/sync/deadline.c" "$top/lib/sync/held.c" \
-    "$top/lib/sync/event.c" "$top/lib/sync/mutex.c" \
-    "$top/lib/sync/mutex-pthread.c" "$top/lib/sync/timedlock-clock.c" \
-    "$top/lib/sync/proc-linux.c" "$top/lib/sync/wait-futex.c" -pthread \
+    "$top/tests/queue-abi.c" $sources -pthread -lrt \
     -o "$tmp/peer32" 2> "$tmp/build.log"; then
     echo "SKIP: $cc -m32 cannot build the 32-bit peer:"
     head -n 5 "$tmp/build.log"
