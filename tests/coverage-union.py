@@ -6,7 +6,8 @@ alternative file or #if branch runs in one build or another (the default,
 the degraded one): gcovr cannot merge builds whose alternatives define one
 function at different lines, so this counts lines alone.
 
-usage: coverage-union.py SRCDIR BUILDDIR...
+usage: coverage-union.py [--missed] SRCDIR BUILDDIR...
+  --missed   also list, file by file, the lines that no build ran
 """
 import glob
 import gzip
@@ -18,10 +19,14 @@ import tempfile
 
 
 def main():
-    top = os.path.realpath(sys.argv[1])
+    args = sys.argv[1:]
+    missed = bool(args) and args[0] == "--missed"
+    if missed:
+        args = args[1:]
+    top = os.path.realpath(args[0])
     dirs = ("lib", "backends")
     lines = {}  # (file, line) -> ran
-    for build in map(os.path.realpath, sys.argv[2:]):
+    for build in map(os.path.realpath, args[1:]):
         found = [os.path.join(d, f) for d, _, files in os.walk(build)
                  for f in files if f.endswith(".gcda")]  # .libs too
         for gcda in found:
@@ -46,6 +51,13 @@ def main():
         print("lines: none found")
         return 1
     print("lines: %.1f%% (%d out of %d)" % (100.0 * ran / total, ran, total))
+    if missed:
+        by_file = {}
+        for (rel, ln), v in sorted(lines.items()):
+            if not v:
+                by_file.setdefault(rel, []).append(ln)
+        for rel, lns in sorted(by_file.items(), key=lambda kv: -len(kv[1])):
+            print("%s: %d not run: %s" % (rel, len(lns), " ".join(map(str, lns))))
     return 0
 
 

@@ -46,12 +46,7 @@
 
 #include "../tools/seglist.h" /* the system's segment lists */
 
-#if USHM_COVERAGE
-/* The tests' children leave by _exit(): in a build for make coverage they
- * write their counts first, or what they ran would not count. */
-void __gcov_dump(void);
-#define _exit(rc) (__gcov_dump(), _exit(rc))
-#endif
+#include "gcov-exit.h" /* children count in a coverage build */
 
 /* The Makefile says which backend this program links: "posix" or "sysv". */
 #ifndef USHM_TEST_BACKEND

@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "gcov-exit.h" /* children count in a coverage build */
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
