@@ -5,8 +5,43 @@
  */
 #include "crash.h"
 
-const size_t sizes[NNAMES] = { 4 * MiB, 6 * MiB, 8 * MiB, 12 * MiB,
-                               16 * MiB, 32 * MiB };
+size_t sizes[NNAMES] = { 4 * MiB, 6 * MiB, 8 * MiB, 12 * MiB, 16 * MiB,
+                         32 * MiB };
+
+/* SysV: all six halved until they fit kernel.shmmax and, together, half
+ * of kernel.shmall, so that a system with small defaults (macOS: 4 MiB and
+ * 1024 pages) runs the same rounds; Linux's defaults take them as they are. */
+void fit_sizes(void)
+{
+    unsigned long long shmmax = 0, shmall = 0, total;
+    unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE);
+    FILE *f;
+
+    if (fc_is_posix())
+        return;
+    if ((f = fopen("/proc/sys/kernel/shmmax", "re")) != NULL) {
+        if (fscanf(f, "%llu", &shmmax) != 1)
+            shmmax = 0;
+        fclose(f);
+    }
+    if ((f = fopen("/proc/sys/kernel/shmall", "re")) != NULL) {
+        if (fscanf(f, "%llu", &shmall) != 1)
+            shmall = 0;
+        fclose(f);
+    }
+    for (;;) {
+        total = 0;
+        for (int k = 0; k < NNAMES; k++)
+            total += sizes[k];
+        if ((shmmax == 0 || sizes[NNAMES - 1] <= shmmax) &&
+            (shmall == 0 || total / page * 2 <= shmall))
+            break;
+        if (sizes[0] <= 64 * KiB)
+            break;
+        for (int k = 0; k < NNAMES; k++)
+            sizes[k] /= 2;
+    }
+}
 char names[NNAMES][USHM_NAME_MAX + 1];
 char prefix[24];
 uint64_t create_ns[NNAMES];

@@ -12,11 +12,10 @@ static const char *const state_word[] = { "missing", "half-made", "whole",
 int raw_state(int k)
 {
     if (fc_is_posix()) {
-        char path[64];
         struct stat sb;
 
-        snprintf(path, sizeof path, "/dev/shm%s", names[k]);
-        if (stat(path, &sb) != 0)
+        /* /dev/shm, or the object itself where objects are no files. */
+        if (fc_posix_look(names[k], &sb) != 0)
             return MISSING;
         if (sb.st_size == 0)
             return HALF_MADE;

@@ -60,6 +60,7 @@ int main(void)
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     fc_check_backend("crash");
+    fit_sizes();
     snprintf(prefix, sizeof prefix, "crash%ld_", (long)getpid());
     for (int k = 0; k < NNAMES; k++)
         snprintf(names[k], sizeof names[k], "/%s%d", prefix, k);
@@ -84,7 +85,7 @@ int main(void)
     calibrate();
     printf("# one creation takes:");
     for (int k = 0; k < NNAMES; k++)
-        printf(" %zu MiB %.0f us;", sizes[k] / MiB, create_ns[k] / 1e3);
+        printf(" %zu KiB %.0f us;", sizes[k] / KiB, create_ns[k] / 1e3);
     printf("\n");
 
     t0 = fc_now_ns();

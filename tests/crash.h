@@ -28,7 +28,9 @@
 enum { MISSING, HALF_MADE, WHOLE };
 
 /* crash-harness.c */
-extern const size_t sizes[NNAMES];
+extern size_t sizes[NNAMES];
+/* SysV: the sizes halved until they fit the system's limits. */
+void fit_sizes(void);
 extern char names[NNAMES][USHM_NAME_MAX + 1];
 extern char prefix[24];
 extern uint64_t create_ns[NNAMES];

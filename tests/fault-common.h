@@ -149,6 +149,29 @@ static inline const char *fc_personality(void)
     return p != NULL && *p != '\0' ? p : NULL;
 }
 
+/* The system a personality plays, as its name is written ("FreeBSD",
+ * "macOS"), for the reasons of skips; "Linux" without one. */
+static inline const char *fc_system(void)
+{
+    const char *p = fc_personality();
+
+    if (p == NULL)
+        return "Linux";
+    if (strcmp(p, "freebsd") == 0)
+        return "FreeBSD";
+    if (strcmp(p, "macos") == 0)
+        return "macOS";
+    return p;
+}
+
+/* Under the macOS personality. */
+static inline int fc_is_macos(void)
+{
+    const char *p = fc_personality();
+
+    return p != NULL && strcmp(p, "macos") == 0;
+}
+
 /* Whether POSIX objects are files under /dev/shm here (Linux's way). */
 static inline int fc_objects_are_files(void)
 {

@@ -210,11 +210,10 @@ static int foreign_empty(const char *name, char *why, size_t len)
 /* It is still there, size 0, mode 0600: nobody took it over. */
 static int still_foreign_empty(const char *name, char *why, size_t len)
 {
-    char path[64];
     struct stat sb;
 
-    snprintf(path, sizeof path, "/dev/shm%s", name);
-    if (lstat(path, &sb) != 0) {
+    /* /dev/shm, or the object itself where objects are no files. */
+    if (fc_posix_look(name, &sb) != 0) {
         snprintf(why, len, "the size-0 object was removed");
         return 0;
     }

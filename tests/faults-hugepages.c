@@ -104,10 +104,33 @@ void hugepages_tmpfs(void)
     const char *cas = "posix.hugepages_tmpfs_without_thp";
     struct base b;
     ushm_t *h = (ushm_t *)&b;
-    char msg[MSG], why[256] = "", line[128] = "";
+    char msg[MSG], why[256] = "", line[128] = "", want[96];
     const char *name, *left;
     int rc, ok;
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+
+    /* Elsewhere named objects get no huge pages at all: the library says
+     * so, naming the system. */
+    if (!fc_objects_are_files()) {
+        if (f != NULL)
+            fclose(f);
+        take_base(&b);
+        name = new_name();
+        rc = ushm_open(&h, name, 4 * MiB, USHM_CREATE | USHM_HUGEPAGES, 0600);
+        snprintf(msg, sizeof msg, "%s", ushm_last_error());
+        snprintf(want, sizeof want, "named POSIX segments get no huge pages on %s",
+                 fc_system());
+        ok = failed_as(rc, h, -ENOTSUP, msg, want, why, sizeof why);
+        if (rc == 0) {
+            ushm_close(h);
+            ushm_unlink(name);
+        }
+        left = leftovers(&b, 0);
+        ok = ok && strcmp(left, "none") == 0;
+        report("posix.hugepages_named", "4 MiB create with USHM_HUGEPAGES", want,
+               fc_errno_name(rc), left, ok, msg, why);
+        return;
+    }
 
     if (f != NULL) {
         if (fgets(line, sizeof line, f) == NULL)

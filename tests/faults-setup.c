@@ -236,6 +236,9 @@ long long raw_size(const char *canon)
     char path[64];
     struct stat sb;
 
+    /* Where objects are no files: the object's own fstat(). */
+    if (!fc_objects_are_files())
+        return fc_posix_look(canon, &sb) == 0 ? (long long)sb.st_size : -1;
     snprintf(path, sizeof path, "/dev/shm%s", canon);
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }

@@ -236,6 +236,27 @@ void hook_make_empty(void);
         run_case(&(s), injs_, (int)(sizeof injs_ / sizeof injs_[0]), &e_, \
                  desc, NULL); \
     } while (0)
+/* Cases of Linux's /dev/shm file system (its free space and inodes in
+ * messages, its tmpfs's huge pages): skipped where objects are no files
+ * (tests/personality), saying so. */
+#define RUN_FILES(s, e, desc, ...) do { \
+        if (fc_objects_are_files()) \
+            RUN(s, e, desc, __VA_ARGS__); \
+        else \
+            printf("# SKIP %s: %s has no /dev/shm file system to measure or " \
+                   "mount\n", desc, fc_system()); \
+    } while (0)
+/* Cases of what macOS never does to an object (fchmod it, write zeros
+ * into it): skipped under its personality, saying why. */
+#define RUN_NOT_MACOS(why, s, e, desc, ...) do { \
+        if (fc_is_macos()) \
+            printf("# SKIP %s: macOS %s\n", desc, why); \
+        else \
+            RUN(s, e, desc, __VA_ARGS__); \
+    } while (0)
+/* What an ENOSPC message names: the room left where it can be measured
+ * (a tmpfs under /dev/shm), else only the call. */
+#define ROOM(kw, call) (fc_objects_are_files() ? (kw) : (call))
 #define RUN0(s, e, desc) do { \
         const struct expect e_ = e; \
         run_case(&(s), NULL, 0, &e_, desc, NULL); \

@@ -30,7 +30,11 @@ void snap_take(const char *path, struct snap *s)
     ssize_t n;
 
     memset(s, 0, sizeof *s);
-    if (lstat(path, &sb) != 0)
+    /* Where objects are no files (FreeBSD, macOS), only an object can hold
+     * the name: looked at through shm_open (path is "/dev/shm" + name). */
+    if (!fc_objects_are_files() && strncmp(path, "/dev/shm/", 9) == 0
+            ? fc_posix_look(path + strlen("/dev/shm"), &sb) != 0
+            : lstat(path, &sb) != 0)
         return;
     s->exists = 1;
     s->dev = sb.st_dev;

@@ -89,13 +89,13 @@ static int child_foreign_raw(void *arg, char *msg, size_t len)
                  name, rc, rcstr(rc), last_err());
     CHILD_EXPECT(ushm_created(h) == 0,
                  "ushm_open(CREATE) took over another program's object (created = 1)");
-    CHILD_EXPECT(ushm_size(h) == FOREIGN_SIZE, "ushm_size = %zu, want the foreign size %d",
+    CHILD_EXPECT(ushm_size(h) == fc_size_seen(FOREIGN_SIZE), "ushm_size = %zu, want the foreign size %d",
                  ushm_size(h), FOREIGN_SIZE);
     CHILD_EXPECT(((unsigned char *)ushm_addr(h))[FOREIGN_SIZE - 1] == 0x4f,
                  "the foreign creator's byte is not in our mapping");
     CHILD_EXPECT(fc_touch_all(ushm_addr(h), FOREIGN_SIZE, 0, why, sizeof why) == 0,
                  "touching the joined segment: %s", why);
-    CHILD_EXPECT(ushm_stat(name, &st) == 0 && st.mode == 0600 && st.size == FOREIGN_SIZE,
+    CHILD_EXPECT(ushm_stat(name, &st) == 0 && st.mode == 0600 && st.size == fc_size_seen(FOREIGN_SIZE),
                  "the foreign object was changed: mode 0%o size %zu (want 0600, %d)",
                  (unsigned)st.mode, st.size, FOREIGN_SIZE);
     ushm_close(h);
@@ -223,7 +223,7 @@ static int child_foreign_python(void *arg, char *msg, size_t len)
     if (rc == 0 && strncmp(line, "ready", 5) == 0) {
         if (ushm_created(h) != 0)
             snprintf(why, sizeof why, "took over Python's object (created = 1)");
-        else if (ushm_size(h) != FOREIGN_SIZE)
+        else if (ushm_size(h) != fc_size_seen(FOREIGN_SIZE))
             snprintf(why, sizeof why, "ushm_size = %zu, want Python's %d", ushm_size(h),
                      FOREIGN_SIZE);
         else if (((unsigned char *)ushm_addr(h))[FOREIGN_SIZE - 1] != 0x50)
@@ -318,6 +318,12 @@ static int child_populate_sparse(void *arg, char *msg, size_t len)
 /* A small /dev/shm of its own: in a user namespace when not root. */
 START_TEST(test_populate_sparse)
 {
+    /* The room that runs out is a small tmpfs's: Linux's alone.  FreeBSD
+     * and macOS take an object's pages from the VM system (swap-backed), so
+     * a touch waits for memory and never finds a full file system. */
+    if (!fc_objects_are_files())
+        SKIP_CASE("%s keeps objects in no file system that can fill: no small /dev/shm to "
+                  "run out of", fc_system());
     RUN_GUARDED(child_populate_sparse, NULL, GUARD_PRIVATE_ANY);
 }
 END_TEST

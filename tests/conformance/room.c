@@ -97,8 +97,20 @@ static int child_does_not_fit(void *arg, char *msg, size_t len)
     deadline_end();
     CHILD_EXPECT(rc == -ENOSPC && h == NULL, "= %d (%s), want -ENOSPC: %s", rc, rcstr(rc),
                  last_err());
-    CHILD_EXPECT(strstr(ushm_last_error(), "bytes free") != NULL,
-                 "the message names no free space: %s", last_err());
+    if (fc_objects_are_files()) {
+        CHILD_EXPECT(strstr(ushm_last_error(), "bytes free") != NULL,
+                     "the message names no free space: %s", last_err());
+    } else {
+        /* No directory of objects to measure (FreeBSD): the call that
+         * reserves the memory, and the system's word for it. */
+        char want[128];
+
+        snprintf(want, sizeof want, "posix_fallocate(%s, %zu bytes): %s", name, 80 * MiB,
+                 strerror(ENOSPC));
+        CHILD_EXPECT(strstr(ushm_last_error(), want) != NULL &&
+                         strstr(ushm_last_error(), "/dev/shm") == NULL,
+                     "the message is not \"%s\" (and names no /dev/shm): %s", want, last_err());
+    }
     CHILD_EXPECT(now_secs() - t0 < 1.0, "-ENOSPC took %.3f s", now_secs() - t0);
     CHILD_EXPECT(ushm_stat(name, &(struct ushm_stat){ 0 }) == -ENOENT, "something was left");
     return 0;
@@ -106,6 +118,11 @@ static int child_does_not_fit(void *arg, char *msg, size_t len)
 
 START_TEST(test_does_not_fit)
 {
+    /* macOS cannot reserve an object's memory (no posix_fallocate, no
+     * write): its pages come from the VM system as they are touched. */
+    if (fc_is_macos())
+        SKIP_CASE("macOS reserves no memory at creation (no posix_fallocate or write on "
+                  "objects): nothing there to fill");
     RUN_GUARDED(child_does_not_fit, NULL, GUARD_PRIVATE_ANY);
 }
 END_TEST
@@ -134,6 +151,9 @@ START_TEST(test_hard_link_not_joined)
     struct ushm_stat st;
     ushm_t *pub;
 
+    if (!fc_objects_are_files())
+        SKIP_CASE("%s has no /dev/shm directory: objects are no files, cannot be linked, "
+                  "and have one name", fc_system());
     if (skip_unless_root("test_hard_link_not_joined (another user)"))
         return;
     NEW_NAME(a.public);

@@ -218,6 +218,12 @@ PL_PATHAT(int, mkdirat, (int d, const char *path, mode_t m), (d, path, m))
 PL_PATHAT(int, unlinkat, (int d, const char *path, int f), (d, path, f))
 PL_PATHAT(int, statx, (int d, const char *path, int f, unsigned m,
                        struct statx *st), (d, path, f, m, st))
+PL_PATHAT(ssize_t, readlinkat, (int d, const char *path, char *b, size_t n),
+          (d, path, b, n))
+PL_PATHAT(int, fchmodat, (int d, const char *path, mode_t m, int f),
+          (d, path, m, f))
+PL_PATHAT(int, fchownat, (int d, const char *path, uid_t u, gid_t g, int f),
+          (d, path, u, g, f))
 
 /* Calls with two paths: either one under /dev/shm is missing. */
 #define PL_TWO(fn, params, from, to, args)                                  \
@@ -233,6 +239,11 @@ PL_TWO(link, (const char *a, const char *b), a, b, (a, b))
 PL_TWO(rename, (const char *a, const char *b), a, b, (a, b))
 PL_TWO(linkat, (int da, const char *a, int db, const char *b, int f), a, b,
        (da, a, db, b, f))
+PL_TWO(symlinkat, (const char *a, int db, const char *b), a, b, (a, db, b))
+PL_TWO(renameat, (int da, const char *a, int db, const char *b), a, b,
+       (da, a, db, b))
+PL_TWO(renameat2, (int da, const char *a, int db, const char *b, unsigned f),
+       a, b, (da, a, db, b, f))
 
 /* ---- SysV: attached segments per process (kern.ipc.shmseg,
  * kern.sysv.shmseg); the per-segment and system-wide limits are the

@@ -34,8 +34,8 @@ freebsd)
     flags="--with-posix-system=freebsd $common"
     shmmax=536870912 shmmni=192 shmall=131072 ;;
 macos)
-    # No posix_fallocate, no robust pthread mutex (the mutex calls are
-    # -ENOTSUP until the library brings its own).
+    # No posix_fallocate, no robust pthread mutex (configure picks
+    # libushm's portable mutex, lib/sync/mutex-portable.c).
     flags="--with-posix-system=macos $common ac_cv_func_posix_fallocate=no
            ac_cv_have_decl_AT_EMPTY_PATH=no ac_cv_func_pthread_mutexattr_setrobust=no"
     shmmax=4194304 shmmni=32 shmall=1024 ;;
