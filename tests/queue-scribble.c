@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A queue whose bytes a buggy peer overwrote, one word at a time: each row
+ * writes one word of a live queue as lib/queue.c lays it out and asserts
+ * the answer the contract gives (-EPROTO naming what is wrong, never a
+ * crash, a hang or a message made up), or that the queue goes on where
+ * the word only names a holder that is gone.  Also the regions that are
+ * not a queue's (not all mapped, read-only, past the end of the address
+ * space), every place taken (-EAGAIN), and a place whose holder died,
+ * freed by ushm_queue_stat().  fuzz/fuzz_queue_scribble.c does the same at
+ * random; these rows are the ones each answer is known for.
+ *
+ * The layout of a 1024-byte queue (lib/queue.c, "Layout"): tag at 0, the
+ * size word at 8, the producers' lock at 64, the consumers' at 128, head
+ * at 192, tail at 256, gen at 328, four role words at 384, four places
+ * (a ushm_mutex_t each) at 448, the ring at 704.
+ */
+#include "queue-common.h"
+
+#include <sys/mman.h>
+
+#define SEG 1024
+#define OFF_SIZE 8
+#define OFF_PLOCK 64
+#define OFF_HEAD 192
+#define OFF_TAIL 256
+#define OFF_ROLE 384
+#define OFF_RING 704
+#define PLACES 4
+
+static unsigned char *mem;
+
+static uint32_t *word32(size_t off) { return (uint32_t *)(void *)(mem + off); }
+static uint64_t *word64(size_t off) { return (uint64_t *)(void *)(mem + off); }
+
+static int expect(int rc, int want, const char *what, const char *needle)
+{
+    const char *msg = ushm_last_error();
+
+    if (rc != want) {
+        q_result(0, what, "returned %d (%s), want %d; last error: %s", rc,
+                 rc < 0 ? strerror(-rc) : "ok", want, msg);
+        return 0;
+    }
+    if (rc < 0 && needle != NULL && strstr(msg, needle) == NULL) {
+        q_result(0, what, "the message \"%s\" does not say \"%s\"", msg, needle);
+        return 0;
+    }
+    return 1;
+}
+
+/* A fresh queue with a producer and a consumer. */
+static int fresh(ushm_queue_t **p, ushm_queue_t **c)
+{
+    memset(mem, 0, SEG);
+    return ushm_queue_attach(p, mem, SEG, USHM_QUEUE_SEND) == 0 &&
+           ushm_queue_attach(c, mem, SEG, USHM_QUEUE_RECV) == 0;
+}
+
+/* The role word of the handle with these role bits. */
+static int slot_of(unsigned role)
+{
+    for (int i = 0; i < PLACES; i++)
+        if ((*word32(OFF_ROLE + 4 * (size_t)i) & 3u) == role)
+            return i;
+    return -1;
+}
+
+static void done(ushm_queue_t *p, ushm_queue_t *c)
+{
+    ushm_queue_detach(p);
+    ushm_queue_detach(c);
+}
+
+static void lock_words(void)
+{
+    ushm_queue_t *p, *c;
+    char buf[64];
+    size_t n = 0;
+    uint64_t t0;
+    int ok = fresh(&p, &c), s;
+
+    /* a place number past the places */
+    *word32(OFF_PLOCK) = 0x99;
+    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "lock naming no place", "lock holds 0x00000099");
+    /* a holder whose ticket is not its place's any more: gone, taken over */
+    *word32(OFF_PLOCK) = 1u | (0xabcdeu << 8);
+    ok &= expect(ushm_queue_send(p, "y", 1, 0), 0, "lock of a detached handle: taken over", NULL);
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 1 && buf[0] == 'y';
+    /* the live consumer's place and ticket: held, so a send times out */
+    s = slot_of(USHM_QUEUE_RECV);
+    ok &= s >= 0;
+    if (s >= 0) {
+        *word32(OFF_PLOCK) = ((unsigned)s + 1) | (*word32(OFF_ROLE + 4 * (size_t)s) >> 8 << 8);
+        ok &= expect(ushm_queue_send(p, "z", 1, 0), -ETIMEDOUT, "lock of a live handle, 0 ms", "stayed held");
+        t0 = q_now_ns();
+        ok &= expect(ushm_queue_send(p, "z", 1, 40), -ETIMEDOUT, "lock of a live handle, 40 ms", "stayed held");
+        ok &= q_ms_since(t0) >= 40.0;
+        *word32(OFF_PLOCK) = 0;
+        ok &= expect(ushm_queue_send(p, "z", 1, 0), 0, "the lock given back", NULL);
+    }
+    done(p, c);
+    q_result(ok, "lock_words", "a lock word naming no place: -EPROTO; a gone holder's: taken over; a live one's: -ETIMEDOUT, never early");
+}
+
+/* A producer killed while it held the producers' lock: its place's mutex
+ * is left to the next one, who takes the lock over. */
+static void lock_holder_died(void)
+{
+    ushm_queue_t *p, *c;
+    char buf[64];
+    size_t n = 0;
+    int ok = fresh(&p, &c), st;
+    pid_t pid;
+
+    ushm_queue_detach(p);
+    pid = q_fork();
+    if (pid == 0) {
+        ushm_queue_t *mine;
+        int s;
+
+        q_deadline(10, "lock_holder_died child");
+        if (ushm_queue_attach(&mine, mem, SEG, USHM_QUEUE_SEND) != 0)
+            _exit(1);
+        s = slot_of(USHM_QUEUE_SEND);
+        if (s < 0)
+            _exit(2);
+        /* as if killed inside a send, after its lock and before its unlock */
+        *word32(OFF_PLOCK) = ((unsigned)s + 1) | (*word32(OFF_ROLE + 4 * (size_t)s) >> 8 << 8);
+        _exit(0);
+    }
+    st = q_wait(pid);
+    ok &= st == 0;
+    ok &= expect(ushm_queue_attach(&p, mem, SEG, USHM_QUEUE_SEND), 0, "attach again", NULL);
+    ok &= expect(ushm_queue_send(p, "after", 5, 1000), 0, "send: the dead holder's lock taken over", NULL);
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 5;
+    done(p, c);
+    q_result(ok, "lock_holder_died", "the lock of a producer that died holding it is taken over (child %d)", st);
+}
+
+static void positions(void)
+{
+    ushm_queue_t *p, *c;
+    char buf[512];
+    size_t n = 0;
+    int ok = 1;
+
+    /* head not on a record's boundary */
+    ok &= fresh(&p, &c);
+    *word64(OFF_HEAD) = 3;
+    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head 3: send", "head, tail");
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head 3: recv", "overwritten");
+    done(p, c);
+    /* head moved back under the producer that stored it */
+    ok &= fresh(&p, &c);
+    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
+    *word64(OFF_HEAD) = 16;
+    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head moved back: send", "head, tail");
+    done(p, c);
+    /* head further from tail than the ring is long */
+    ok &= fresh(&p, &c);
+    *word64(OFF_HEAD) = 100000;
+    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head past the ring: send", "head, tail");
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head past the ring: recv", "head, tail");
+    done(p, c);
+    /* tail not on a record's boundary, a message in the queue */
+    ok &= fresh(&p, &c);
+    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    *word64(OFF_TAIL) = 4;
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail 4: recv", "head, tail");
+    done(p, c);
+    q_result(ok, "positions", "head and tail off a record's boundary, moved back or past the ring: -EPROTO");
+}
+
+static void records(void)
+{
+    ushm_queue_t *p, *c;
+    char buf[512];
+    size_t n = 0;
+    int ok = 1;
+
+    /* a length whose complement does not match */
+    ok &= fresh(&p, &c);
+    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    *word32(OFF_RING) = 2;
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length without its complement", "a message's length");
+    done(p, c);
+    /* a length and complement that agree, longer than the queue takes */
+    ok &= fresh(&p, &c);
+    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    *word32(OFF_RING) = 5000;
+    *word32(OFF_RING + 4) = ~(uint32_t)5000;
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past msg_max", "a message's length");
+    done(p, c);
+    /* a length that runs past head */
+    ok &= fresh(&p, &c);
+    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    *word32(OFF_RING) = 40;
+    *word32(OFF_RING + 4) = ~(uint32_t)40;
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past head", "a message's length");
+    done(p, c);
+    q_result(ok, "records", "a record's length without its complement, past msg_max or past head: -EPROTO, nothing received");
+}
+
+static void roles_and_size(void)
+{
+    struct ushm_queue_stat st;
+    ushm_queue_t *p, *c, *x = NULL;
+    char buf[64];
+    size_t n = 0;
+    int ok = fresh(&p, &c);
+
+    /* a role word with bits no handle has, in the first free place (the
+     * producer and the consumer hold places 0 and 1) */
+    *word32(OFF_ROLE + 4 * 2) = 0x10;
+    ok &= expect(ushm_queue_stat(mem, SEG, &st), -EPROTO, "stat", "place 2 holds 0x00000010");
+    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EPROTO, "attach", "place 2 holds");
+    ok &= x == NULL;
+    ushm_queue_detach(x);
+    /* the scan of a waiting consumer */
+    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 1), -EPROTO, "recv (its scan)", "place 2");
+    *word32(OFF_ROLE + 4 * 2) = 0;
+    done(p, c);
+    /* the size word */
+    ok &= fresh(&p, &c);
+    done(p, c);
+    *word64(OFF_SIZE) = 5;
+    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EPROTO, "size word 5", "size word says 5 bytes");
+    *word64(OFF_SIZE) = 2048;
+    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EINVAL, "size word 2048", "has 2048 bytes");
+    ok &= expect(ushm_queue_stat(mem, SEG, &st), -EINVAL, "stat, size word 2048", "2048");
+    q_result(ok, "roles_and_size", "a bad role word: -EPROTO from stat, attach and a waiter's scan; a size word out of range -EPROTO, another size -EINVAL");
+}
+
+/* Regions that are not a queue's to have: nothing written, no fault. */
+static void regions(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    struct ushm_queue_stat st;
+    ushm_queue_t *q = NULL;
+    unsigned char *two, *ro;
+    int ok = 1;
+
+    two = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ro = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (two == MAP_FAILED || ro == MAP_FAILED || page < SEG) {
+        q_result(0, "regions", "mmap: %s", strerror(errno));
+        return;
+    }
+    munmap(two + page, (size_t)page);
+    ok &= expect(ushm_queue_attach(&q, two, 2 * (size_t)page, USHM_QUEUE_SEND), -EFAULT, "half mapped", "not all mapped");
+    ok &= expect(ushm_queue_stat(two, 2 * (size_t)page, &st), -EFAULT, "stat, half mapped", "not all mapped");
+    ok &= expect(ushm_queue_attach(&q, ro, (size_t)page, USHM_QUEUE_SEND), -EACCES, "read-only memory", "read-only");
+    /* stat too: it frees the places of dead handles */
+    ok &= expect(ushm_queue_stat(ro, (size_t)page, &st), -EACCES, "stat of read-only memory", "read-only");
+    ok &= expect(ushm_queue_stat(two, SEG, NULL), -EINVAL, "stat NULL", "st is NULL");
+    ok &= expect(ushm_queue_attach(&q, (void *)(~(uintptr_t)0 & ~(uintptr_t)63), SEG, USHM_QUEUE_SEND),
+                 -EINVAL, "past the end of the address space", "end of the address space");
+    ok &= q == NULL;
+    for (long i = 0; i < page; i++)
+        ok &= two[i] == 0;
+    munmap(two, (size_t)page);
+    munmap(ro, (size_t)page);
+    q_result(ok, "regions", "not all mapped: -EFAULT; read-only: -EACCES; NULL or past the end: -EINVAL; nothing written");
+}
+
+static void places(void)
+{
+    struct ushm_queue_stat st;
+    ushm_queue_t *h[PLACES], *x = NULL;
+    int ok = 1, attached = 0, stc;
+    pid_t pid;
+
+    memset(mem, 0, SEG);
+    for (int i = 0; i < PLACES; i++)
+        attached += ushm_queue_attach(&h[i], mem, SEG, USHM_QUEUE_RECV) == 0;
+    ok &= attached == PLACES;
+    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EAGAIN, "a fifth handle", "all 4 places");
+    ok &= x == NULL;
+    ushm_queue_detach(h[0]);
+    /* a producer whose process ends without detaching: stat frees its place */
+    pid = q_fork();
+    if (pid == 0) {
+        ushm_queue_t *mine;
+
+        q_deadline(10, "places child");
+        _exit(ushm_queue_attach(&mine, mem, SEG, USHM_QUEUE_SEND) == 0 ? 0 : 1);
+    }
+    stc = q_wait(pid);
+    ok &= stc == 0;
+    ok &= expect(ushm_queue_stat(mem, SEG, &st), 0, "stat", NULL);
+    ok &= st.producers == 0 && st.consumers == PLACES - 1;
+    ok &= slot_of(USHM_QUEUE_SEND) < 0;
+    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), 0, "attach in the freed place", NULL);
+    ushm_queue_detach(x);
+    for (int i = 1; i < PLACES; i++)
+        ushm_queue_detach(h[i]);
+    q_result(ok, "places", "every place taken: -EAGAIN; a dead process's place freed by stat (%u producers, %u consumers)",
+             st.producers, st.consumers);
+}
+
+int main(void)
+{
+    ushm_t *s;
+
+    q_main_pid = getpid();
+    q_deadline(60, "queue-scribble");
+    s = q_anon(SEG);
+    mem = ushm_addr(s);
+    lock_words();
+    lock_holder_died();
+    positions();
+    records();
+    roles_and_size();
+    regions();
+    places();
+    if (ushm_close(s) != 0)
+        q_result(0, "close", "%s", ushm_last_error());
+    return q_finish();
+}
