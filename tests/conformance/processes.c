@@ -253,7 +253,7 @@ static void *thread_loops(void *arg)
 {
     struct thread_job *j = arg;
 
-    pthread_barrier_wait(j->start); /* all eight at once */
+    pthread_barrier_wait(j->start); /* all at once */
     for (int k = 0; k < THREAD_LOOPS; k++) {
         char name[NAMEBUF];
         size_t size = 1000 + (size_t)j->id * 131 + (size_t)k;
@@ -296,18 +296,22 @@ START_TEST(test_threads_loops)
     pthread_t t[THREADS];
     struct thread_job jobs[THREADS];
     pthread_barrier_t start;
+    /* Each thread has two mappings at once: macOS lets a process attach 8
+     * SysV segments (kern.sysv.shmseg), and says EMFILE past them. */
+    const char *sys = fc_personality();
+    int threads = is_sysv() && sys != NULL && strcmp(sys, "macos") == 0 ? 4 : THREADS;
 
-    ck_assert_int_eq(pthread_barrier_init(&start, NULL, THREADS), 0);
-    for (int i = 0; i < THREADS; i++) {
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, (unsigned)threads), 0);
+    for (int i = 0; i < threads; i++) {
         jobs[i].id = i;
         jobs[i].start = &start;
         jobs[i].err[0] = '\0';
         ck_assert_int_eq(pthread_create(&t[i], NULL, thread_loops, &jobs[i]), 0);
     }
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < threads; i++)
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
     pthread_barrier_destroy(&start);
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < threads; i++)
         ck_assert_msg(jobs[i].err[0] == '\0', "thread %d: %s", i, jobs[i].err);
 }
 END_TEST
