@@ -17,6 +17,9 @@
 #                   (default: the source tree; without config.h the backend
 #                   builds with its fallbacks, without the header not at all)
 #   FUZZ_ARGS       more libFuzzer options, e.g. "-jobs=4 -workers=4"
+#   FUZZ_SEED       libFuzzer's -seed (default 1: a run that CI repeats can
+#                   be repeated here, input for input until the clocks
+#                   differ; 0: a new seed each run, for longer hunts)
 #   USHM_LIB_SOURCES the library's sources, as Makefile.am lists them for
 #                   this build (make fuzz-smoke passes them)
 #
@@ -112,6 +115,7 @@ echo "fuzz_$target: fuzzing for $secs s ($(find "$tmp/corpus" -type f | wc -l) s
 # In the background so that its pid, and so its private name, is known.
 # shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
 (cd "$tmp" && exec ./fuzz_$target -max_total_time="$secs" -timeout=10 \
+    -seed="${FUZZ_SEED:-1}" \
     -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
     -artifact_prefix="$tmp/artifacts/" ${FUZZ_ARGS:-} corpus) \
     >"$tmp/fuzz.log" 2>&1 &
