@@ -368,6 +368,44 @@ START_TEST(test_portable_reused_pid)
 END_TEST
 
 /*
+ * A state word of 0 over the rest of a portable mutex: a program zeroing
+ * the mutex was killed half-way (the kill storm's walkers, in memset).  An
+ * unlocked lock behind it is set up again; one that shows a holder (a pid
+ * in the owner word, or a thread serial at byte 24) stays -EPROTO.
+ */
+START_TEST(test_portable_zeroed_state)
+{
+    SKIP_WITHOUT_MUTEX();
+    uint32_t zero = 0, serial = 5;
+    struct ctx c;
+
+    ctx_open(&c, 1);
+    if (!portable_or_skip(&c.sh->m, __func__)) {
+        ctx_close(&c);
+        return;
+    }
+    /* Unlocked, used before: the state word cut off its bytes. */
+    memcpy(c.sh->m.opaque_, &zero, 4);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Held by a live process. */
+    forge_owner(&c.sh->m, (uint32_t)getppid(), 3, 0, 3);
+    memcpy(c.sh->m.opaque_, &zero, 4);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), "state word is 0") != NULL, "message: %s", last_err());
+    /* Its owner word zeroed too, but a holder's serial stays. */
+    forge_owner(&c.sh->m, 0, 0, 0, 0);
+    memcpy(c.sh->m.opaque_ + 24, &serial, 4);
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 10), -EPROTO);
+    /* All zero: a fresh mutex. */
+    memset(&c.sh->m, 0, sizeof c.sh->m);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ctx_close(&c);
+}
+END_TEST
+
+/*
  * A thread's identity as holder (byte 24: its serial in its process; byte
  * 36: its program's image) is stored after the owner word, so a locker can
  * read a later holder's serial under an earlier holder's owner word.  A
@@ -531,6 +569,7 @@ static void add_topics(Suite *s, int forking)
     tcase_add_test(tc, test_init_other_pidns);
     tcase_add_test(tc, test_portable_reused_pid);
     tcase_add_test(tc, test_portable_later_holder);
+    tcase_add_test(tc, test_portable_zeroed_state);
 }
 
 int main(void)

@@ -270,6 +270,18 @@ static int pt_init(void *lock)
     return 0;
 }
 
+/* Whether bytes behind a state word of 0 show a holder: a program that
+ * zeroes the mutex was killed half-way (mutex.c sets up again what does
+ * not).  Held, or marked by a thread that ended holding it: a pid in the
+ * owner word; and thread is 0 only while nobody holds it. */
+static int pt_looks_held(const void *lock)
+{
+    const struct portable_lock *lk = lock;
+
+    return atomic_load_explicit(&lk->owner, memory_order_relaxed) >> 32 != 0 ||
+           atomic_load_explicit(&lk->thread, memory_order_relaxed) != 0;
+}
+
 static const struct ushm__mutex_kind pt_kind = {
     .tag = USHM__MUTEX_TAG_OF(USHM__MUTEX_MAGIC_PORTABLE,
                               sizeof(struct portable_lock)),
@@ -277,6 +289,7 @@ static const struct ushm__mutex_kind pt_kind = {
     .holder_id = "process id",
     .init_call = "the portable mutex's set-up",
     .init = pt_init,
+    .looks_held = pt_looks_held,
 };
 
 static int pt_overwritten(const char *func, const void *m)
