@@ -2,17 +2,23 @@
 /*
  * mutex: uncontended lock + unlock of a ushm_mutex_t, against a raw robust
  * process-shared error-checking pthread mutex in the same segment
- * (Boost.Interprocess: bench/boost-mutex.cpp).
+ * (Boost.Interprocess: bench/boost-mutex.cpp).  The two are interleaved run
+ * by run, so a build --with-mutex=portable compares libushm's portable
+ * mutex with the robust pthread mutex in one run (goal 1.5x, not 1.3x).
  */
 #define _POSIX_C_SOURCE 200809L /* pthread_mutexattr_setrobust */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#ifndef USHM_MUTEX_KIND
+#define USHM_MUTEX_KIND "pthread"
+#endif
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <ushm.h>
 
@@ -130,6 +136,11 @@ void bench_mutex(void)
     bench_run_contenders("mutex", c, nc, bench_opt.iterations,
                          sizeof(ushm_mutex_t));
     bench_report("mutex", c, nc, "raw");
-    bench_goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.3, 1, "");
+    /* The portable mutex (issue 15) has a goal of its own. */
+    if (strcmp(USHM_MUTEX_KIND, "portable") == 0)
+        bench_goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.5, 1,
+                         ", libushm's portable mutex");
+    else
+        bench_goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.3, 1, "");
     fflush(stdout);
 }

@@ -367,6 +367,194 @@ START_TEST(test_portable_reused_pid)
 }
 END_TEST
 
+/*
+ * A state word of 0 over the rest of a portable mutex: a program zeroing
+ * the mutex was killed half-way (the kill storm's walkers, in memset).  An
+ * unlocked lock behind it is set up again; one that shows a holder (a pid
+ * in the owner word, or a thread serial at byte 24) stays -EPROTO.
+ */
+START_TEST(test_portable_zeroed_state)
+{
+    SKIP_WITHOUT_MUTEX();
+    uint32_t zero = 0, serial = 5;
+    struct ctx c;
+
+    ctx_open(&c, 1);
+    if (!portable_or_skip(&c.sh->m, __func__)) {
+        ctx_close(&c);
+        return;
+    }
+    /* Unlocked, used before: the state word cut off its bytes. */
+    memcpy(c.sh->m.opaque_, &zero, 4);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Held by a live process. */
+    forge_owner(&c.sh->m, (uint32_t)getppid(), 3, 0, 3);
+    memcpy(c.sh->m.opaque_, &zero, 4);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), "state word is 0") != NULL, "message: %s", last_err());
+    /* Its owner word zeroed too, but a holder's serial stays. */
+    forge_owner(&c.sh->m, 0, 0, 0, 0);
+    memcpy(c.sh->m.opaque_ + 24, &serial, 4);
+    ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 10), -EPROTO);
+    /* All zero: a fresh mutex. */
+    memset(&c.sh->m, 0, sizeof c.sh->m);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ctx_close(&c);
+}
+END_TEST
+
+/*
+ * A thread's identity as holder (byte 24: its serial in its process; byte
+ * 36: its program's image) is stored after the owner word, so a locker can
+ * read a later holder's serial under an earlier holder's owner word.  A
+ * thread of another process, forked from the same program, has the same
+ * image and may have the same serial: when a thread of this process held
+ * the mutex, let it go, and the other took it, a locker here that read the
+ * owner word before and the serial after took that acquisition for its
+ * own, and said -EDEADLK (seen once in test_mutual_exclusion, where a
+ * locker was preempted between the two).  Forged here: a thread writes
+ * those stores in take()'s order while a signal holds the locker up
+ * wherever it is, over and over; the locker must only find the mutex busy.
+ */
+struct flipper {
+    ushm_mutex_t *m;
+    pthread_t locker;
+    uint32_t me, other, mine_serial, image, stamp_me, stamp_other;
+    atomic_int stop, held_up, later_in;
+    atomic_long calls;
+};
+
+static struct flipper *flipper;
+
+static void forge_take(ushm_mutex_t *m, uint32_t pid, uint32_t gen, uint32_t serial,
+                       uint32_t image, uint32_t stamp)
+{
+    uint64_t owner = (uint64_t)pid << 32 | gen, start = (uint64_t)stamp << 32 | gen;
+
+    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 8), owner, __ATOMIC_SEQ_CST);
+    __atomic_store_n((uint32_t *)(void *)(m->opaque_ + 24), serial, __ATOMIC_RELEASE);
+    __atomic_store_n((uint32_t *)(void *)(m->opaque_ + 36), image, __ATOMIC_RELEASE);
+    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 16), start, __ATOMIC_RELEASE);
+}
+
+/* In the locker: wait, wherever the signal found it, for the later holder. */
+static void hold_up(int sig)
+{
+    (void)sig;
+    atomic_store(&flipper->held_up, 1);
+    for (long i = 0; i < 100000000L && !atomic_load(&flipper->later_in); i++)
+        ;
+}
+
+static void *flip_holders(void *p)
+{
+    struct flipper *f = p;
+
+    for (uint32_t gen = 100; !atomic_load(&f->stop); gen = (gen + 2) & 0x7fffffffu) {
+        long calls = atomic_load(&f->calls);
+
+        /* Another thread of this process holds it... */
+        forge_take(f->m, f->me, gen, f->mine_serial + 1, f->image, f->stamp_me);
+        atomic_store(&f->held_up, 0);
+        atomic_store(&f->later_in, 0);
+        for (long i = 0; i < 1000000L && atomic_load(&f->calls) == calls; i++)
+            ; /* the locker sees it */
+        pthread_kill(f->locker, SIGUSR1);
+        for (long i = 0; i < 100000000L && !atomic_load(&f->held_up); i++)
+            ;
+        /* ...then a thread of the other process, with the locker's serial. */
+        forge_take(f->m, f->other, gen + 1, f->mine_serial, f->image, f->stamp_other);
+        atomic_store(&f->later_in, 1);
+        calls = atomic_load(&f->calls);
+        for (long i = 0; i < 1000000L && atomic_load(&f->calls) < calls + 2; i++)
+            ; /* the locker goes on from where it was held up */
+    }
+    return NULL;
+}
+
+START_TEST(test_portable_later_holder)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct sigaction sa, old;
+    struct flipper f;
+    struct ctx c;
+    pthread_t t;
+    long deadlk = 0, busy = 0, calls = 0;
+    double t0;
+    pid_t pid;
+    char b;
+    int rc = 0;
+
+    ctx_open(&c, 1);
+    if (!portable_or_skip(&c.sh->m, __func__)) {
+        ctx_close(&c);
+        return;
+    }
+    chan_open();
+    pid = spawn(&c, block_on_pipe, 0);
+    ck_assert(get_byte(chan.up[0], &b) && b == 'r');
+    memset(&f, 0, sizeof f);
+    f.m = &c.sh->m;
+    f.locker = pthread_self();
+    f.me = (uint32_t)getpid();
+    f.other = (uint32_t)pid;
+    f.stamp_me = start_stamp(getpid());
+    f.stamp_other = start_stamp(pid);
+    /* This thread's serial and image: what its own acquisition stores. */
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    memcpy(&f.mine_serial, c.sh->m.opaque_ + 24, 4);
+    memcpy(&f.image, c.sh->m.opaque_ + 36, 4);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    if (f.stamp_me == 0 || f.stamp_other == 0 || f.mine_serial == 0) {
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        reap(pid);
+        chan_close();
+        ctx_close(&c);
+        skip_case(__func__, "/proc/PID/stat gives no start time here");
+        return;
+    }
+    flipper = &f;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hold_up;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, flip_holders, &f), 0);
+    while (__atomic_load_n((uint64_t *)(void *)(c.sh->m.opaque_ + 8),
+                           __ATOMIC_SEQ_CST) >> 32 == 0)
+        sched_yield(); /* until the first forged holder is in */
+    t0 = now_ms();
+    while (now_ms() - t0 < 2000.0 && deadlk == 0) {
+        rc = ushm_mutex_trylock(&c.sh->m);
+        calls = atomic_fetch_add(&f.calls, 1) + 1;
+        if (rc == -EDEADLK)
+            deadlk++;
+        else if (rc == -EBUSY)
+            busy++;
+        else
+            break;
+    }
+    atomic_store(&f.stop, 1);
+    atomic_store(&f.later_in, 1);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(sigaction(SIGUSR1, &old, NULL), 0);
+    printf("%s: %ld trylocks\n", __func__, calls);
+    ck_assert_msg(deadlk == 0, "-EDEADLK after %ld trylocks of a mutex that "
+                  "other threads held: %s", calls, last_err());
+    ck_assert_msg(busy == calls, "trylock %ld of a mutex that other threads "
+                  "held: %d (%s)", calls, rc, last_err());
+    forge_owner(&c.sh->m, 0, 1, 0, 1);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ck_assert(put_byte(chan.down[1], 'x'));
+    ASSERT_EXITED_0(pid);
+    chan_close();
+    ctx_close(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static void add_topics(Suite *s, int forking)
@@ -380,6 +568,8 @@ static void add_topics(Suite *s, int forking)
     tcase_add_test(tc, test_event_dead_waiters);
     tcase_add_test(tc, test_init_other_pidns);
     tcase_add_test(tc, test_portable_reused_pid);
+    tcase_add_test(tc, test_portable_later_holder);
+    tcase_add_test(tc, test_portable_zeroed_state);
 }
 
 int main(void)

@@ -12,8 +12,9 @@
  *   thread  the holder's serial among its process's threads, and image, a
  *           random number of the program its process runs (new at each
  *           exec), both stored before start: a reader that finds start's
- *           gen equal to owner's reads that holder's (-EDEADLK and unlock
- *           through a second mapping, and a holder that exec'd).
+ *           gen equal to owner's, and owner unchanged after reading them,
+ *           read that holder's (-EDEADLK and unlock through a second
+ *           mapping, and a holder that exec'd).
  *   wake    the 32-bit word waiters sleep on (futex, or polling), bumped by
  *           an unlock that finds WAITERS set.
  *   magic   written at set-up: a body zeroed behind a good state word is
@@ -181,6 +182,9 @@ static inline int take(struct portable_lock *lk, uint64_t o, uint64_t flags)
                                                  memory_order_acquire,
                                                  memory_order_relaxed))
         return 0;
+    /* A reader that sees what follows sees the owner word changed too
+     * (same_acquisition()); x86: no instruction. */
+    atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&lk->thread, self_serial(), memory_order_relaxed);
     atomic_store_explicit(&lk->image, atomic_load_explicit(&self_image,
                                                            memory_order_relaxed),
@@ -193,7 +197,21 @@ static inline int take(struct portable_lock *lk, uint64_t o, uint64_t flags)
     return 1;
 }
 
-/* Whether the acquisition o is this thread's (through any mapping). */
+/* Whether acquisition o still holds the mutex (WAITERS aside), so that
+ * thread and image read since o are its holder's: a later holder stores
+ * its own after its compare-and-swap and before its start, so a start
+ * that names o's gen does not prove them o's. */
+static int same_acquisition(struct portable_lock *lk, uint64_t o)
+{
+    atomic_thread_fence(memory_order_acquire);
+    return ((atomic_load_explicit(&lk->owner, memory_order_relaxed) ^ o) &
+            ~WAITERS) == 0;
+}
+
+/* Whether the acquisition o is this thread's (through any mapping).  A
+ * thread of a process forked from the same program has our image and may
+ * have our serial: without the last check, a thread of ours that let the
+ * mutex go and such a thread that took it made -EDEADLK here. */
 static int held_by_me(struct portable_lock *lk, uint64_t o)
 {
     uint64_t slot = atomic_load_explicit(&lk->start, memory_order_acquire);
@@ -203,7 +221,8 @@ static int held_by_me(struct portable_lock *lk, uint64_t o)
                                                           memory_order_relaxed) &&
            atomic_load_explicit(&lk->image, memory_order_relaxed) ==
                atomic_load_explicit(&self_image, memory_order_relaxed) &&
-           atomic_load_explicit(&lk->thread, memory_order_relaxed) == self_serial();
+           atomic_load_explicit(&lk->thread, memory_order_relaxed) == self_serial() &&
+           same_acquisition(lk, o);
 }
 
 /* Whether the holder of acquisition o is gone: its thread ended holding it,
@@ -221,7 +240,8 @@ static int holder_gone(struct portable_lock *lk, uint64_t o)
          * held before an exec() is dead to this program. */
         if ((slot & GEN_MASK) == (o & GEN_MASK) &&
             atomic_load_explicit(&lk->image, memory_order_relaxed) !=
-                atomic_load_explicit(&self_image, memory_order_relaxed))
+                atomic_load_explicit(&self_image, memory_order_relaxed) &&
+            same_acquisition(lk, o))
             return 1;
         stamp = atomic_load_explicit(&self_stamp, memory_order_relaxed);
     } else if (ushm__process_gone((pid_t)pid, &start))
@@ -250,6 +270,18 @@ static int pt_init(void *lock)
     return 0;
 }
 
+/* Whether bytes behind a state word of 0 show a holder: a program that
+ * zeroes the mutex was killed half-way (mutex.c sets up again what does
+ * not).  Held, or marked by a thread that ended holding it: a pid in the
+ * owner word; and thread is 0 only while nobody holds it. */
+static int pt_looks_held(const void *lock)
+{
+    const struct portable_lock *lk = lock;
+
+    return atomic_load_explicit(&lk->owner, memory_order_relaxed) >> 32 != 0 ||
+           atomic_load_explicit(&lk->thread, memory_order_relaxed) != 0;
+}
+
 static const struct ushm__mutex_kind pt_kind = {
     .tag = USHM__MUTEX_TAG_OF(USHM__MUTEX_MAGIC_PORTABLE,
                               sizeof(struct portable_lock)),
@@ -257,6 +289,7 @@ static const struct ushm__mutex_kind pt_kind = {
     .holder_id = "process id",
     .init_call = "the portable mutex's set-up",
     .init = pt_init,
+    .looks_held = pt_looks_held,
 };
 
 static int pt_overwritten(const char *func, const void *m)
