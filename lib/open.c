@@ -172,10 +172,10 @@ static int join(struct ushm *h, size_t size, int flags,
      * the access only when attaching). */
     if ((err = B.map(h, (size_t)f->size, rdonly)) != 0)
         goto out;
-    me = geteuid();
     /* A segment made by another user and given away (SysV IPC_SET of its
-     * uid) stays in its creator's control: both must be the caller. */
-    if (create && (f->uid != me || f->cuid != me)) {
+     * uid) stays in its creator's control: both must be the caller.  (Only
+     * open-or-create asks: a plain join makes no call for it.) */
+    if (create && ((me = geteuid()) != f->uid || f->cuid != me)) {
         if (f->cuid != f->uid)
             err = ushm__fail(EPERM, "ushm_open(%s): %s: it belongs to uid %ld "
                              "and was made by uid %ld, not this process's uid "
