@@ -20,6 +20,17 @@
 
 #include "seglist.h"
 
+#ifdef USHM_POSIX_UNLISTED
+/* No directory to read, rather than a missing one. */
+int seglist_posix_each(seglist_posix_fn *fn, void *arg, char *why, size_t len)
+{
+    (void)fn;
+    (void)arg;
+    if (why)
+        snprintf(why, len, "cannot list POSIX segments: %s", USHM_POSIX_UNLISTED);
+    return -ENOTSUP;
+}
+#else
 int seglist_posix_each(seglist_posix_fn *fn, void *arg, char *why, size_t len)
 {
     DIR *dir = opendir(SEGLIST_POSIX_DIR);
@@ -57,6 +68,7 @@ int seglist_posix_each(seglist_posix_fn *fn, void *arg, char *why, size_t len)
     closedir(dir);
     return rc;
 }
+#endif
 
 /* The columns used, found by name in the header line: the kernel has added
  * columns over the years, so their positions are not relied on. */

@@ -147,13 +147,13 @@ echo "testing $USHM, backend ${backend:-unknown}"
 # objects are no files under /dev/shm: nothing lists them, no tmpfs of them
 # fills.  The checks that need that say so and are skipped.
 devshm=yes
+case ${USHM_TEST_PERSONALITY:-} in
+freebsd) sys=FreeBSD ;;
+macos) sys=macOS ;;
+*) sys=${USHM_TEST_PERSONALITY:-Linux} ;;
+esac
 if [ "$backend" = posix ] && [ -n "${USHM_TEST_PERSONALITY:-}" ]; then
     devshm=no
-    case $USHM_TEST_PERSONALITY in
-    freebsd) sys=FreeBSD ;;
-    macos) sys=macOS ;;
-    *) sys=$USHM_TEST_PERSONALITY ;;
-    esac
     nolist="$sys has no /dev/shm directory: its objects cannot be listed"
 fi
 
@@ -433,6 +433,9 @@ fi
 
 if [ "$devshm" = no ]; then
     skip "ls of this test's segment: $nolist"
+    expect 1 "ls where objects are no files exits 1" "$USHM" ls
+    check "ls says $sys keeps its objects where no path reaches" \
+        grep "cannot list POSIX segments: $sys keeps them where no path reaches" "$tmp/err"
 else
 expect 0 "ls --bytes" "$USHM" ls --bytes
 if [ "$backend" = sysv ]; then
@@ -860,7 +863,11 @@ expect 0 "info" "$USHM" info
 check "info names the backend" has "$tmp/out" "backend: $backend"
 check "info shows kernel.shmmax" has "$tmp/out" "kernel.shmmax"
 check "info shows the page size" grep "^page size: [0-9]" "$tmp/out"
-check "info shows /dev/shm free bytes" has "$tmp/out" "/dev/shm free"
+if [ -n "${USHM_TEST_PERSONALITY:-}" ]; then
+    check "info says POSIX objects are no files here" has "$tmp/out" "POSIX objects: not files: $sys keeps them"
+else
+    check "info shows /dev/shm free bytes" has "$tmp/out" "/dev/shm free"
+fi
 
 expect 0 "demo exits 0" "$USHM" demo
 check "demo: all messages arrived" has "$tmp/out" "5 of 5 messages arrived intact"

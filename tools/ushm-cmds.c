@@ -380,6 +380,10 @@ int cmd_info(const struct command *cmd, struct args *a)
     print_kernel_value("shmmni", " segments");
     print_kernel_value("shmall", " pages");
     print_kernel_value("shm_rmid_forced", "");
+#ifdef USHM_POSIX_UNLISTED
+    (void)vfs;
+    printf("POSIX objects: not files: %s\n", USHM_POSIX_UNLISTED);
+#else
     if (statvfs(SEGLIST_POSIX_DIR, &vfs) == 0) {
         printf(SEGLIST_POSIX_DIR " size: %llu bytes\n",
                (unsigned long long)vfs.f_blocks * vfs.f_frsize);
@@ -388,6 +392,7 @@ int cmd_info(const struct command *cmd, struct args *a)
     } else {
         printf(SEGLIST_POSIX_DIR " size: unknown\n" SEGLIST_POSIX_DIR " free: unknown\n");
     }
+#endif
     return 0;
 }
 
