@@ -104,7 +104,8 @@ struct ushm_queue {
     pthread_t owner;
     /* What this handle last found of its peers (any of its threads). */
     atomic_uint seen_gen;
-    atomic_uint live;           /* ALL_ROLES bits with a live handle */
+    atomic_uint live;           /* ALL_ROLES bits with a live handle, and
+                                   << 4 those ever attached, at that scan */
     _Atomic uint64_t next_scan_ns;
     uint64_t tail_seen;         /* under the producers' lock */
     uint64_t head_stored;       /* the last head this handle stored */

@@ -61,29 +61,37 @@ static int peers_gone(struct ushm_queue *q, const char *func, unsigned want,
 {
     struct q_fixed *f = q->f;
     unsigned g = atomic_load_explicit(&f->gen, memory_order_acquire);
-    unsigned live;
+    unsigned live, ever, seen;
 
     if (!force && g == atomic_load_explicit(&q->seen_gen, memory_order_relaxed)) {
         uint64_t now = coarse_ns();
 
         if (now < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed)) {
-            live = atomic_load_explicit(&q->live, memory_order_relaxed);
+            seen = atomic_load_explicit(&q->live, memory_order_relaxed);
             goto decide;
         }
     }
+    /* ever before the scan, not after: a handle sets its bit after storing
+     * its role (both release), so a bit read here belongs to a handle that
+     * the scan finds attached, or that has gone since.  Read after the
+     * scan, the bit of a peer attaching meanwhile would make that peer look
+     * gone already (a producer's -EPIPE while consumers were attaching). */
+    ever = atomic_load_explicit(&f->ever, memory_order_acquire) & ALL_ROLES;
     {
         int err = ushm__queue_scan(q, func, &live);
 
         if (err < 0)
             return err;
     }
-    atomic_store_explicit(&q->live, live, memory_order_relaxed);
+    /* One word, so that threads sharing the handle never pair one scan's
+     * live handles with another's ever. */
+    seen = live | (ever << 4);
+    atomic_store_explicit(&q->live, seen, memory_order_relaxed);
     atomic_store_explicit(&q->seen_gen, g, memory_order_relaxed);
     atomic_store_explicit(&q->next_scan_ns, coarse_ns() + SCAN_EVERY_MS * (uint64_t)MS,
                           memory_order_relaxed);
 decide:
-    return (atomic_load_explicit(&f->ever, memory_order_acquire) & want) &&
-           !(live & want);
+    return ((seen >> 4) & want) && !(seen & want);
 }
 
 /* ---- send and receive ------------------------------------------------------ */

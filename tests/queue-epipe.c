@@ -6,10 +6,13 @@
  * once to a call made after the other side has gone.  Each of the four
  * cases runs in three processes: the waiter, its peer, and this one, which
  * ends the peer (by a word in the segment that makes it detach, or by
- * SIGKILL) and takes the time.
+ * SIGKILL) and takes the time.  And never -EPIPE while the other side is
+ * still attaching: a producer sends while its first consumer attaches, in
+ * many rounds.
  */
 #include "queue-common.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #define QBYTES 8192
@@ -113,10 +116,86 @@ static void one_case(int waiter_role, int by_kill)
     ushm_close(s);
 }
 
+/* ---- no -EPIPE while a peer attaches ---- */
+
+#define ROUNDS 3000
+#define SMALL 1024 /* 4 places: the scan is short, so often mid-attach */
+
+struct attaching {
+    unsigned char *mem;
+    atomic_int attached, done;
+    int rc;
+};
+
+static void *attach_consumer(void *arg)
+{
+    struct attaching *a = arg;
+    ushm_queue_t *c = NULL;
+
+    a->rc = ushm_queue_attach(&c, a->mem, SMALL, USHM_QUEUE_RECV);
+    atomic_store(&a->attached, 1);
+    while (!atomic_load(&a->done))
+        sched_yield();
+    ushm_queue_detach(c);
+    return NULL;
+}
+
+/* A producer's scan that finds no consumer yet, and a consumer whose "ever
+ * attached" bit appears before the scan ends, must not make -EPIPE: no
+ * consumer has gone.  (Read after the scan, that bit did: 1 round in
+ * several hundred of tests/queue-mpmc.) */
+static void no_epipe_while_attaching(void)
+{
+    ushm_t *s = q_anon(SMALL);
+    unsigned char *mem = ushm_addr(s);
+    unsigned epipe = 0, other = 0, failed = 0;
+    char why[256] = "";
+
+    for (int r = 0; r < ROUNDS && failed == 0; r++) {
+        struct attaching a = { .mem = mem };
+        ushm_queue_t *p;
+        pthread_t t;
+        int after = 0;
+
+        memset(mem, 0, SMALL);
+        if (ushm_queue_attach(&p, mem, SMALL, USHM_QUEUE_SEND) != 0 ||
+            pthread_create(&t, NULL, attach_consumer, &a) != 0) {
+            failed = 1;
+            snprintf(why, sizeof why, "round %d: %s", r, ushm_last_error());
+            break;
+        }
+        /* send (never waiting) until a little after the consumer is in */
+        while (after < 20) {
+            int rc = ushm_queue_send(p, "x", 1, 0);
+
+            if (rc == -EPIPE) {
+                epipe++;
+                snprintf(why, sizeof why, "round %d: %s", r, ushm_last_error());
+                break;
+            }
+            if (rc != 0 && rc != -ETIMEDOUT)
+                other++;
+            after += atomic_load(&a.attached);
+        }
+        atomic_store(&a.done, 1);
+        pthread_join(t, NULL);
+        failed |= a.rc != 0;
+        ushm_queue_detach(p);
+        if (epipe != 0)
+            break;
+    }
+    ushm_close(s);
+    q_result(epipe == 0 && other == 0 && failed == 0, "no_epipe_while_attaching",
+             "%d rounds of a send loop while the first consumer attaches: -EPIPE %u, "
+             "other errors %u, failed set-ups %u%s%s", ROUNDS, epipe, other, failed,
+             why[0] ? ": " : "", why);
+}
+
 int main(void)
 {
     q_main_pid = getpid();
     q_deadline(120, "queue-epipe");
+    no_epipe_while_attaching();
     for (int kill_it = 0; kill_it < 2; kill_it++) {
         one_case(USHM_QUEUE_RECV, kill_it);
         one_case(USHM_QUEUE_SEND, kill_it);
