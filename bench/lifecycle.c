@@ -79,7 +79,8 @@ static int posix_lifecycle(long n)
     return 0;
 }
 
-static int sysv_lifecycle(long n)
+/* by_name: remove as ushm_unlink(name) must, looking the id up again. */
+static int sysv_cycle(long n, int by_name)
 {
     for (long i = 0; i < n; i++) {
         int id = shmget(lc_raw_key, SMALL_SEG, IPC_CREAT | IPC_EXCL | 0600);
@@ -95,10 +96,17 @@ static int sysv_lifecycle(long n)
             return bench_fail_errno("shmat", lc_raw, err);
         }
         shmdt(addr);
-        if (shmctl(id, IPC_RMID, NULL) == -1)
-            return bench_fail_errno("shmctl(IPC_RMID)", lc_raw, errno);
+        if ((by_name && (id = shmget(lc_raw_key, 0, 0)) == -1) ||
+            shmctl(id, IPC_RMID, NULL) == -1)
+            return bench_fail_errno(by_name ? "shmget + shmctl(IPC_RMID)" :
+                                    "shmctl(IPC_RMID)", lc_raw, errno);
     }
     return 0;
+}
+
+static int sysv_lifecycle(long n)
+{
+    return sysv_cycle(n, 0);
 }
 
 /*
@@ -174,26 +182,7 @@ static int posix_floor(long n)
 
 static int sysv_floor(long n)
 {
-    for (long i = 0; i < n; i++) {
-        int id = shmget(lc_raw_key, SMALL_SEG, IPC_CREAT | IPC_EXCL | 0600);
-        void *addr;
-
-        if (id == -1)
-            return bench_fail_errno("shmget", lc_raw, errno);
-        addr = shmat(id, NULL, 0);
-        if (addr == (void *)-1) {
-            int err = errno;
-
-            shmctl(id, IPC_RMID, NULL);
-            return bench_fail_errno("shmat", lc_raw, err);
-        }
-        shmdt(addr);
-        /* by name: the id is looked up again */
-        if ((id = shmget(lc_raw_key, 0, 0)) == -1 ||
-            shmctl(id, IPC_RMID, NULL) == -1)
-            return bench_fail_errno("shmget + shmctl(IPC_RMID)", lc_raw, errno);
-    }
-    return 0;
+    return sysv_cycle(n, 1);
 }
 
 #ifdef HAVE_APR

@@ -92,6 +92,24 @@ static inline void q_result(int ok, const char *name, const char *fmt, ...)
         q_failed++;
 }
 
+/* 1 when a call returned want and, failing, its message says needle (NULL:
+ * anything); else 0, with a FAIL line for what. */
+static inline int q_expect(int rc, int want, const char *what, const char *needle)
+{
+    const char *msg = ushm_last_error();
+
+    if (rc != want) {
+        q_result(0, what, "returned %d (%s), want %d; last error: %s", rc,
+                 rc < 0 ? strerror(-rc) : "ok", want, msg);
+        return 0;
+    }
+    if (rc < 0 && needle != NULL && strstr(msg, needle) == NULL) {
+        q_result(0, what, "the message \"%s\" does not say \"%s\"", msg, needle);
+        return 0;
+    }
+    return 1;
+}
+
 static inline int q_finish(void)
 {
     printf("%u passed, %u failed\n", q_passed, q_failed);

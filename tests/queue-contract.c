@@ -16,22 +16,6 @@
 
 #define SEG (64 * 1024)
 
-static int expect(int rc, int want, const char *what, const char *needle)
-{
-    const char *msg = ushm_last_error();
-
-    if (rc != want) {
-        q_result(0, what, "returned %d (%s), want %d; last error: %s", rc,
-                 rc < 0 ? strerror(-rc) : "ok", want, msg);
-        return 0;
-    }
-    if (rc < 0 && needle != NULL && strstr(msg, needle) == NULL) {
-        q_result(0, what, "the message \"%s\" does not say \"%s\"", msg, needle);
-        return 0;
-    }
-    return 1;
-}
-
 static void bad_arguments(void)
 {
     ushm_t *s = q_anon(SEG);
@@ -39,19 +23,19 @@ static void bad_arguments(void)
     ushm_queue_t *q = (ushm_queue_t *)(void *)&q;
     int ok = 1;
 
-    ok &= expect(ushm_queue_attach(NULL, mem, SEG, USHM_QUEUE_SEND), -EINVAL, "attach q NULL", "NULL");
-    ok &= expect(ushm_queue_attach(&q, NULL, SEG, USHM_QUEUE_SEND), -EINVAL, "attach mem NULL", "NULL");
+    ok &= q_expect(ushm_queue_attach(NULL, mem, SEG, USHM_QUEUE_SEND), -EINVAL, "attach q NULL", "NULL");
+    ok &= q_expect(ushm_queue_attach(&q, NULL, SEG, USHM_QUEUE_SEND), -EINVAL, "attach mem NULL", "NULL");
     ok &= q == NULL;
-    ok &= expect(ushm_queue_attach(&q, mem + 8, SEG - 64, USHM_QUEUE_SEND), -EINVAL, "misaligned", "aligned");
-    ok &= expect(ushm_queue_attach(&q, mem, 1023, USHM_QUEUE_SEND), -EINVAL, "too small", "1024");
-    ok &= expect(ushm_queue_attach(&q, mem, USHM_QUEUE_BYTES_MAX + 1, USHM_QUEUE_SEND), -EINVAL, "too large", "bytes");
-    ok &= expect(ushm_queue_attach(&q, mem, SEG, 0), -EINVAL, "flags 0", "flags");
-    ok &= expect(ushm_queue_attach(&q, mem, SEG, 0x4), -EINVAL, "unknown flag", "flags");
-    ok &= expect(ushm_queue_attach(&q, mem, SEG, USHM_QUEUE_SEND | 0x100), -EINVAL, "unknown flag with send", "flags");
-    ok &= expect(ushm_queue_detach(NULL), 0, "detach NULL", NULL);
+    ok &= q_expect(ushm_queue_attach(&q, mem + 8, SEG - 64, USHM_QUEUE_SEND), -EINVAL, "misaligned", "aligned");
+    ok &= q_expect(ushm_queue_attach(&q, mem, 1023, USHM_QUEUE_SEND), -EINVAL, "too small", "1024");
+    ok &= q_expect(ushm_queue_attach(&q, mem, USHM_QUEUE_BYTES_MAX + 1, USHM_QUEUE_SEND), -EINVAL, "too large", "bytes");
+    ok &= q_expect(ushm_queue_attach(&q, mem, SEG, 0), -EINVAL, "flags 0", "flags");
+    ok &= q_expect(ushm_queue_attach(&q, mem, SEG, 0x4), -EINVAL, "unknown flag", "flags");
+    ok &= q_expect(ushm_queue_attach(&q, mem, SEG, USHM_QUEUE_SEND | 0x100), -EINVAL, "unknown flag with send", "flags");
+    ok &= q_expect(ushm_queue_detach(NULL), 0, "detach NULL", NULL);
     ok &= ushm_queue_msg_max(NULL) == 0;
-    ok &= expect(ushm_queue_send(NULL, "x", 1, 0), -EINVAL, "send NULL", NULL);
-    ok &= expect(ushm_queue_recv(NULL, mem, 1, (size_t *)(void *)mem, 0), -EINVAL, "recv NULL", NULL);
+    ok &= q_expect(ushm_queue_send(NULL, "x", 1, 0), -EINVAL, "send NULL", NULL);
+    ok &= q_expect(ushm_queue_recv(NULL, mem, 1, (size_t *)(void *)mem, 0), -EINVAL, "recv NULL", NULL);
     /* nothing was written by a refused attach */
     for (size_t i = 0; i < SEG && ok; i++)
         ok &= mem[i] == 0;
@@ -68,38 +52,38 @@ static void sizes_and_roles(void)
     size_t n = 0;
     int ok = 1;
 
-    ok &= expect(ushm_queue_attach(&p, mem, SEG, USHM_QUEUE_SEND), 0, "attach", NULL);
-    ok &= expect(ushm_queue_attach(&x, mem, SEG - 64, USHM_QUEUE_RECV), -EINVAL, "another size", "65536");
-    ok &= expect(ushm_queue_attach(&c, mem, SEG, USHM_QUEUE_RECV), 0, "attach recv", NULL);
+    ok &= q_expect(ushm_queue_attach(&p, mem, SEG, USHM_QUEUE_SEND), 0, "attach", NULL);
+    ok &= q_expect(ushm_queue_attach(&x, mem, SEG - 64, USHM_QUEUE_RECV), -EINVAL, "another size", "65536");
+    ok &= q_expect(ushm_queue_attach(&c, mem, SEG, USHM_QUEUE_RECV), 0, "attach recv", NULL);
     ok &= ushm_queue_msg_max(p) >= SEG / 4 - 64 && ushm_queue_msg_max(p) == ushm_queue_msg_max(c);
-    ok &= expect(ushm_queue_recv(p, buf, sizeof buf, &n, 0), -EBADF, "recv on a producer", "USHM_QUEUE_RECV");
-    ok &= expect(ushm_queue_send(c, "x", 1, 0), -EBADF, "send on a consumer", "USHM_QUEUE_SEND");
-    ok &= expect(ushm_queue_send(p, buf, ushm_queue_msg_max(p) + 1, 0), -EMSGSIZE, "send too long", "msg_max");
-    ok &= expect(ushm_queue_send(p, "hello world", 11, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_recv(p, buf, sizeof buf, &n, 0), -EBADF, "recv on a producer", "USHM_QUEUE_RECV");
+    ok &= q_expect(ushm_queue_send(c, "x", 1, 0), -EBADF, "send on a consumer", "USHM_QUEUE_SEND");
+    ok &= q_expect(ushm_queue_send(p, buf, ushm_queue_msg_max(p) + 1, 0), -EMSGSIZE, "send too long", "msg_max");
+    ok &= q_expect(ushm_queue_send(p, "hello world", 11, 0), 0, "send", NULL);
     n = 0;
-    ok &= expect(ushm_queue_recv(c, buf, 5, &n, 0), -EMSGSIZE, "recv too small", "11 bytes");
+    ok &= q_expect(ushm_queue_recv(c, buf, 5, &n, 0), -EMSGSIZE, "recv too small", "11 bytes");
     ok &= n == 11;
     n = 0;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv after EMSGSIZE", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv after EMSGSIZE", NULL);
     ok &= n == 11 && memcmp(buf, "hello world", 11) == 0;
-    ok &= expect(ushm_queue_send(p, NULL, 0, 0), 0, "send empty", NULL);
+    ok &= q_expect(ushm_queue_send(p, NULL, 0, 0), 0, "send empty", NULL);
     n = 99;
-    ok &= expect(ushm_queue_recv(c, NULL, 0, &n, 0), 0, "recv empty", NULL);
+    ok &= q_expect(ushm_queue_recv(c, NULL, 0, &n, 0), 0, "recv empty", NULL);
     ok &= n == 0;
-    ok &= expect(ushm_close(s), -EBUSY, "close while attached", "ushm_queue_t");
-    ok &= expect(ushm_queue_detach(p), 0, "detach", NULL);
-    ok &= expect(ushm_queue_detach(c), 0, "detach", NULL);
-    ok &= expect(ushm_close(s), 0, "close after detach", NULL);
+    ok &= q_expect(ushm_close(s), -EBUSY, "close while attached", "ushm_queue_t");
+    ok &= q_expect(ushm_queue_detach(p), 0, "detach", NULL);
+    ok &= q_expect(ushm_queue_detach(c), 0, "detach", NULL);
+    ok &= q_expect(ushm_close(s), 0, "close after detach", NULL);
     s = q_anon(SEG);
     mem = ushm_addr(s);
     /* the smallest queue, at an offset */
-    ok &= expect(ushm_queue_attach(&x, (char *)mem + 4096, 1024, USHM_QUEUE_SEND | USHM_QUEUE_RECV), 0, "1024 bytes", NULL);
+    ok &= q_expect(ushm_queue_attach(&x, (char *)mem + 4096, 1024, USHM_QUEUE_SEND | USHM_QUEUE_RECV), 0, "1024 bytes", NULL);
     ok &= ushm_queue_msg_max(x) >= 1024 / 4 - 64;
-    ok &= expect(ushm_queue_send(x, buf, ushm_queue_msg_max(x), 0), 0, "send msg_max", NULL);
-    ok &= expect(ushm_queue_recv(x, buf, 64, &n, 0), -EMSGSIZE, "recv msg_max into 64", NULL);
+    ok &= q_expect(ushm_queue_send(x, buf, ushm_queue_msg_max(x), 0), 0, "send msg_max", NULL);
+    ok &= q_expect(ushm_queue_recv(x, buf, 64, &n, 0), -EMSGSIZE, "recv msg_max into 64", NULL);
     ok &= n == ushm_queue_msg_max(x);
     ushm_queue_detach(x);
-    ok &= expect(ushm_close(s), 0, "close after detach", NULL);
+    ok &= q_expect(ushm_close(s), 0, "close after detach", NULL);
     q_result(ok, "sizes_and_roles", "-EINVAL naming the size, -EBADF, -EMSGSIZE (kept, len set), -EBUSY");
 }
 
@@ -112,7 +96,7 @@ static void order_and_wrap(void)
     int ok = 1;
     unsigned bad = 0, sent = 0;
 
-    ok &= expect(ushm_queue_attach(&q, (char *)ushm_addr(s) + 1024, 2048 + 1024,
+    ok &= q_expect(ushm_queue_attach(&q, (char *)ushm_addr(s) + 1024, 2048 + 1024,
                                    USHM_QUEUE_SEND | USHM_QUEUE_RECV), 0, "attach", NULL);
     {
         unsigned pending[4096], head = 0, tail = 0;
@@ -206,10 +190,10 @@ static void not_a_queue(void)
     }
     /* another ABI */
     memset(mem, 0, 4096);
-    ok &= expect(ushm_queue_attach(&q, mem, 4096, USHM_QUEUE_RECV), 0, "attach", NULL);
+    ok &= q_expect(ushm_queue_attach(&q, mem, 4096, USHM_QUEUE_RECV), 0, "attach", NULL);
     ushm_queue_detach(q);
     mem[0] ^= 0x40; /* the pointer size nibble: 8 -> 12 or 4 -> ... */
-    ok &= expect(ushm_queue_attach(&q, mem, 4096, USHM_QUEUE_RECV), -EPROTO, "another ABI", "-bit");
+    ok &= q_expect(ushm_queue_attach(&q, mem, 4096, USHM_QUEUE_RECV), -EPROTO, "another ABI", "-bit");
     q_result(ok && others == 0 && protos > 1000, "not_a_queue",
              "%d of 2000 random headers -EPROTO at attach, the rest -EPROTO/-EINVAL or harmless; other results %d",
              protos, others);
@@ -228,18 +212,18 @@ static void read_only(void)
         q_result(0, "read_only", "ushm_open: %s", ushm_last_error());
         return;
     }
-    ok &= expect(ushm_open(&r, name, 0, USHM_RDONLY, 0), 0, "open rdonly", NULL);
-    ok &= expect(ushm_queue_attach(&q, ushm_addr(r), SEG, USHM_QUEUE_RECV), -EACCES, "attach rdonly (zero)", "read-only");
-    ok &= expect(ushm_queue_attach(&q, ushm_addr(w), SEG, USHM_QUEUE_SEND), 0, "attach rw", NULL);
+    ok &= q_expect(ushm_open(&r, name, 0, USHM_RDONLY, 0), 0, "open rdonly", NULL);
+    ok &= q_expect(ushm_queue_attach(&q, ushm_addr(r), SEG, USHM_QUEUE_RECV), -EACCES, "attach rdonly (zero)", "read-only");
+    ok &= q_expect(ushm_queue_attach(&q, ushm_addr(w), SEG, USHM_QUEUE_SEND), 0, "attach rw", NULL);
     {
         ushm_queue_t *q2;
 
-        ok &= expect(ushm_queue_attach(&q2, ushm_addr(r), SEG, USHM_QUEUE_RECV), -EACCES, "attach rdonly (set up)", "read-only");
+        ok &= q_expect(ushm_queue_attach(&q2, ushm_addr(r), SEG, USHM_QUEUE_RECV), -EACCES, "attach rdonly (set up)", "read-only");
     }
-    ok &= expect(ushm_queue_send(q, "abc", 3, 0), 0, "send", NULL);
-    ok &= expect(ushm_queue_detach(q), 0, "detach", NULL);
-    ok &= expect(ushm_close(r), 0, "close rdonly", NULL);
-    ok &= expect(ushm_close(w), 0, "close", NULL);
+    ok &= q_expect(ushm_queue_send(q, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_detach(q), 0, "detach", NULL);
+    ok &= q_expect(ushm_close(r), 0, "close rdonly", NULL);
+    ok &= q_expect(ushm_close(w), 0, "close", NULL);
     ushm_unlink(name);
     q_result(ok, "read_only", "-EACCES in a USHM_RDONLY mapping, no SIGSEGV");
 }
@@ -257,11 +241,11 @@ static void timeouts(void)
     ushm_queue_attach(&p, ushm_addr(s), 4096, USHM_QUEUE_SEND);
     ushm_queue_attach(&c, ushm_addr(s), 4096, USHM_QUEUE_RECV);
     t0 = q_now_ns();
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "recv 0 ms", "empty");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "recv 0 ms", "empty");
     ok &= q_ms_since(t0) < 50;
     for (long want = 1; want <= 300; want *= 7) {
         t0 = q_now_ns();
-        ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, want), -ETIMEDOUT, "recv timed", "empty");
+        ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, want), -ETIMEDOUT, "recv timed", "empty");
         ms = q_ms_since(t0);
         if (ms < (double)want || ms > want + 200.0) {
             q_result(0, "timeouts", "recv of %ld ms took %.2f ms", want, ms);
@@ -271,11 +255,11 @@ static void timeouts(void)
     while (ushm_queue_send(p, buf, 1000, 0) == 0)
         ;
     t0 = q_now_ns();
-    ok &= expect(ushm_queue_send(p, buf, 1000, 0), -ETIMEDOUT, "send 0 ms", "full");
+    ok &= q_expect(ushm_queue_send(p, buf, 1000, 0), -ETIMEDOUT, "send 0 ms", "full");
     ok &= q_ms_since(t0) < 50;
     for (long want = 1; want <= 300; want *= 7) {
         t0 = q_now_ns();
-        ok &= expect(ushm_queue_send(p, buf, 1000, want), -ETIMEDOUT, "send timed", "full");
+        ok &= q_expect(ushm_queue_send(p, buf, 1000, want), -ETIMEDOUT, "send timed", "full");
         ms = q_ms_since(t0);
         if (ms < (double)want || ms > want + 200.0) {
             q_result(0, "timeouts", "send of %ld ms took %.2f ms", want, ms);
@@ -297,16 +281,16 @@ static void stat_and_fork(void)
     int ok = 1, fd[2];
     pid_t pid;
 
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), 0, "stat zero", NULL);
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), 0, "stat zero", NULL);
     ok &= st.bytes == 0 && st.depth == 0 && st.producers == 0 && st.capacity > SEG / 2;
     ushm_queue_attach(&p, mem, SEG, USHM_QUEUE_SEND);
     ushm_queue_attach(&c, mem, SEG, USHM_QUEUE_RECV);
     ushm_queue_send(p, "a", 1, 0);
     ushm_queue_send(p, "bcdefghij", 9, 0);
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), 0, "stat", NULL);
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), 0, "stat", NULL);
     ok &= st.bytes == SEG && st.depth == 2 && st.used == 16 + 24 && st.producers == 1 &&
           st.consumers == 1 && st.sent == 2 && st.received == 0 && st.places >= 4;
-    ok &= expect(ushm_queue_stat(mem, SEG - 64, &st), -EINVAL, "stat another size", "65536");
+    ok &= q_expect(ushm_queue_stat(mem, SEG - 64, &st), -EINVAL, "stat another size", "65536");
     /* a child's inherited handle is not attached; its own is */
     if (pipe(fd) != 0)
         abort();
@@ -339,11 +323,11 @@ static void stat_and_fork(void)
     close(fd[1]);
     int st_child = q_wait(pid);
     ok &= st_child == 0;
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), 0, "stat after child", NULL);
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), 0, "stat after child", NULL);
     ok &= st.depth == 1 && st.consumers == 1 && st.received == 1;
     ushm_queue_detach(p);
     ushm_queue_detach(c);
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), 0, "stat after detach", NULL);
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), 0, "stat after detach", NULL);
     ok &= st.producers == 0 && st.consumers == 0;
     ushm_close(s);
     q_result(ok, "stat_and_fork", "depth, used, attached; a forked child's inherited handle -EBADF (child status %d)", st_child);
@@ -366,8 +350,8 @@ static void consumer_first(void)
         q_result(0, "consumer_first", "%s", ushm_last_error());
         return;
     }
-    ok &= expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "no producer yet", NULL);
+    ok &= q_expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "no producer yet", NULL);
     pid = q_fork();
     if (pid == 0) {
         ushm_t *m;
@@ -384,7 +368,7 @@ static void consumer_first(void)
     rc = ushm_queue_recv(c, buf, sizeof buf, &n, 10000);
     ok &= rc == 0 && n == 5 && memcmp(buf, "first", 5) == 0;
     ok &= q_wait(pid) == 0;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 5000), -EPIPE, "after the producer left", "no producer");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 5000), -EPIPE, "after the producer left", "no producer");
     ushm_queue_detach(c);
     ushm_close(s);
     ushm_unlink(name);
@@ -409,13 +393,13 @@ static void detach_other_thread(void)
     size_t n;
     int ok = 1;
 
-    ok &= expect(ushm_queue_attach(&p, ushm_addr(s), SEG, USHM_QUEUE_SEND), 0, "attach", NULL);
-    ok &= expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
+    ok &= q_expect(ushm_queue_attach(&p, ushm_addr(s), SEG, USHM_QUEUE_SEND), 0, "attach", NULL);
+    ok &= q_expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
     ok &= pthread_create(&t, NULL, detach_in_thread, p) == 0 && pthread_join(t, &rc) == 0 &&
           rc == NULL;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPIPE, "recv after the detach", "no producer");
-    ok &= expect(ushm_queue_detach(c), 0, "detach", NULL);
-    ok &= expect(ushm_close(s), 0, "close by the attaching thread", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPIPE, "recv after the detach", "no producer");
+    ok &= q_expect(ushm_queue_detach(c), 0, "detach", NULL);
+    ok &= q_expect(ushm_close(s), 0, "close by the attaching thread", NULL);
     q_result(ok, "detach_other_thread", "detached at once; the place given back by the attaching thread's close");
 }
 
@@ -439,15 +423,15 @@ static void attaching_thread_ended(void)
     size_t n;
     int ok = 1;
 
-    ok &= expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
+    ok &= q_expect(ushm_queue_attach(&c, ushm_addr(s), SEG, USHM_QUEUE_RECV), 0, "attach", NULL);
     ok &= pthread_create(&t, NULL, attach_in_thread, ushm_addr(s)) == 0 &&
           pthread_join(t, &r) == 0 && r != NULL;
     p = r;
-    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EBADF, "send after its thread ended", "has ended");
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 1000), -EPIPE, "recv", "no producer");
-    ok &= expect(ushm_queue_detach(p), 0, "detach", NULL);
-    ok &= expect(ushm_queue_detach(c), 0, "detach", NULL);
-    ok &= expect(ushm_close(s), 0, "close", NULL);
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EBADF, "send after its thread ended", "has ended");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 1000), -EPIPE, "recv", "no producer");
+    ok &= q_expect(ushm_queue_detach(p), 0, "detach", NULL);
+    ok &= q_expect(ushm_queue_detach(c), 0, "detach", NULL);
+    ok &= q_expect(ushm_close(s), 0, "close", NULL);
     q_result(ok, "attaching_thread_ended", "-EBADF from another thread, -EPIPE to the consumer");
 }
 

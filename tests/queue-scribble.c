@@ -33,22 +33,6 @@ static unsigned char *mem;
 static uint32_t *word32(size_t off) { return (uint32_t *)(void *)(mem + off); }
 static uint64_t *word64(size_t off) { return (uint64_t *)(void *)(mem + off); }
 
-static int expect(int rc, int want, const char *what, const char *needle)
-{
-    const char *msg = ushm_last_error();
-
-    if (rc != want) {
-        q_result(0, what, "returned %d (%s), want %d; last error: %s", rc,
-                 rc < 0 ? strerror(-rc) : "ok", want, msg);
-        return 0;
-    }
-    if (rc < 0 && needle != NULL && strstr(msg, needle) == NULL) {
-        q_result(0, what, "the message \"%s\" does not say \"%s\"", msg, needle);
-        return 0;
-    }
-    return 1;
-}
-
 /* A fresh queue with a producer and a consumer. */
 static int fresh(ushm_queue_t **p, ushm_queue_t **c)
 {
@@ -82,22 +66,22 @@ static void lock_words(void)
 
     /* a place number past the places */
     *word32(OFF_PLOCK) = 0x99;
-    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "lock naming no place", "lock holds 0x00000099");
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "lock naming no place", "lock holds 0x00000099");
     /* a holder whose ticket is not its place's any more: gone, taken over */
     *word32(OFF_PLOCK) = 1u | (0xabcdeu << 8);
-    ok &= expect(ushm_queue_send(p, "y", 1, 0), 0, "lock of a detached handle: taken over", NULL);
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 1 && buf[0] == 'y';
+    ok &= q_expect(ushm_queue_send(p, "y", 1, 0), 0, "lock of a detached handle: taken over", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 1 && buf[0] == 'y';
     /* the live consumer's place and ticket: held, so a send times out */
     s = slot_of(USHM_QUEUE_RECV);
     ok &= s >= 0;
     if (s >= 0) {
         *word32(OFF_PLOCK) = ((unsigned)s + 1) | (*word32(OFF_ROLE + 4 * (size_t)s) >> 8 << 8);
-        ok &= expect(ushm_queue_send(p, "z", 1, 0), -ETIMEDOUT, "lock of a live handle, 0 ms", "stayed held");
+        ok &= q_expect(ushm_queue_send(p, "z", 1, 0), -ETIMEDOUT, "lock of a live handle, 0 ms", "stayed held");
         t0 = q_now_ns();
-        ok &= expect(ushm_queue_send(p, "z", 1, 40), -ETIMEDOUT, "lock of a live handle, 40 ms", "stayed held");
+        ok &= q_expect(ushm_queue_send(p, "z", 1, 40), -ETIMEDOUT, "lock of a live handle, 40 ms", "stayed held");
         ok &= q_ms_since(t0) >= 40.0;
         *word32(OFF_PLOCK) = 0;
-        ok &= expect(ushm_queue_send(p, "z", 1, 0), 0, "the lock given back", NULL);
+        ok &= q_expect(ushm_queue_send(p, "z", 1, 0), 0, "the lock given back", NULL);
     }
     done(p, c);
     q_result(ok, "lock_words", "a lock word naming no place: -EPROTO; a gone holder's: taken over; a live one's: -ETIMEDOUT, never early");
@@ -131,9 +115,9 @@ static void lock_holder_died(void)
     }
     st = q_wait(pid);
     ok &= st == 0;
-    ok &= expect(ushm_queue_attach(&p, mem, SEG, USHM_QUEUE_SEND), 0, "attach again", NULL);
-    ok &= expect(ushm_queue_send(p, "after", 5, 1000), 0, "send: the dead holder's lock taken over", NULL);
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 5;
+    ok &= q_expect(ushm_queue_attach(&p, mem, SEG, USHM_QUEUE_SEND), 0, "attach again", NULL);
+    ok &= q_expect(ushm_queue_send(p, "after", 5, 1000), 0, "send: the dead holder's lock taken over", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 5;
     done(p, c);
     q_result(ok, "lock_holder_died", "the lock of a producer that died holding it is taken over (child %d)", st);
 }
@@ -148,27 +132,27 @@ static void positions(void)
     /* head not on a record's boundary */
     ok &= fresh(&p, &c);
     *word64(OFF_HEAD) = 3;
-    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head 3: send", "head, tail");
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head 3: recv", "overwritten");
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head 3: send", "head, tail");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head 3: recv", "overwritten");
     done(p, c);
     /* head moved back under the producer that stored it */
     ok &= fresh(&p, &c);
-    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
-    ok &= expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
     *word64(OFF_HEAD) = 16;
-    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head moved back: send", "head, tail");
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head moved back: send", "head, tail");
     done(p, c);
     /* head further from tail than the ring is long */
     ok &= fresh(&p, &c);
     *word64(OFF_HEAD) = 100000;
-    ok &= expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head past the ring: send", "head, tail");
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head past the ring: recv", "head, tail");
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head past the ring: send", "head, tail");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head past the ring: recv", "head, tail");
     done(p, c);
     /* tail not on a record's boundary, a message in the queue */
     ok &= fresh(&p, &c);
-    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
     *word64(OFF_TAIL) = 4;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail 4: recv", "head, tail");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail 4: recv", "head, tail");
     done(p, c);
     q_result(ok, "positions", "head and tail off a record's boundary, moved back or past the ring: -EPROTO");
 }
@@ -182,23 +166,23 @@ static void records(void)
 
     /* a length whose complement does not match */
     ok &= fresh(&p, &c);
-    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
     *word32(OFF_RING) = 2;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length without its complement", "a message's length");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length without its complement", "a message's length");
     done(p, c);
     /* a length and complement that agree, longer than the queue takes */
     ok &= fresh(&p, &c);
-    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
     *word32(OFF_RING) = 5000;
     *word32(OFF_RING + 4) = ~(uint32_t)5000;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past msg_max", "a message's length");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past msg_max", "a message's length");
     done(p, c);
     /* a length that runs past head */
     ok &= fresh(&p, &c);
-    ok &= expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
     *word32(OFF_RING) = 40;
     *word32(OFF_RING + 4) = ~(uint32_t)40;
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past head", "a message's length");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past head", "a message's length");
     done(p, c);
     q_result(ok, "records", "a record's length without its complement, past msg_max or past head: -EPROTO, nothing received");
 }
@@ -214,22 +198,22 @@ static void roles_and_size(void)
     /* a role word with bits no handle has, in the first free place (the
      * producer and the consumer hold places 0 and 1) */
     *word32(OFF_ROLE + 4 * 2) = 0x10;
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), -EPROTO, "stat", "place 2 holds 0x00000010");
-    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EPROTO, "attach", "place 2 holds");
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), -EPROTO, "stat", "place 2 holds 0x00000010");
+    ok &= q_expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EPROTO, "attach", "place 2 holds");
     ok &= x == NULL;
     ushm_queue_detach(x);
     /* the scan of a waiting consumer */
-    ok &= expect(ushm_queue_recv(c, buf, sizeof buf, &n, 1), -EPROTO, "recv (its scan)", "place 2");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 1), -EPROTO, "recv (its scan)", "place 2");
     *word32(OFF_ROLE + 4 * 2) = 0;
     done(p, c);
     /* the size word */
     ok &= fresh(&p, &c);
     done(p, c);
     *word64(OFF_SIZE) = 5;
-    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EPROTO, "size word 5", "size word says 5 bytes");
+    ok &= q_expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EPROTO, "size word 5", "size word says 5 bytes");
     *word64(OFF_SIZE) = 2048;
-    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EINVAL, "size word 2048", "has 2048 bytes");
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), -EINVAL, "stat, size word 2048", "2048");
+    ok &= q_expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EINVAL, "size word 2048", "has 2048 bytes");
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), -EINVAL, "stat, size word 2048", "2048");
     q_result(ok, "roles_and_size", "a bad role word: -EPROTO from stat, attach and a waiter's scan; a size word out of range -EPROTO, another size -EINVAL");
 }
 
@@ -250,13 +234,13 @@ static void regions(void)
         return;
     }
     munmap(two + page, (size_t)page);
-    ok &= expect(ushm_queue_attach(&q, two, 2 * (size_t)page, USHM_QUEUE_SEND), -EFAULT, "half mapped", "not all mapped");
-    ok &= expect(ushm_queue_stat(two, 2 * (size_t)page, &st), -EFAULT, "stat, half mapped", "not all mapped");
-    ok &= expect(ushm_queue_attach(&q, ro, (size_t)page, USHM_QUEUE_SEND), -EACCES, "read-only memory", "read-only");
+    ok &= q_expect(ushm_queue_attach(&q, two, 2 * (size_t)page, USHM_QUEUE_SEND), -EFAULT, "half mapped", "not all mapped");
+    ok &= q_expect(ushm_queue_stat(two, 2 * (size_t)page, &st), -EFAULT, "stat, half mapped", "not all mapped");
+    ok &= q_expect(ushm_queue_attach(&q, ro, (size_t)page, USHM_QUEUE_SEND), -EACCES, "read-only memory", "read-only");
     /* stat too: it frees the places of dead handles */
-    ok &= expect(ushm_queue_stat(ro, (size_t)page, &st), -EACCES, "stat of read-only memory", "read-only");
-    ok &= expect(ushm_queue_stat(two, SEG, NULL), -EINVAL, "stat NULL", "st is NULL");
-    ok &= expect(ushm_queue_attach(&q, (void *)(~(uintptr_t)0 & ~(uintptr_t)63), SEG, USHM_QUEUE_SEND),
+    ok &= q_expect(ushm_queue_stat(ro, (size_t)page, &st), -EACCES, "stat of read-only memory", "read-only");
+    ok &= q_expect(ushm_queue_stat(two, SEG, NULL), -EINVAL, "stat NULL", "st is NULL");
+    ok &= q_expect(ushm_queue_attach(&q, (void *)(~(uintptr_t)0 & ~(uintptr_t)63), SEG, USHM_QUEUE_SEND),
                  -EINVAL, "past the end of the address space", "end of the address space");
     ok &= q == NULL;
     for (long i = 0; i < page; i++)
@@ -277,7 +261,7 @@ static void places(void)
     for (int i = 0; i < PLACES; i++)
         attached += ushm_queue_attach(&h[i], mem, SEG, USHM_QUEUE_RECV) == 0;
     ok &= attached == PLACES;
-    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EAGAIN, "a fifth handle", "all 4 places");
+    ok &= q_expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), -EAGAIN, "a fifth handle", "all 4 places");
     ok &= x == NULL;
     ushm_queue_detach(h[0]);
     /* a producer whose process ends without detaching: stat frees its place */
@@ -290,10 +274,10 @@ static void places(void)
     }
     stc = q_wait(pid);
     ok &= stc == 0;
-    ok &= expect(ushm_queue_stat(mem, SEG, &st), 0, "stat", NULL);
+    ok &= q_expect(ushm_queue_stat(mem, SEG, &st), 0, "stat", NULL);
     ok &= st.producers == 0 && st.consumers == PLACES - 1;
     ok &= slot_of(USHM_QUEUE_SEND) < 0;
-    ok &= expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), 0, "attach in the freed place", NULL);
+    ok &= q_expect(ushm_queue_attach(&x, mem, SEG, USHM_QUEUE_SEND), 0, "attach in the freed place", NULL);
     ushm_queue_detach(x);
     for (int i = 1; i < PLACES; i++)
         ushm_queue_detach(h[i]);
