@@ -4,7 +4,7 @@
  * process-shared error-checking pthread mutex in the same segment
  * (Boost.Interprocess: bench/boost-mutex.cpp).  The two are interleaved run
  * by run, so a build --with-mutex=portable compares libushm's portable
- * mutex with the robust pthread mutex in one run (goal 1.5x, not 1.3x).
+ * mutex with the robust pthread mutex in one run (goal 1.5x, not 1.15x).
  */
 #define _POSIX_C_SOURCE 200809L /* pthread_mutexattr_setrobust */
 
@@ -140,7 +140,7 @@ void bench_mutex(void)
     if (strcmp(USHM_MUTEX_KIND, "portable") == 0)
         bench_goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.5, 1,
                          ", libushm's portable mutex");
-    else
-        bench_goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.3, 1, "");
+    else /* issue 14, with every promise of contract 0.3 kept */
+        bench_goal_ratio("mutex", c, nc, "libushm", "raw", 1, 1.15, 1, "");
     fflush(stdout);
 }

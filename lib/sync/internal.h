@@ -5,7 +5,9 @@
  * alternative is a file that configure picks (Makefile.am):
  *   - the mutex (configure --with-mutex): mutex-pthread.c, over a robust
  *     process-shared pthread mutex (its timed wait: timedlock-clock.c or
- *     timedlock-slices.c); mutex-portable.c, libushm's own, where the
+ *     timedlock-slices.c; its uncontended lock and unlock done inline as
+ *     64-bit glibc does, pm-fast-glibc.h and .c, or always glibc's calls,
+ *     pm-fast-none.h: --with-mutex-fast-path); mutex-portable.c, libushm's own, where the
  *     system has no robust pthread mutex (macOS); or mutex-none.c where
  *     even 64-bit atomics are missing (every call -ENOTSUP);
  *   - waiting on a 32-bit word: wait-futex.c or wait-poll.c;
@@ -49,8 +51,12 @@ _Static_assert(_Alignof(ushm_mutex_t) == 8 && _Alignof(ushm_event_t) == 8,
 /* For the few lines of an uncontended lock that compilers would otherwise
  * call out of line. */
 #define USHM__ALWAYS_INLINE inline __attribute__((always_inline))
+/* For the full path behind such a fast one, so that the fast one saves no
+ * registers it does not use. */
+#define USHM__NOINLINE __attribute__((noinline))
 #else
 #define USHM__ALWAYS_INLINE inline
+#define USHM__NOINLINE
 #endif
 
 #define USHM__SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
@@ -140,19 +146,21 @@ USHM__HIDDEN void ushm__held_shrink(struct ushm__held_list *hl);
 
 /* Callers take &ushm__held once: in a shared library every access to a
  * thread-local costs instructions. */
-static inline atomic_uintptr_t *ushm__held_items(struct ushm__held_list *hl)
+static USHM__ALWAYS_INLINE atomic_uintptr_t *
+ushm__held_items(struct ushm__held_list *hl)
 {
     return hl->v != NULL ? hl->v : hl->inline_;
 }
 
 /* The count, as its owner reads it (relaxed: a plain load). */
-static inline size_t ushm__held_count(struct ushm__held_list *hl)
+static USHM__ALWAYS_INLINE size_t ushm__held_count(struct ushm__held_list *hl)
 {
     return atomic_load_explicit(&hl->n, memory_order_relaxed);
 }
 
 /* Where m is in the list, or -1. */
-static inline long ushm__held_index(struct ushm__held_list *hl, const void *m)
+static USHM__ALWAYS_INLINE long ushm__held_index(struct ushm__held_list *hl,
+                                              const void *m)
 {
     atomic_uintptr_t *v = ushm__held_items(hl);
 
@@ -174,7 +182,8 @@ static inline int ushm__held_reserve(struct ushm__held_list *hl,
     return ushm__held_grow(hl, func, m);
 }
 
-static inline void ushm__held_push(struct ushm__held_list *hl, const void *m)
+static USHM__ALWAYS_INLINE void ushm__held_push(struct ushm__held_list *hl,
+                                              const void *m)
 {
     size_t n = ushm__held_count(hl);
 
@@ -184,7 +193,8 @@ static inline void ushm__held_push(struct ushm__held_list *hl, const void *m)
     atomic_store_explicit(&hl->n, n + 1, memory_order_release);
 }
 
-static inline void ushm__held_remove(struct ushm__held_list *hl, size_t i)
+static USHM__ALWAYS_INLINE void ushm__held_remove(struct ushm__held_list *hl,
+                                                size_t i)
 {
     atomic_uintptr_t *v = ushm__held_items(hl);
     size_t n = ushm__held_count(hl);

@@ -21,6 +21,9 @@
 
 #include "internal.h"
 #include "sync.h"
+/* pm_fast_lock() and pm_fast_unlock(): pm-fast-glibc.h or pm-fast-none.h,
+ * as configure chose (--with-mutex-fast-path). */
+#include USHM_PM_FAST_H
 
 /*
  * The 64 bytes: mutex.c's head (the state word and the PID namespace of
@@ -205,7 +208,8 @@ static USHM__ALWAYS_INLINE int pm_usable(ushm_mutex_t *m, const char *func)
 }
 
 /* busy: what a mutex held elsewhere gives when ms == 0. */
-static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
+static USHM__NOINLINE int mutex_acquire(ushm_mutex_t *m, const char *func,
+                                       long ms, int busy)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     struct ushm__held_list *hl = &ushm__held;
@@ -222,6 +226,7 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
     /* Before the set-up, which writes. */
     if (ushm__rdonly_has(m, sizeof *m))
         return pm_rdonly(func, m);
+    pm_fast_prepare(); /* for the next lock of this thread */
     if ((err = ushm__held_reserve(hl, func, m)) < 0 ||
         (err = ushm__mutex_ready(&mx->head, &mx->pm, &pm_kind, func, ms,
                                  &deadline, busy)) < 0 ||
@@ -247,18 +252,54 @@ static int mutex_acquire(ushm_mutex_t *m, const char *func, long ms, int busy)
     return 0;
 }
 
+/*
+ * The uncontended lock, where configure chose a fast path of our own
+ * (pm-fast-glibc.h): every check of mutex_acquire() that the usual case
+ * passes, in one run of loads and compares with no call, then the lock.
+ * 1: locked and recorded; 0: mutex_acquire() does it all, checks again
+ * and says what is wrong.
+ */
+static USHM__ALWAYS_INLINE int mutex_acquire_fast(ushm_mutex_t *m)
+{
+    struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
+    struct ushm__held_list *hl = &ushm__held;
+    size_t n = ushm__held_count(hl);
+    uint32_t w;
+
+    if (m == NULL || ((uintptr_t)m & (USHM__SYNC_ALIGN - 1)) != 0 ||
+        atomic_load_explicit(&ushm__rdonly_count, memory_order_acquire) != 0 ||
+        !hl->registered || n >= (hl->v != NULL ? hl->cap : USHM__HELD_INLINE) ||
+        atomic_load_explicit(&mx->head.state, memory_order_acquire) != pm_kind.tag ||
+        atomic_load_explicit(&mx->head.pidns, memory_order_relaxed) !=
+            atomic_load_explicit(&ushm__pidns_cache, memory_order_relaxed) ||
+        atomic_load_explicit(&pm_type.ready, memory_order_acquire) != 2)
+        return 0;
+    memcpy(&w, (const unsigned char *)&mx->pm + pm_type.word * 4, 4);
+    if (w != pm_type.value || !pm_fast_lock(&mx->pm))
+        return 0;
+    atomic_store_explicit(locked_at(m), (uintptr_t)m, memory_order_relaxed);
+    ushm__held_push(hl, m);
+    return 1;
+}
+
 int ushm_mutex_lock(ushm_mutex_t *m)
 {
+    if (mutex_acquire_fast(m))
+        return 0;
     return mutex_acquire(m, "ushm_mutex_lock", -1, EBUSY);
 }
 
 int ushm_mutex_trylock(ushm_mutex_t *m)
 {
+    if (mutex_acquire_fast(m))
+        return 0;
     return mutex_acquire(m, "ushm_mutex_trylock", 0, EBUSY);
 }
 
 int ushm_mutex_timedlock(ushm_mutex_t *m, long timeout_ms)
 {
+    if (mutex_acquire_fast(m))
+        return 0;
     return mutex_acquire(m, "ushm_mutex_timedlock", timeout_ms, ETIMEDOUT);
 }
 
@@ -317,7 +358,7 @@ void ushm__mutex_thread_ended(void *m)
     (void)m;
 }
 
-int ushm_mutex_unlock(ushm_mutex_t *m)
+static USHM__NOINLINE int mutex_release(ushm_mutex_t *m)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     struct ushm__held_list *hl = &ushm__held;
@@ -336,4 +377,24 @@ int ushm_mutex_unlock(ushm_mutex_t *m)
                           "%s", (void *)m, ushm_strerror(-err));
     ushm__held_remove(hl, (size_t)i);
     return 0;
+}
+
+/* The usual unlock, where configure chose a fast path of our own: the
+ * mutex this thread locked last, at this address, outside read-only
+ * mappings; anything else goes to mutex_release(). */
+int ushm_mutex_unlock(ushm_mutex_t *m)
+{
+    struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
+    struct ushm__held_list *hl = &ushm__held;
+    size_t n = ushm__held_count(hl);
+
+    if (n > 0 &&
+        atomic_load_explicit(&ushm__held_items(hl)[n - 1], memory_order_relaxed) ==
+            (uintptr_t)m &&
+        atomic_load_explicit(&ushm__rdonly_count, memory_order_acquire) == 0 &&
+        pm_fast_unlock(&mx->pm)) {
+        ushm__held_remove(hl, n - 1);
+        return 0;
+    }
+    return mutex_release(m);
 }

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * No fast path of our own (configure --with-mutex-fast-path=none, and
+ * every system but 64-bit glibc): every lock and unlock of mutex-pthread.c
+ * calls the C library's.
+ */
+#ifndef USHM_SYNC_PM_FAST_NONE_H
+#define USHM_SYNC_PM_FAST_NONE_H
+
+#include <pthread.h>
+
+static inline void pm_fast_prepare(void)
+{
+}
+
+static inline int pm_fast_lock(pthread_mutex_t *pm)
+{
+    (void)pm;
+    return 0;
+}
+
+static inline int pm_fast_unlock(pthread_mutex_t *pm)
+{
+    (void)pm;
+    return 0;
+}
+
+#endif /* USHM_SYNC_PM_FAST_NONE_H */
