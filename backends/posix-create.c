@@ -221,9 +221,19 @@ int ushm__posix_create_excl(struct ushm *h, size_t size, int flags,
     }
     /* Remove the name only while it is still this object's, asking the
      * object itself: not every system keeps objects where a path finds
-     * them. */
-    if (err < 0 && ushm__posix_still_named(name, fd))
-        ushm__posix_unlink_name(name);
+     * them.  Where that fails the object stays, and the core must know
+     * that it is this creation's own. */
+    if (err < 0 && ushm__posix_still_named(name, fd) &&
+        ushm__posix_unlink_name(name) == -1) {
+        char why[256];
+        int rm = errno;
+
+        snprintf(why, sizeof why, "%s", ushm_last_error());
+        ushm__fail(-err, "%s; the object it made stays, as removing it "
+                   "failed (%s): ushm_unlink(\"%s\") removes it", why,
+                   ushm_strerror(rm), name);
+        h->left_behind = 1;
+    }
     close(fd);
     return err;
 }

@@ -57,6 +57,9 @@ struct ushm {
     size_t size;                    /* bytes of the segment, not rounded */
     int created;
     int rdonly;                     /* mapped USHM_RDONLY (lib/rdonly.c) */
+    int left_behind;                /* create() failed and could not remove
+                                       the name it had made: what holds the
+                                       name is its own, not a racer's */
     struct ushm__id id;
 };
 
@@ -105,8 +108,10 @@ struct ushm__backend {
     /*
      * Make a new segment called h->id, whole (size bytes, zero-filled, its
      * memory reserved, mode exactly), and map it: 0, USHM__EXISTS when the
-     * name or key is taken, or a negative errno with nothing left behind.
-     * h->id may be anonymous: then flags say USHM_CREATE and size > 0.
+     * name or key is taken, or a negative errno with nothing left behind;
+     * where the name it made could not be removed again, it sets
+     * left_behind and says so in last_error.  h->id may be anonymous: then
+     * flags say USHM_CREATE and size > 0.
      */
     int (*create)(struct ushm *h, size_t size, int flags, mode_t mode);
     int (*unmap)(struct ushm *h);

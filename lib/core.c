@@ -115,6 +115,7 @@ static int open_handle(ushm_t **shmp, const struct ushm__id *id, size_t size,
     shm->size = 0;
     shm->created = 0;
     shm->rdonly = (flags & USHM_RDONLY) != 0;
+    shm->left_behind = 0;
     shm->id = *id;
     err = ushm__open(shm, size, flags, mode != 0 ? mode : 0600);
     if (err == 0 && shm->rdonly && ushm__rdonly_add(shm->addr, shm->size) < 0) {

@@ -324,6 +324,12 @@ static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
             h->created = 1;
             return 0;
         }
+        /* What holds the name now is what this creation made and could
+         * not remove: no racer's, and nobody will finish it.  Another look
+         * would wait for it and blame somebody else; the creation's own
+         * failure (an -ENOSPC names the room measured then) answers. */
+        if (h->left_behind)
+            return err;
         if (err == -ENOSPC && wait_for_room(h, size, &room))
             continue;
         if (err != USHM__EXISTS && err != USHM__RETRY)

@@ -142,19 +142,22 @@ void targeted_fallback(void)
 
     /* A failed creation removes its name, and only while it is its own. */
 #if HAVE_POSIX_FALLOCATE
-    /* Where the room cannot be measured (no /dev/shm: FreeBSD), a creation
-     * short of it looks at the name as a racer would: its own leftover,
-     * which it could not remove, is an empty object to wait for; another's
-     * whole segment is there (USHM_EXCL: -EEXIST). */
+    /* Its own leftover, which it could not remove, is nobody's to wait
+     * for: the -ENOSPC stands.  A creation short of room that finds
+     * another's whole segment at the name is a racer that lost: it joins,
+     * or with USHM_EXCL it is -EEXIST (as the atomic protocol answers). */
     RUN(sc_create_noexcl,
-        fc_objects_are_files() ? ERR_ALLOW(ENOSPC, "bytes free", ALLOW_ZERO_LEFT)
-                               : ERR_ALLOW(EAGAIN, "empty object", ALLOW_ZERO_LEFT),
+        ERR_ALLOW(ENOSPC, ROOM("bytes free", "posix_fallocate"), ALLOW_ZERO_LEFT),
         "posix_fallocate -> ENOSPC, removing the name -> EACCES",
         I(F_FALLOCATE, 1, -1, ENOSPC),
         I(fc_objects_are_files() ? F_UNLINK : F_SHM_UNLINK, 1, 1, EACCES));
-    RUN(sc_create, fc_objects_are_files() ? ERR(ENOSPC, "bytes free") : ERR(EEXIST, NULL),
+    RUN(sc_create, ERR(EEXIST, NULL),
         "hook: name replaced by another's before posix_fallocate #1, "
         "posix_fallocate -> ENOSPC (the other's must stay)",
+        I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, -1, ENOSPC));
+    RUN(sc_create_noexcl, OK(0),
+        "hook: name replaced by another's before posix_fallocate #1, "
+        "posix_fallocate -> ENOSPC (joins the other's)",
         I_hook(F_FALLOCATE, 1, hook_replace), I(F_FALLOCATE, 1, -1, ENOSPC));
 #endif
     RUN_NOT_MACOS("gives the mode to shm_open, never fchmod",
