@@ -10,7 +10,8 @@
  * with its holder dead, and every one it let go must be free.  A list left
  * inconsistent by either side's unlock would leave some of them held for
  * ever, so each lock here has a deadline.  A child of fork() (another
- * thread id) must be seen dead as well.
+ * thread id) must be seen dead as well; and a thread whose program
+ * registered a robust list of its own keeps it untouched.
  */
 #include "conformance/sync-common.h"
 
@@ -236,6 +237,68 @@ START_TEST(mixed_child_killed)
 }
 END_TEST
 
+#if defined(__linux__) && defined(SYS_set_robust_list)
+/*
+ * A thread whose program registered a robust list of its own with the
+ * kernel (some runtimes keep their own robust locks): it is not glibc's,
+ * and libushm must not link its mutexes into it, nor touch it.  The
+ * mutexes still work, through the C library.
+ */
+static void *own_list_body(void *arg)
+{
+    struct mixed *x = arg;
+    struct robust_list_head own, *theirs = NULL;
+    size_t len;
+    intptr_t rc = 0;
+
+    memset(&own, 0, sizeof own);
+    own.list.next = &own.list;
+    own.futex_offset = (long)offsetof(pthread_mutex_t, __data.__lock) -
+                       (long)offsetof(pthread_mutex_t, __data.__list.__next);
+    if (syscall(SYS_get_robust_list, 0, &theirs, &len) != 0 ||
+        syscall(SYS_set_robust_list, &own, sizeof own) != 0)
+        return (void *)(intptr_t)-1; /* no robust lists here */
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (ushm_mutex_lock(&x->u[0]) != 0)
+            rc = 1;
+        else if (own.list.next != &own.list || own.list_op_pending != NULL)
+            rc = 2; /* linked into the program's list */
+        else if (ushm_mutex_unlock(&x->u[0]) != 0)
+            rc = 3;
+    }
+    syscall(SYS_set_robust_list, theirs, len);
+    return (void *)rc;
+}
+
+START_TEST(own_list_untouched)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct ctx c;
+    struct mixed *x;
+    pthread_t t;
+    void *ret;
+
+    ctx_open(&c, 1);
+    x = mixed_of(c.sh);
+    mixed_init(x);
+    ck_assert_int_eq(pthread_create(&t, NULL, own_list_body, x), 0);
+    ck_assert_int_eq(pthread_join(t, &ret), 0);
+    if ((intptr_t)ret == -1) {
+        skip_case(__func__, "get_robust_list/set_robust_list are refused here "
+                  "(qemu-user keeps no robust lists)");
+        ctx_close(&c);
+        return;
+    }
+    ck_assert_msg(ret == NULL, "step %ld failed: 1 lock, 2 the program's own "
+                  "robust list was changed, 3 unlock: %s", (long)(intptr_t)ret,
+                  last_err());
+    ASSERT_RC(ushm_mutex_lock(&x->u[0]), 0);
+    ASSERT_RC(ushm_mutex_unlock(&x->u[0]), 0);
+    ctx_close(&c);
+}
+END_TEST
+#endif
+
 static void add_topics(Suite *s, int forking)
 {
     TCase *tc;
@@ -245,6 +308,9 @@ static void add_topics(Suite *s, int forking)
     tcase_add_test(tc, mixed_thread_ends);
     tcase_add_test(tc, mixed_child_exits);
     tcase_add_test(tc, mixed_child_killed);
+#if defined(__linux__) && defined(SYS_set_robust_list)
+    tcase_add_test(tc, own_list_untouched);
+#endif
 }
 
 int main(void)

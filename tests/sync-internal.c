@@ -556,6 +556,72 @@ START_TEST(test_portable_later_holder)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* A program that locks the pthread mutex inside a ushm_mutex_t with the  */
+/* C library's own calls (the layout: the pthread_mutex_t at byte 8),     */
+/* finds its holder dead and unlocks it without making it consistent      */
+/* leaves it not recoverable: -EPROTO, from the fast path of 64-bit glibc */
+/* too, which takes the free lock word, sees the owner field and gives    */
+/* the word back untouched.                                               */
+
+static void *lock_and_end(void *pm)
+{
+    return (void *)(intptr_t)pthread_mutex_lock(pm);
+}
+
+START_TEST(test_not_recoverable)
+{
+    SKIP_WITHOUT_MUTEX();
+    struct ctx c;
+    pthread_mutex_t *pm;
+    pthread_t t;
+    uint32_t tag;
+    void *ret;
+
+    ctx_open(&c, 1);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    memcpy(&tag, c.sh->m.opaque_, 4);
+    if (tag >> 24 != 0x55) {
+        skip_case(__func__, "this build's mutex is libushm's portable mutex, "
+                  "not a pthread mutex");
+        ctx_close(&c);
+        return;
+    }
+#if defined(__GLIBC__) && !defined(USHM_TRYLOCK_GLIBC)
+    /* Configured as a system without glibc (the FreeBSD personality), but
+     * running on glibc, whose trylock this build does not repair. */
+    skip_case(__func__, "built as for a C library other than glibc "
+              "(trylock-posix.c), running on glibc's trylock");
+    ctx_close(&c);
+    return;
+#endif
+    pm = (pthread_mutex_t *)(void *)(c.sh->m.opaque_ + 8);
+    ck_assert_int_eq(pthread_create(&t, NULL, lock_and_end, pm), 0);
+    ck_assert_int_eq(pthread_join(t, &ret), 0);
+    ck_assert_int_eq((int)(intptr_t)ret, 0);
+    ck_assert_int_eq(pthread_mutex_lock(pm), EOWNERDEAD);
+    ck_assert_int_eq(pthread_mutex_unlock(pm), 0); /* not made consistent */
+    /* This thread has locked before: its next lock takes the fast path. */
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m2), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m2), 0);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_RC(ushm_mutex_lock(&c.sh->m), -EPROTO);
+        ck_assert_msg(strstr(last_err(), "not recoverable") != NULL,
+                      "the message does not say so: %s", last_err());
+        ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EPROTO);
+        ASSERT_RC(ushm_mutex_timedlock(&c.sh->m, 10), -EPROTO);
+        ASSERT_RC(ushm_mutex_unlock(&c.sh->m), -EPERM);
+    }
+    /* The lock word was given back each time, and this thread's robust
+     * list kept working. */
+    ck_assert_int_eq(pthread_mutex_trylock(pm), ENOTRECOVERABLE);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m2), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m2), 0);
+    ctx_close(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static void add_topics(Suite *s, int forking)
 {
@@ -570,6 +636,7 @@ static void add_topics(Suite *s, int forking)
     tcase_add_test(tc, test_portable_reused_pid);
     tcase_add_test(tc, test_portable_later_holder);
     tcase_add_test(tc, test_portable_zeroed_state);
+    tcase_add_test(tc, test_not_recoverable);
 }
 
 int main(void)

@@ -4,8 +4,9 @@
  * memory, not in a segment, so they are the same for every backend.  Each
  * alternative is a file that configure picks (Makefile.am):
  *   - the mutex (configure --with-mutex): mutex-pthread.c, over a robust
- *     process-shared pthread mutex (its timed wait: timedlock-clock.c or
- *     timedlock-slices.c; its uncontended lock and unlock done inline as
+ *     process-shared pthread mutex (its trylock: trylock-glibc.c, which
+ *     repairs glibc's, or trylock-posix.c; its timed wait:
+ *     timedlock-clock.c or timedlock-slices.c; its uncontended lock and unlock done inline as
  *     64-bit glibc does, pm-fast-glibc.h and .c, or always glibc's calls,
  *     pm-fast-none.h: --with-mutex-fast-path); mutex-portable.c, libushm's own, where the
  *     system has no robust pthread mutex (macOS); or mutex-none.c where
@@ -335,6 +336,11 @@ USHM__HIDDEN int ushm__mutex_held_already(const char *func, const void *m);
 USHM__HIDDEN int ushm__mutex_not_held(const void *m);
 USHM__HIDDEN int ushm__mutex_lock_failed(const char *func, const void *m,
                                          long ms, int busy, int err);
+
+/* ---- the trylock of mutex-pthread.c (trylock-glibc.c or -posix.c) ------- */
+
+/* pthread_mutex_trylock, with glibc's not-recoverable case repaired. */
+USHM__HIDDEN int ushm__pthread_trylock(pthread_mutex_t *pm);
 
 /* ---- the timed wait of mutex-pthread.c (timedlock-clock.c or -slices.c) - */
 

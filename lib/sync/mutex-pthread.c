@@ -164,7 +164,7 @@ static int pm_lock(pthread_mutex_t *pm, long ms, const struct timespec *deadline
         return err;
     }
     if (ms == 0)
-        return pthread_mutex_trylock(pm);
+        return ushm__pthread_trylock(pm);
     do
         err = ushm__pthread_timedlock(pm, deadline);
     while (err == EINTR || (err == ETIMEDOUT && !ushm__deadline_passed(deadline)));

@@ -32,8 +32,9 @@ common="--disable-futex --with-mutex-fast-path=none
         ac_cv_have_decl_O_TMPFILE=no ac_cv_func_pthread_mutex_clocklock=no"
 case $system in
 freebsd)
-    # FreeBSD has robust mutexes and posix_fallocate on objects.
-    flags="--with-posix-system=freebsd $common"
+    # FreeBSD has robust mutexes and posix_fallocate on objects; its
+    # trylock is libthr's, with nothing to repair (lib/sync/trylock-posix.c).
+    flags="--with-posix-system=freebsd $common ushm_cv_glibc_trylock=no"
     shmmax=536870912 shmmni=192 shmall=131072 ;;
 macos)
     # No posix_fallocate, no robust pthread mutex (configure picks
