@@ -19,8 +19,10 @@
  * follows pointers kept inside it).
  *
  * Every message is 8 * k bytes of the pair (n, n), n its number: two equal
- * 32-bit halves can never pass for a record's header (a length and its
- * complement), so a receive that returns 0 must return exactly a message
+ * 32-bit halves never pass for a record's header here (a length and its
+ * complement XORed with the record's position / 8, which would have to be
+ * 2^32 - 1: 32 GiB into the queue), so a receive that returns 0 must return
+ * exactly a message
  * that was sent (possibly again, or one whose ring bytes were scribbled:
  * those are told apart by the scribble log and not counted), or fail.
  */

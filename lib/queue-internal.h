@@ -65,9 +65,10 @@ _Static_assert(offsetof(struct q_fixed, head) == 192 &&
                "the same offsets on every ABI");
 
 /* The tag: "UQ", the layout's version, the C library and the pointer size
- * (which fix the ushm_mutex_t inside, a pthread mutex). */
+ * (which fix the ushm_mutex_t inside, a pthread mutex).  Layout 3: a
+ * record's second word is keyed by the record's position (queue-io.c). */
 #define TAG_MAGIC 0x5551u
-#define TAG_LAYOUT 2u
+#define TAG_LAYOUT 3u
 #define LIBC_GLIBC 1u
 #define LIBC_MUSL 2u
 #define LIBC_OTHER 3u

@@ -358,6 +358,15 @@ static uint64_t record_size(size_t len)
     return 8 + (((uint64_t)len + 7) & ~(uint64_t)7);
 }
 
+/* A record's second word: its length's complement, keyed by where the
+ * record starts, so that a record left from an earlier lap of the ring
+ * (which a head moved forward by scribbling would expose) never passes for
+ * the one that belongs there now. */
+static uint32_t record_check(uint32_t len, uint64_t pos)
+{
+    return ~len ^ (uint32_t)(pos >> 3);
+}
+
 static int overwritten(const char *func, const struct ushm_queue *q,
                        const char *what, uint64_t a, uint64_t b)
 {
@@ -405,7 +414,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         }
         if (q->ring_size - (h - t) >= need) {
             hdr[0] = (uint32_t)len;
-            hdr[1] = ~(uint32_t)len;
+            hdr[1] = record_check((uint32_t)len, h);
             ring_put(q, h, hdr, sizeof hdr);
             if (len > 0)
                 ring_put(q, h + 8, msg, len);
@@ -470,7 +479,8 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         }
         ring_get(q, t, hdr, sizeof hdr);
         need = record_size(hdr[0]);
-        if (hdr[1] != ~hdr[0] || hdr[0] > q->msg_max || need > h - t) {
+        if (hdr[1] != record_check(hdr[0], t) || hdr[0] > q->msg_max ||
+            need > h - t) {
             lease_unlock(&f->clock);
             return overwritten(func, q, "a message's length", hdr[0], h - t);
         }

@@ -17,8 +17,10 @@
  * size is read from the shared bytes but bytes itself: a scribbled header
  * can make a queue -EPROTO, never make us read outside the region. head and
  * tail count bytes since the set-up (64-bit: they never wrap). A message is
- * a record at head % ring: 4 bytes of length, 4 of its complement, the
- * bytes, padding to 8; a record may wrap around the end.
+ * a record at head % ring: 4 bytes of length, 4 of its complement XORed
+ * with the record's position / 8 (so that a record of an earlier lap, which
+ * a head scribbled forward would expose, reads as overwritten, not as a
+ * message), the bytes, padding to 8; a record may wrap around the end.
  *
  * Claim and publish.  A producer holds the producers' lock while it writes
  * its record past head and then stores head once (release); a consumer holds
