@@ -110,6 +110,7 @@ struct ushm_queue {
     _Atomic uint64_t next_scan_ns;
     uint64_t tail_seen;         /* under the producers' lock */
     uint64_t head_stored;       /* the last head this handle stored */
+    uint64_t tail_stored;       /* the last tail this handle stored */
     _Atomic uint64_t head_seen; /* written under the consumers' lock */
     struct ushm_queue *next;    /* the registry */
 };

@@ -404,8 +404,15 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             return err;
         h = atomic_load_explicit(&f->head, memory_order_relaxed);
         t = q->tail_seen;
-        if (h - t > q->ring_size || q->ring_size - (h - t) < need)
-            q->tail_seen = t = atomic_load_explicit(&f->tail, memory_order_acquire);
+        if (h - t > q->ring_size || q->ring_size - (h - t) < need) {
+            t = atomic_load_explicit(&f->tail, memory_order_acquire);
+            /* nor does tail: one behind what was seen was overwritten */
+            if (t < q->tail_seen) {
+                lease_unlock(&f->plock);
+                return overwritten(func, q, "tail, the tail seen", t, q->tail_seen);
+            }
+            q->tail_seen = t;
+        }
         /* head never goes back: one that did was overwritten, and writing
          * there would tear the records after it */
         if (h - t > q->ring_size || (h & 7) != 0 || h < q->head_stored) {
@@ -473,7 +480,9 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
             lease_unlock(&f->clock);
             goto wait;
         }
-        if (h - t > q->ring_size || (t & 7) != 0) {
+        /* tail never goes back: behind what this handle stored, it was
+         * overwritten, and the records there may be partly new ones */
+        if (h - t > q->ring_size || (t & 7) != 0 || t < q->tail_stored) {
             lease_unlock(&f->clock);
             return overwritten(func, q, "head, tail", h, t);
         }
@@ -497,6 +506,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
                               atomic_load_explicit(&f->received, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         atomic_store_explicit(&f->tail, t + need, memory_order_seq_cst);
+        q->tail_stored = t + need;
         woke = atomic_load_explicit(&f->p_wait, memory_order_seq_cst) != 0;
         lease_unlock(&f->clock);
         if (woke)

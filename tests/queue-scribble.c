@@ -154,6 +154,17 @@ static void positions(void)
     *word64(OFF_TAIL) = 4;
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail 4: recv", "head, tail");
     done(p, c);
+    /* tail moved back, under the consumer that stored it: the records
+     * there were received, and may be partly new ones by now */
+    ok &= fresh(&p, &c);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_send(p, "ghi", 3, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL);
+    *word64(OFF_TAIL) = 0;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail moved back: recv", "head, tail");
+    done(p, c);
     /* head moved forward, within the ring, over records of an earlier lap
      * (whole ones here, with a length and its complement; fuzz_queue_scribble
      * found some partly overwritten since, when a byte of head was made
@@ -185,7 +196,7 @@ static void positions(void)
         ok &= q_expect(rc, -EPROTO, "head moved forward: recv", "overwritten");
     }
     done(p, c);
-    q_result(ok, "positions", "head and tail off a record's boundary, moved back, forward over an earlier lap or past the ring: -EPROTO");
+    q_result(ok, "positions", "head and tail off a record's boundary, moved back, head forward over an earlier lap or past the ring: -EPROTO");
 }
 
 static void records(void)
