@@ -133,6 +133,17 @@ static void check_mixed_after_death(struct mixed *x)
     }
 }
 
+/* A segment of ctx's, with the mutexes of both kinds in it, set up. */
+static struct mixed *mixed_open(struct ctx *c, int anon)
+{
+    struct mixed *x;
+
+    ctx_open(c, anon);
+    x = mixed_of(c->sh);
+    mixed_init(x);
+    return x;
+}
+
 static void *thread_lock_mixed(void *arg)
 {
     return (void *)(intptr_t)lock_mixed(arg);
@@ -148,9 +159,7 @@ START_TEST(mixed_thread_ends)
     pthread_t t;
     void *ret;
 
-    ctx_open(&c, 1);
-    x = mixed_of(c.sh);
-    mixed_init(x);
+    x = mixed_open(&c, 1);
     /* This thread's own list holds one of each meanwhile. */
     ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
     ck_assert_int_eq(pthread_mutex_lock(&x->p[0]), 0);
@@ -193,9 +202,7 @@ static void mixed_process(long killed)
     pid_t pid;
     char b = 0;
 
-    ctx_open(&c, 0);
-    x = mixed_of(c.sh);
-    mixed_init(x);
+    x = mixed_open(&c, 0);
     /* The parent's thread has used the mutexes before the fork (in
      * mixed_init()), and m2 too. */
     ASSERT_RC(ushm_mutex_lock(&c.sh->m2), 0);
@@ -278,9 +285,7 @@ START_TEST(own_list_untouched)
     pthread_t t;
     void *ret;
 
-    ctx_open(&c, 1);
-    x = mixed_of(c.sh);
-    mixed_init(x);
+    x = mixed_open(&c, 1);
     ck_assert_int_eq(pthread_create(&t, NULL, own_list_body, x), 0);
     ck_assert_int_eq(pthread_join(t, &ret), 0);
     if ((intptr_t)ret == -1) {

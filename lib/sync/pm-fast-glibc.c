@@ -76,10 +76,6 @@ void ushm__pm_fast_wake(int *lock)
 
 int ushm__pm_fast_undo(pthread_mutex_t *pm, struct robust_list_head *h)
 {
-    if (__atomic_exchange_n(&pm->__data.__lock, 0, __ATOMIC_RELEASE) &
-        FUTEX_WAITERS)
-        ushm__pm_fast_wake(&pm->__data.__lock);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    h->list_op_pending = NULL;
+    pm_fast_give_back(pm, h);
     return 0;
 }

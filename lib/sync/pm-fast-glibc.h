@@ -72,6 +72,18 @@ static inline __pthread_list_t *ushm__pm_entry(void *next_field)
     return (__pthread_list_t *)(void *)((char *)at - USHM__PM_ADJUST);
 }
 
+/* The end of an unlock, as glibc's: the lock word back to 0 (a FUTEX_WAKE
+ * for a waiter it had), then no operation pending on the thread's list. */
+static USHM__ALWAYS_INLINE void pm_fast_give_back(pthread_mutex_t *pm,
+                                                  struct robust_list_head *h)
+{
+    if (__atomic_exchange_n(&pm->__data.__lock, 0, __ATOMIC_RELEASE) &
+        FUTEX_WAITERS)
+        ushm__pm_fast_wake(&pm->__data.__lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    h->list_op_pending = NULL;
+}
+
 /* 1: locked (the caller records it); 0: call pthread_mutex_lock and the
  * others, which decide. */
 static USHM__ALWAYS_INLINE int pm_fast_lock(pthread_mutex_t *pm)
@@ -131,11 +143,7 @@ static USHM__ALWAYS_INLINE int pm_fast_unlock(pthread_mutex_t *pm)
     pm->__data.__list.__next = NULL;
     pm->__data.__owner = 0;
     pm->__data.__nusers--;
-    if (__atomic_exchange_n(&pm->__data.__lock, 0, __ATOMIC_RELEASE) &
-        FUTEX_WAITERS)
-        ushm__pm_fast_wake(&pm->__data.__lock);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    h->list_op_pending = NULL;
+    pm_fast_give_back(pm, h);
     return 1;
 }
 
