@@ -556,6 +556,47 @@ START_TEST(test_portable_later_holder)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* A program resetting a used, unlocked pthread-kind mutex with memset,   */
+/* killed after the state word (CI's kill storm: a walker killed inside   */
+/* its memset, on 32-bit): the bytes left are those of an unlocked mutex  */
+/* that was used (glibc keeps its count at 1), so it is set up again; the */
+/* same over a mutex that is held stays -EPROTO.                          */
+START_TEST(test_pthread_zeroed_state)
+{
+    SKIP_WITHOUT_MUTEX();
+    static const uint32_t zero = 0;
+    struct ctx c;
+    uint32_t tag;
+
+    ctx_open(&c, 1);
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    memcpy(&tag, c.sh->m.opaque_, 4);
+    if (tag >> 24 != 0x55) {
+        skip_case(__func__, "this build's mutex is libushm's portable mutex "
+                  "(test_portable_zeroed_state)");
+        ctx_close(&c);
+        return;
+    }
+    for (int i = 0; i < 3; i++) { /* used more than once, too */
+        memcpy(c.sh->m.opaque_, &zero, 4);
+        ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+        ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    }
+    /* Held: never set up again under its holder. */
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    memcpy(c.sh->m.opaque_, &zero, 4);
+    ASSERT_RC(ushm_mutex_trylock(&c.sh->m), -EPROTO);
+    ck_assert_msg(strstr(last_err(), "state word is 0") != NULL, "message: %s", last_err());
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    /* Unlocked again: set up again at the next lock. */
+    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
+    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
+    ctx_close(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* A program that locks the pthread mutex inside a ushm_mutex_t with the  */
 /* C library's own calls (the layout: the pthread_mutex_t at byte 8),     */
 /* finds its holder dead and unlocks it without making it consistent      */
@@ -637,6 +678,7 @@ static void add_topics(Suite *s, int forking)
     tcase_add_test(tc, test_portable_later_holder);
     tcase_add_test(tc, test_portable_zeroed_state);
     tcase_add_test(tc, test_not_recoverable);
+    tcase_add_test(tc, test_pthread_zeroed_state);
 }
 
 int main(void)

@@ -59,6 +59,9 @@ static struct {
     int one_word;                  /* 0: they span more (then memcmp) */
     size_t off, len;               /* the span of non-zero bytes */
     unsigned char bytes[sizeof(pthread_mutex_t)];
+    /* After one lock and unlock: what a mutex that was used keeps while
+     * unlocked (glibc leaves its count at 1). */
+    unsigned char used[sizeof(pthread_mutex_t)];
 } pm_type;
 
 static int pm_init(void *lock);
@@ -78,6 +81,9 @@ static void pm_type_learn(void)
             hi = i + 1;
         }
     memcpy(pm_type.bytes, p, sizeof t); /* before destroy, which marks it */
+    memcpy(pm_type.used, p, sizeof t);
+    if (pthread_mutex_lock(&t) == 0 && pthread_mutex_unlock(&t) == 0)
+        memcpy(pm_type.used, p, sizeof t);
     pthread_mutex_destroy(&t);
     pm_type.off = lo < hi ? lo : 0;
     pm_type.len = lo < hi ? hi - lo : 0;
@@ -104,9 +110,10 @@ static int pm_type_ok(const pthread_mutex_t *pm)
 }
 
 /* Held, or set up as no pthread mutex of libushm's: a byte that an
- * unlocked mutex of its kind has 0 is not (a state word zeroed by a
- * program resetting the mutex, killed half-way, leaves fewer bytes, never
- * other ones). */
+ * unlocked mutex of its kind, fresh or used, has 0 is not (a state word
+ * zeroed by a program resetting the mutex, killed half-way, leaves fewer
+ * bytes, never other ones: CI's kill storm killed walkers inside memset
+ * over mutexes they had used, whose count glibc leaves at 1). */
 static int pm_looks_held(const void *lock)
 {
     const unsigned char *p = lock;
@@ -114,7 +121,7 @@ static int pm_looks_held(const void *lock)
     if (!atomic_load_explicit(&pm_type.ready, memory_order_acquire))
         pm_type_learn();
     for (size_t i = 0; i < sizeof(pthread_mutex_t); i++)
-        if (p[i] != 0 && p[i] != pm_type.bytes[i])
+        if (p[i] != 0 && p[i] != pm_type.bytes[i] && p[i] != pm_type.used[i])
             return 1;
     return 0;
 }
