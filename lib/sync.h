@@ -23,11 +23,16 @@ USHM__HIDDEN void ushm__rdonly_remove(const void *addr);
 USHM__HIDDEN extern atomic_int ushm__rdonly_count;
 USHM__HIDDEN int ushm__rdonly_has_slow(const void *p, size_t len);
 
+/* Whether this process has no USHM_RDONLY mapping at all (most). */
+static inline int ushm__rdonly_none(void)
+{
+    return atomic_load_explicit(&ushm__rdonly_count, memory_order_acquire) == 0;
+}
+
 /* Whether [p, p + len) overlaps a USHM_RDONLY mapping of this process. */
 static inline int ushm__rdonly_has(const void *p, size_t len)
 {
-    return atomic_load_explicit(&ushm__rdonly_count, memory_order_acquire) != 0 &&
-           ushm__rdonly_has_slow(p, len);
+    return !ushm__rdonly_none() && ushm__rdonly_has_slow(p, len);
 }
 
 #endif /* USHM_SYNC_H */

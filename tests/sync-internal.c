@@ -275,19 +275,26 @@ static void forge_owner(ushm_mutex_t *m, uint32_t pid, uint32_t gen,
     __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 16), start, __ATOMIC_SEQ_CST);
 }
 
-/* 1 when m was set up as the portable mutex; else the case is skipped. */
-static int portable_or_skip(ushm_mutex_t *m, const char *test)
+/* 1 when m was set up as the kind of mutex whose tag has magic (0x55,
+ * the pthread mutex; 0x56, the portable one); else the case is skipped. */
+static int kind_or_skip(ushm_mutex_t *m, unsigned magic, const char *test)
 {
     uint32_t tag;
 
     ck_assert_int_eq(ushm_mutex_lock(m), 0);
     ck_assert_int_eq(ushm_mutex_unlock(m), 0);
     memcpy(&tag, m->opaque_, 4);
-    if (tag >> 24 == 0x56)
+    if (tag >> 24 == magic)
         return 1;
-    skip_case(test, "this build's mutex is the robust pthread mutex, not the "
-              "portable one (configure --with-mutex=portable)");
+    skip_case(test, "this build's mutex is %s, not %s (configure --with-mutex)",
+              tag >> 24 == 0x55 ? "the robust pthread mutex" : "libushm's portable mutex",
+              magic == 0x55 ? "the robust pthread mutex" : "the portable one");
     return 0;
+}
+
+static int portable_or_skip(ushm_mutex_t *m, const char *test)
+{
+    return kind_or_skip(m, 0x56, test);
 }
 
 /*
@@ -566,15 +573,9 @@ START_TEST(test_pthread_zeroed_state)
     SKIP_WITHOUT_MUTEX();
     static const uint32_t zero = 0;
     struct ctx c;
-    uint32_t tag;
 
     ctx_open(&c, 1);
-    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
-    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
-    memcpy(&tag, c.sh->m.opaque_, 4);
-    if (tag >> 24 != 0x55) {
-        skip_case(__func__, "this build's mutex is libushm's portable mutex "
-                  "(test_portable_zeroed_state)");
+    if (!kind_or_skip(&c.sh->m, 0x55, __func__)) {
         ctx_close(&c);
         return;
     }
@@ -612,19 +613,15 @@ static void *lock_and_end(void *pm)
 START_TEST(test_not_recoverable)
 {
     SKIP_WITHOUT_MUTEX();
+    SKIP_WITHOUT_DEATH_NOTICE(); /* the thread below ends holding it */
     struct ctx c;
     pthread_mutex_t *pm;
     pthread_t t;
-    uint32_t tag;
+    struct timespec until;
     void *ret;
 
     ctx_open(&c, 1);
-    ASSERT_RC(ushm_mutex_lock(&c.sh->m), 0);
-    ASSERT_RC(ushm_mutex_unlock(&c.sh->m), 0);
-    memcpy(&tag, c.sh->m.opaque_, 4);
-    if (tag >> 24 != 0x55) {
-        skip_case(__func__, "this build's mutex is libushm's portable mutex, "
-                  "not a pthread mutex");
+    if (!kind_or_skip(&c.sh->m, 0x55, __func__)) {
         ctx_close(&c);
         return;
     }
@@ -640,7 +637,9 @@ START_TEST(test_not_recoverable)
     ck_assert_int_eq(pthread_create(&t, NULL, lock_and_end, pm), 0);
     ck_assert_int_eq(pthread_join(t, &ret), 0);
     ck_assert_int_eq((int)(intptr_t)ret, 0);
-    ck_assert_int_eq(pthread_mutex_lock(pm), EOWNERDEAD);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5; /* a deadline: never a hang */
+    ck_assert_int_eq(pthread_mutex_timedlock(pm, &until), EOWNERDEAD);
     ck_assert_int_eq(pthread_mutex_unlock(pm), 0); /* not made consistent */
     /* This thread has locked before: its next lock takes the fast path. */
     ASSERT_RC(ushm_mutex_lock(&c.sh->m2), 0);

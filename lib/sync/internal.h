@@ -6,9 +6,10 @@
  *   - the mutex (configure --with-mutex): mutex-pthread.c, over a robust
  *     process-shared pthread mutex (its trylock: trylock-glibc.c, which
  *     repairs glibc's, or trylock-posix.c; its timed wait:
- *     timedlock-clock.c or timedlock-slices.c; its uncontended lock and unlock done inline as
- *     64-bit glibc does, pm-fast-glibc.h and .c, or always glibc's calls,
- *     pm-fast-none.h: --with-mutex-fast-path); mutex-portable.c, libushm's own, where the
+ *     timedlock-clock.c or timedlock-slices.c; its uncontended lock and
+ *     unlock done inline as 64-bit glibc does, pm-fast-glibc.h and .c, or
+ *     always glibc's calls, pm-fast-none.h: --with-mutex-fast-path);
+ *     mutex-portable.c, libushm's own, where the
  *     system has no robust pthread mutex (macOS); or mutex-none.c where
  *     even 64-bit atomics are missing (every call -ENOTSUP);
  *   - waiting on a 32-bit word: wait-futex.c or wait-poll.c;
@@ -62,10 +63,18 @@ _Static_assert(_Alignof(ushm_mutex_t) == 8 && _Alignof(ushm_event_t) == 8,
 
 #define USHM__SYNC_ALIGN 8 /* both objects: documented in API.md and the man pages */
 
+/* Whether p can be a mutex or an event: not NULL, and aligned. */
+static inline int ushm__sync_ok(const void *p)
+{
+    return p != NULL && ((uintptr_t)p & (USHM__SYNC_ALIGN - 1)) == 0;
+}
+
 /* 0, or -EINVAL for a NULL or misaligned object ("mutex", "event"). */
 static inline int ushm__sync_check(const char *func, const void *p,
                                    const char *what)
 {
+    if (ushm__sync_ok(p))
+        return 0;
     if (p == NULL)
         return ushm__fail(EINVAL, "%s: the %s is NULL", func, what);
     if (((uintptr_t)p & (USHM__SYNC_ALIGN - 1)) != 0)
@@ -173,12 +182,17 @@ static USHM__ALWAYS_INLINE long ushm__held_index(struct ushm__held_list *hl,
 
 /* Room for one more entry, made before locking so that pushing cannot fail:
  * 0, or -ENOMEM already reported. */
-static inline int ushm__held_reserve(struct ushm__held_list *hl,
-                                     const char *func, const void *m)
+static USHM__ALWAYS_INLINE int ushm__held_room(struct ushm__held_list *hl)
 {
     size_t cap = hl->v != NULL ? hl->cap : USHM__HELD_INLINE;
 
-    if (hl->registered && ushm__held_count(hl) < cap)
+    return hl->registered && ushm__held_count(hl) < cap;
+}
+
+static inline int ushm__held_reserve(struct ushm__held_list *hl,
+                                     const char *func, const void *m)
+{
+    if (ushm__held_room(hl))
         return 0;
     return ushm__held_grow(hl, func, m);
 }

@@ -199,18 +199,22 @@ static int pm_usable_slow(ushm_mutex_t *m, const char *func)
 
 /* The usual case in a few instructions: set up in this process's PID
  * namespace, and the type word as libushm made it. */
-static USHM__ALWAYS_INLINE int pm_usable(ushm_mutex_t *m, const char *func)
+static USHM__ALWAYS_INLINE int pm_usable_fast(const struct pthread_mutex_box *mx)
 {
-    struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     uint32_t w;
 
-    if (atomic_load_explicit(&mx->head.pidns, memory_order_relaxed) ==
-            atomic_load_explicit(&ushm__pidns_cache, memory_order_relaxed) &&
-        atomic_load_explicit(&pm_type.ready, memory_order_acquire) == 2) {
-        memcpy(&w, (const unsigned char *)&mx->pm + pm_type.word * 4, 4);
-        if (w == pm_type.value)
-            return 0;
-    }
+    if (atomic_load_explicit(&mx->head.pidns, memory_order_relaxed) !=
+            atomic_load_explicit(&ushm__pidns_cache, memory_order_relaxed) ||
+        atomic_load_explicit(&pm_type.ready, memory_order_acquire) != 2)
+        return 0;
+    memcpy(&w, (const unsigned char *)&mx->pm + pm_type.word * 4, 4);
+    return w == pm_type.value;
+}
+
+static USHM__ALWAYS_INLINE int pm_usable(ushm_mutex_t *m, const char *func)
+{
+    if (pm_usable_fast((const struct pthread_mutex_box *)(void *)m))
+        return 0;
     return pm_usable_slow(m, func);
 }
 
@@ -270,19 +274,10 @@ static USHM__ALWAYS_INLINE int mutex_acquire_fast(ushm_mutex_t *m)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;
     struct ushm__held_list *hl = &ushm__held;
-    size_t n = ushm__held_count(hl);
-    uint32_t w;
 
-    if (m == NULL || ((uintptr_t)m & (USHM__SYNC_ALIGN - 1)) != 0 ||
-        atomic_load_explicit(&ushm__rdonly_count, memory_order_acquire) != 0 ||
-        !hl->registered || n >= (hl->v != NULL ? hl->cap : USHM__HELD_INLINE) ||
+    if (!ushm__sync_ok(m) || !ushm__rdonly_none() || !ushm__held_room(hl) ||
         atomic_load_explicit(&mx->head.state, memory_order_acquire) != pm_kind.tag ||
-        atomic_load_explicit(&mx->head.pidns, memory_order_relaxed) !=
-            atomic_load_explicit(&ushm__pidns_cache, memory_order_relaxed) ||
-        atomic_load_explicit(&pm_type.ready, memory_order_acquire) != 2)
-        return 0;
-    memcpy(&w, (const unsigned char *)&mx->pm + pm_type.word * 4, 4);
-    if (w != pm_type.value || !pm_fast_lock(&mx->pm))
+        !pm_usable_fast(mx) || !pm_fast_lock(&mx->pm))
         return 0;
     atomic_store_explicit(locked_at(m), (uintptr_t)m, memory_order_relaxed);
     ushm__held_push(hl, m);
@@ -398,8 +393,7 @@ int ushm_mutex_unlock(ushm_mutex_t *m)
     if (n > 0 &&
         atomic_load_explicit(&ushm__held_items(hl)[n - 1], memory_order_relaxed) ==
             (uintptr_t)m &&
-        atomic_load_explicit(&ushm__rdonly_count, memory_order_acquire) == 0 &&
-        pm_fast_unlock(&mx->pm)) {
+        ushm__rdonly_none() && pm_fast_unlock(&mx->pm)) {
         ushm__held_remove(hl, n - 1);
         return 0;
     }
