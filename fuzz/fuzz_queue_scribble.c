@@ -20,11 +20,12 @@
  *
  * Every message is 8 * k bytes of the pair (n, n), n its number: two equal
  * 32-bit halves never pass for a record's header here (a length and its
- * complement XORed with the record's position / 8, which would have to be
- * 2^32 - 1: 32 GiB into the queue), so a receive that returns 0 must return
- * exactly a message
- * that was sent (possibly again, or one whose ring bytes were scribbled:
- * those are told apart by the scribble log and not counted), or fail.
+ * complement XORed with the record's position / 64, which would have to be
+ * 2^32 - 1: 256 GiB into the queue), so a receive that returns 0 must
+ * return exactly a message that was sent (possibly again, or one whose
+ * records were scribbled: the ring, the header array after it or the
+ * producers' last word, which describes the newest record; those are told
+ * apart by the scribble log and not counted), or fail.
  */
 #define _GNU_SOURCE
 
@@ -52,7 +53,8 @@
 #define BYTES 4096
 /* The layout of a 4096-byte queue (lib/queue.c): 16 places. */
 #define PLACES 448
-#define RING 1472
+#define RING 1472               /* then the header array, to the end */
+#define LAST 200                /* the producers' last (8 bytes) */
 
 static unsigned char *region;
 
@@ -113,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (mutex_byte(off))
                 continue;
             region[off] = v;
-            ring_scribbled |= off >= RING;
+            ring_scribbled |= off >= RING || (off >= LAST && off < LAST + 8);
         } else {
             struct ushm_queue_stat st;
 

@@ -34,21 +34,25 @@ struct q_fixed {
     _Atomic uint64_t bytes;
     uint64_t probe;             /* only ever copied onto itself */
     unsigned char pad0_[LINE - 24];
-    /* 64, 128: the producers' and the consumers' lock (see lease_lock) */
+    /* 64, 128: the producers' and the consumers' lines, which only they
+     * touch: the lock (see lease_lock), the lock word of the holder that
+     * last stored head (tail), and the count of messages */
     atomic_uint plock;
-    unsigned char pad4_[LINE - 4];
-    atomic_uint clock;
-    unsigned char pad5_[LINE - 4];
-    /* 192: the producers' */
-    _Atomic uint64_t head;
-    uint64_t spare1_;
+    atomic_uint p_last;
     _Atomic uint64_t sent;
-    unsigned char pad1_[LINE - 24];
-    /* 256: the consumers' */
-    _Atomic uint64_t tail;
-    uint64_t spare2_;
+    unsigned char pad4_[LINE - 16];
+    atomic_uint clock;
+    atomic_uint c_last;
     _Atomic uint64_t received;
-    unsigned char pad2_[LINE - 24];
+    unsigned char pad5_[LINE - 16];
+    /* 192, 256: head and tail, each alone on the line the other side reads
+     * (another store there per message is another transfer of the line) */
+    _Atomic uint64_t head;
+    _Atomic uint64_t last;      /* the newest record's length << 32 | the
+                                   key of the head after it (queue-io.c) */
+    unsigned char pad1_[LINE - 16];
+    _Atomic uint64_t tail;
+    unsigned char pad2_[LINE - 8];
     /* 320: rarely written */
     atomic_uint c_wait;         /* 1: a consumer may sleep on it */
     atomic_uint p_wait;         /* 1: a producer may sleep on it */
@@ -59,16 +63,19 @@ struct q_fixed {
 
 _Static_assert(sizeof(struct q_fixed) == 6 * LINE, "the fixed part is 384 bytes");
 _Static_assert(sizeof(ushm_mutex_t) == LINE, "a place is a line");
-_Static_assert(offsetof(struct q_fixed, head) == 192 &&
+_Static_assert(offsetof(struct q_fixed, sent) == 72 &&
+               offsetof(struct q_fixed, received) == 136 &&
+               offsetof(struct q_fixed, head) == 192 &&
                offsetof(struct q_fixed, tail) == 256 &&
                offsetof(struct q_fixed, c_wait) == 320,
                "the same offsets on every ABI");
 
 /* The tag: "UQ", the layout's version, the C library and the pointer size
- * (which fix the ushm_mutex_t inside, a pthread mutex).  Layout 3: a
- * record's second word is keyed by the record's position (queue-io.c). */
+ * (which fix the ushm_mutex_t inside, a pthread mutex).  Layout 4: records
+ * in whole 64-byte cells, their headers in an array of their own (3: the
+ * header before the bytes, keyed by the record's position). */
 #define TAG_MAGIC 0x5551u
-#define TAG_LAYOUT 3u
+#define TAG_LAYOUT 4u
 #define LIBC_GLIBC 1u
 #define LIBC_MUSL 2u
 #define LIBC_OTHER 3u
@@ -86,7 +93,7 @@ _Static_assert(offsetof(struct q_fixed, head) == 192 &&
 /* Where everything is, from bytes alone. */
 struct q_layout {
     unsigned places;
-    size_t role_off, place_off, ring_off;
+    size_t role_off, place_off, ring_off, desc_off;
     uint64_t ring;
 };
 
@@ -97,6 +104,7 @@ struct ushm_queue {
     atomic_uint *role;
     ushm_mutex_t *place;
     unsigned char *ring;
+    _Atomic uint64_t *desc;     /* a record's header, per cell of the ring */
     uint64_t ring_size;
     size_t bytes, msg_max;
     unsigned places, slot, my_role;
@@ -111,6 +119,7 @@ struct ushm_queue {
     uint64_t tail_seen;         /* under the producers' lock */
     uint64_t head_stored;       /* the last head this handle stored */
     uint64_t tail_stored;       /* the last tail this handle stored */
+    size_t head_at, tail_at;    /* where those two are in the ring */
     _Atomic uint64_t head_seen; /* written under the consumers' lock */
     struct ushm_queue *next;    /* the registry */
 };

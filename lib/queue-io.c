@@ -51,46 +51,57 @@ static struct timespec ts_of(uint64_t ns)
 }
 
 /*
- * 1 when the other side (want: ROLE bits of the peers this call needs) has
- * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
- * scans when an attach or detach happened since the last scan, when force
- * is set (a waiter's slice has ended), and at least every SCAN_EVERY_MS.
+ * Scan the places (see peers_gone) and remember what was found: the live
+ * handles and the roles ever attached.  Returns that word, or -EPROTO.
  */
-static int peers_gone(struct ushm_queue *q, const char *func, unsigned want,
-                      int force)
+static int peers_scan(struct ushm_queue *q, const char *func, unsigned g,
+                      unsigned *seen)
 {
     struct q_fixed *f = q->f;
-    unsigned g = atomic_load_explicit(&f->gen, memory_order_acquire);
-    unsigned live, ever, seen;
+    unsigned live, ever;
+    int err;
 
-    if (!force && g == atomic_load_explicit(&q->seen_gen, memory_order_relaxed)) {
-        uint64_t now = coarse_ns();
-
-        if (now < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed)) {
-            seen = atomic_load_explicit(&q->live, memory_order_relaxed);
-            goto decide;
-        }
-    }
     /* ever before the scan, not after: a handle sets its bit after storing
      * its role (both release), so a bit read here belongs to a handle that
      * the scan finds attached, or that has gone since.  Read after the
      * scan, the bit of a peer attaching meanwhile would make that peer look
      * gone already (a producer's -EPIPE while consumers were attaching). */
     ever = atomic_load_explicit(&f->ever, memory_order_acquire) & ALL_ROLES;
-    {
-        int err = ushm__queue_scan(q, func, &live);
-
-        if (err < 0)
-            return err;
-    }
+    if ((err = ushm__queue_scan(q, func, &live)) < 0)
+        return err;
     /* One word, so that threads sharing the handle never pair one scan's
      * live handles with another's ever. */
-    seen = live | (ever << 4);
-    atomic_store_explicit(&q->live, seen, memory_order_relaxed);
+    *seen = live | (ever << 4);
+    atomic_store_explicit(&q->live, *seen, memory_order_relaxed);
     atomic_store_explicit(&q->seen_gen, g, memory_order_relaxed);
     atomic_store_explicit(&q->next_scan_ns, coarse_ns() + SCAN_EVERY_MS * (uint64_t)MS,
                           memory_order_relaxed);
-decide:
+    return 0;
+}
+
+/*
+ * 1 when the other side (want: ROLE bits of the peers this call needs) has
+ * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
+ * scans when an attach or detach happened since the last scan, when force
+ * is set (a waiter's slice has ended), and at least every SCAN_EVERY_MS;
+ * otherwise (every call of a busy queue) it costs two loads and a read of
+ * the coarse clock.
+ */
+static inline int peers_gone(struct ushm_queue *q, const char *func,
+                             unsigned want, int force)
+{
+    unsigned g = atomic_load_explicit(&q->f->gen, memory_order_acquire);
+    unsigned seen;
+
+    if (force || g != atomic_load_explicit(&q->seen_gen, memory_order_relaxed) ||
+        coarse_ns() >= atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed)) {
+        int err = peers_scan(q, func, g, &seen);
+
+        if (err < 0)
+            return err;
+    } else {
+        seen = atomic_load_explicit(&q->live, memory_order_relaxed);
+    }
     return ((seen >> 4) & want) && !(seen & want);
 }
 
@@ -130,7 +141,7 @@ static int check_owner(const char *func, const struct ushm_queue *q)
                       "has ended, which detached it", func, (void *)q->f);
 }
 
-static int check_handle(const char *func, const struct ushm_queue *q, int role)
+static int check_handle_slow(const char *func, const struct ushm_queue *q, int role)
 {
     if (q == NULL)
         return ushm__fail(EINVAL, "%s: q is NULL", func);
@@ -145,6 +156,16 @@ static int check_handle(const char *func, const struct ushm_queue *q, int role)
     if (!pthread_equal(q->owner, pthread_self()))
         return check_owner(func, q);
     return 0;
+}
+
+/* Every call starts here: its handle, used by the thread that attached it. */
+static inline int check_handle(const char *func, const struct ushm_queue *q, int role)
+{
+    if (q != NULL && (q->flags & role) &&
+        q->fork_gen == atomic_load_explicit(&ushm__queue_fork_gen, memory_order_relaxed) &&
+        pthread_equal(q->owner, pthread_self()))
+        return 0;
+    return check_handle_slow(func, q, role);
 }
 
 /*
@@ -192,15 +213,17 @@ static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
     return 1;
 }
 
-static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
-                      long timeout_ms, uint64_t *deadline_ns)
+static unsigned lock_word_of(const struct ushm_queue *q)
 {
-    unsigned me = (q->slot + 1) | (ROLE_TICKET(q->my_role) << 8), w = 0;
+    return (q->slot + 1) | (ROLE_TICKET(q->my_role) << 8);
+}
+
+static int lease_lock_wait(struct ushm_queue *q, atomic_uint *lock, const char *func,
+                           long timeout_ms, uint64_t *deadline_ns)
+{
+    unsigned me = lock_word_of(q), w;
     long backoff = 0;
 
-    if (atomic_compare_exchange_strong_explicit(lock, &w, me, memory_order_acquire,
-                                                memory_order_relaxed))
-        return 0;
     for (unsigned spin = 0;; spin++) {
         uint64_t now, d, until;
         int gone;
@@ -225,7 +248,7 @@ static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
                                                         me | (w & LOCK_WAITERS),
                                                         memory_order_acquire,
                                                         memory_order_relaxed))
-                return 0;
+                return 1;
             continue;
         }
         now = mono_ns();
@@ -251,18 +274,39 @@ static int lease_lock(struct ushm_queue *q, atomic_uint *lock, const char *func,
     }
 }
 
+static inline int lease_lock(struct ushm_queue *q, atomic_uint *lock,
+                             const char *func, long timeout_ms,
+                             uint64_t *deadline_ns)
+{
+    unsigned w = 0;
+
+    if (atomic_compare_exchange_strong_explicit(lock, &w, lock_word_of(q),
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
+    return lease_lock_wait(q, lock, func, timeout_ms, deadline_ns);
+}
+
 static void lease_unlock(atomic_uint *lock)
 {
     if (atomic_exchange_explicit(lock, 0, memory_order_release) & LOCK_WAITERS)
         ushm__wake_word(lock);
 }
 
-static int ready(const struct ushm_queue *q, int consumer, uint64_t need)
+/* A message to take (consumer: the head seen is kept for the receive that
+ * follows, which then reads the producers' line no more), or room. */
+static int ready(struct ushm_queue *q, int consumer, uint64_t need)
 {
     uint64_t h = atomic_load_explicit(&q->f->head, memory_order_seq_cst);
     uint64_t t = atomic_load_explicit(&q->f->tail, memory_order_seq_cst);
 
-    return consumer ? h != t : h - t > q->ring_size || q->ring_size - (h - t) >= need;
+    if (consumer) {
+        if (h == t)
+            return 0;
+        atomic_store_explicit(&q->head_seen, h, memory_order_relaxed);
+        return 1;
+    }
+    return h - t > q->ring_size || q->ring_size - (h - t) >= need;
 }
 
 /* Wait until the queue has a message (consumer) or room for need bytes, the
@@ -326,45 +370,108 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
     }
 }
 
-/* Copy n bytes into the ring at position pos, wrapping around. */
-static void ring_put(const struct ushm_queue *q, uint64_t pos, const void *src,
-                     size_t n)
+/* Where position pos is in the ring: known_at when pos is known (the last
+ * position this handle stored, the common case), else a division. */
+static size_t ring_at(const struct ushm_queue *q, uint64_t pos, uint64_t known,
+                      size_t known_at)
 {
-    size_t at = (size_t)(pos % q->ring_size), first = (size_t)q->ring_size - at;
+    return pos == known ? known_at : (size_t)(pos % q->ring_size);
+}
+
+/* The ring offset need bytes after offset at (need is at most the ring). */
+static size_t ring_after(const struct ushm_queue *q, size_t at, uint64_t need)
+{
+    uint64_t n = (uint64_t)at + need;
+
+    return (size_t)(n >= q->ring_size ? n - q->ring_size : n);
+}
+
+/*
+ * memcpy() of a message's bytes.  Small ones are copied in pieces of
+ * constant size, which the compiler turns into a few loads and stores: the
+ * C library's memcpy() (a call, a branch on the size, vector registers)
+ * cost about as much as the rest of a send of 64 bytes.
+ */
+static USHM__ALWAYS_INLINE void copy(unsigned char *restrict d, const unsigned char *restrict s, size_t n)
+{
+    if (n > 256) {
+        memcpy(d, s, n);
+        return;
+    }
+    while (n >= 64) {
+        memcpy(d, s, 64);
+        d += 64;
+        s += 64;
+        n -= 64;
+    }
+    if (n >= 32) {
+        memcpy(d, s, 32);
+        d += 32;
+        s += 32;
+        n -= 32;
+    }
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        d += 16;
+        s += 16;
+        n -= 16;
+    }
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        d += 8;
+        s += 8;
+        n -= 8;
+    }
+    while (n-- > 0)
+        *d++ = *s++;
+}
+
+/* Copy n bytes into the ring at offset at, wrapping around. */
+static USHM__ALWAYS_INLINE void ring_put(const struct ushm_queue *q, size_t at, const void *src, size_t n)
+{
+    size_t first = (size_t)q->ring_size - at;
 
     if (n <= first) {
-        memcpy(q->ring + at, src, n);
+        copy(q->ring + at, src, n);
     } else {
-        memcpy(q->ring + at, src, first);
-        memcpy(q->ring, (const unsigned char *)src + first, n - first);
+        copy(q->ring + at, src, first);
+        copy(q->ring, (const unsigned char *)src + first, n - first);
     }
 }
 
-static void ring_get(const struct ushm_queue *q, uint64_t pos, void *dst,
-                     size_t n)
+static USHM__ALWAYS_INLINE void ring_get(const struct ushm_queue *q, size_t at, void *dst, size_t n)
 {
-    size_t at = (size_t)(pos % q->ring_size), first = (size_t)q->ring_size - at;
+    size_t first = (size_t)q->ring_size - at;
 
     if (n <= first) {
-        memcpy(dst, q->ring + at, n);
+        copy(dst, q->ring + at, n);
     } else {
-        memcpy(dst, q->ring + at, first);
-        memcpy((unsigned char *)dst + first, q->ring, n - first);
+        copy(dst, q->ring + at, first);
+        copy((unsigned char *)dst + first, q->ring, n - first);
     }
 }
 
+/* The bytes a record of len bytes takes: whole cells, at least one. */
 static uint64_t record_size(size_t len)
 {
-    return 8 + (((uint64_t)len + 7) & ~(uint64_t)7);
+    return len == 0 ? LINE : ((uint64_t)len + LINE - 1) & ~(uint64_t)(LINE - 1);
 }
 
-/* A record's second word: its length's complement, keyed by where the
- * record starts, so that a record left from an earlier lap of the ring
- * (which a head moved forward by scribbling would expose) never passes for
- * the one that belongs there now. */
-static uint32_t record_check(uint32_t len, uint64_t pos)
+/* A record's header: its length, and the length's complement keyed by
+ * where the record starts, so that a header left from an earlier lap of the
+ * ring (which a head moved forward by scribbling would expose) never passes
+ * for the one that belongs there now. */
+static uint64_t record_header(uint32_t len, uint64_t pos)
 {
-    return ~len ^ (uint32_t)(pos >> 3);
+    return (uint64_t)len | (uint64_t)(~len ^ (uint32_t)(pos / LINE)) << 32;
+}
+
+/* The producers' last: the newest record's length, and its complement keyed
+ * by the head that ends it (a record that a later head ends is not it; a
+ * length scribbled on does not match). */
+static uint64_t last_of(uint32_t len, uint64_t end)
+{
+    return (uint64_t)len << 32 | (uint32_t)(~len ^ (uint32_t)(end / LINE));
 }
 
 static int overwritten(const char *func, const struct ushm_queue *q,
@@ -392,8 +499,8 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                           (void *)q->f, len, q->msg_max);
     for (;;) {
         struct q_fixed *f = q->f;
+        unsigned me = lock_word_of(q);
         uint64_t h, t;
-        uint32_t hdr[2];
         int woke;
 
         if ((err = peers_gone(q, func, USHM_QUEUE_RECV, 0)) != 0)
@@ -402,7 +509,12 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                                               (void *)f);
         if ((err = lease_lock(q, &f->plock, func, timeout_ms, &deadline)) < 0)
             return err;
-        h = atomic_load_explicit(&f->head, memory_order_relaxed);
+        /* The head this handle stored, unless another stored one since:
+         * a look at head would wait for the line the consumers poll. */
+        if (err == 0 && atomic_load_explicit(&f->p_last, memory_order_relaxed) == me)
+            h = q->head_stored;
+        else
+            h = atomic_load_explicit(&f->head, memory_order_relaxed);
         t = q->tail_seen;
         if (h - t > q->ring_size || q->ring_size - (h - t) < need) {
             t = atomic_load_explicit(&f->tail, memory_order_acquire);
@@ -415,21 +527,29 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         }
         /* head never goes back: one that did was overwritten, and writing
          * there would tear the records after it */
-        if (h - t > q->ring_size || (h & 7) != 0 || h < q->head_stored) {
+        if (h - t > q->ring_size || h % LINE != 0 || h < q->head_stored) {
             lease_unlock(&f->plock);
             return overwritten(func, q, "head, tail", h, t);
         }
         if (q->ring_size - (h - t) >= need) {
-            hdr[0] = (uint32_t)len;
-            hdr[1] = record_check((uint32_t)len, h);
-            ring_put(q, h, hdr, sizeof hdr);
+            size_t at = ring_at(q, h, q->head_stored, q->head_at);
+
+            atomic_store_explicit(&q->desc[at / LINE],
+                                  record_header((uint32_t)len, h),
+                                  memory_order_relaxed);
             if (len > 0)
-                ring_put(q, h + 8, msg, len);
+                ring_put(q, at, msg, len);
+            atomic_store_explicit(&f->last, last_of((uint32_t)len, h + need),
+                                  memory_order_relaxed);
             atomic_store_explicit(&f->sent,
                                   atomic_load_explicit(&f->sent, memory_order_relaxed) + 1,
                                   memory_order_relaxed);
+            /* p_last before head: whoever finds its own word there knows
+             * that no head was stored after its own */
+            atomic_store_explicit(&f->p_last, me, memory_order_relaxed);
             atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
             q->head_stored = h + need;
+            q->head_at = ring_after(q, at, need);
             woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
             lease_unlock(&f->plock);
             if (woke)
@@ -440,6 +560,25 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
         if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
+}
+
+/* The length of the record at t, h - t > 0 bytes being published, or
+ * -EPROTO.  One record (a consumer that keeps up) is described by last,
+ * on the line just read for head; else its header is read. */
+static int64_t record_len(const struct ushm_queue *q, const char *func,
+                          uint64_t h, uint64_t t, size_t at)
+{
+    uint64_t last = atomic_load_explicit(&q->f->last, memory_order_relaxed), d;
+    uint32_t len;
+
+    if (last == last_of((uint32_t)(last >> 32), h) &&
+        record_size(last >> 32) == h - t && (last >> 32) <= q->msg_max)
+        return (int64_t)(last >> 32);
+    d = atomic_load_explicit(&q->desc[at / LINE], memory_order_relaxed);
+    len = (uint32_t)d;
+    if (d != record_header(len, t) || len > q->msg_max || record_size(len) > h - t)
+        return overwritten(func, q, "a message's length", len, h - t);
+    return len;
 }
 
 int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
@@ -457,20 +596,21 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         return ushm__fail(EINVAL, "%s(%p): buf is NULL", func, (void *)q->f);
     for (;;) {
         struct q_fixed *f = q->f;
-        uint64_t h, t, need;
-        uint32_t hdr[2];
+        unsigned me = lock_word_of(q);
+        uint64_t h, t;
+        int64_t len;
+        size_t at;
         int woke;
 
-        /* Empty?  The head this handle last read says "no" without a look
-         * at the producers' line, which would cost a cache-line transfer
-         * per message between two CPUs. */
-        t = atomic_load_explicit(&f->tail, memory_order_acquire);
-        if (atomic_load_explicit(&q->head_seen, memory_order_relaxed) == t &&
-            atomic_load_explicit(&f->head, memory_order_acquire) == t)
-            goto wait;
         if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
             return err;
-        t = atomic_load_explicit(&f->tail, memory_order_relaxed);
+        if (err == 0 && atomic_load_explicit(&f->c_last, memory_order_relaxed) == me)
+            t = q->tail_stored;
+        else
+            t = atomic_load_explicit(&f->tail, memory_order_relaxed);
+        /* The head this handle last read (or its wait saw) says "not
+         * empty" without a look at the producers' line, which would cost
+         * a cache-line transfer per message between two CPUs. */
         h = atomic_load_explicit(&q->head_seen, memory_order_relaxed);
         if (h == t || h - t > q->ring_size) {
             h = atomic_load_explicit(&f->head, memory_order_acquire);
@@ -482,31 +622,32 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         }
         /* tail never goes back: behind what this handle stored, it was
          * overwritten, and the records there may be partly new ones */
-        if (h - t > q->ring_size || (t & 7) != 0 || t < q->tail_stored) {
+        if (h - t > q->ring_size || t % LINE != 0 || t < q->tail_stored) {
             lease_unlock(&f->clock);
             return overwritten(func, q, "head, tail", h, t);
         }
-        ring_get(q, t, hdr, sizeof hdr);
-        need = record_size(hdr[0]);
-        if (hdr[1] != record_check(hdr[0], t) || hdr[0] > q->msg_max ||
-            need > h - t) {
+        at = ring_at(q, t, q->tail_stored, q->tail_at);
+        if ((len = record_len(q, func, h, t, at)) < 0) {
             lease_unlock(&f->clock);
-            return overwritten(func, q, "a message's length", hdr[0], h - t);
+            return (int)len;
         }
-        *lenp = hdr[0];
-        if (hdr[0] > cap) {
+        *lenp = (size_t)len;
+        if ((size_t)len > cap) {
             lease_unlock(&f->clock);
             return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): the next message "
-                              "has %u bytes; it stays in the queue", func,
-                              (void *)f, cap, (unsigned)hdr[0]);
+                              "has %zu bytes; it stays in the queue", func,
+                              (void *)f, cap, (size_t)len);
         }
-        if (hdr[0] > 0)
-            ring_get(q, t + 8, buf, hdr[0]);
+        if (len > 0)
+            ring_get(q, at, buf, (size_t)len);
         atomic_store_explicit(&f->received,
                               atomic_load_explicit(&f->received, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-        atomic_store_explicit(&f->tail, t + need, memory_order_seq_cst);
-        q->tail_stored = t + need;
+        atomic_store_explicit(&f->c_last, me, memory_order_relaxed);
+        atomic_store_explicit(&f->tail, t + (uint64_t)record_size((size_t)len),
+                              memory_order_seq_cst);
+        q->tail_stored = t + record_size((size_t)len);
+        q->tail_at = ring_after(q, at, record_size((size_t)len));
         woke = atomic_load_explicit(&f->p_wait, memory_order_seq_cst) != 0;
         lease_unlock(&f->clock);
         if (woke)

@@ -5,22 +5,34 @@
  *
  * Layout (offsets from mem; every part on its own 64-byte line):
  *     0  header: tag (0 = never set up), bytes, the probe word
- *    64  the producers' lock word (see lease_lock)
- *   128  the consumers' lock word
- *   192  producers' line: head, sent                    (under the lock)
- *   256  consumers' line: tail, received                (under the lock)
+ *    64  the producers' line: their lock (see lease_lock), p_last, sent
+ *   128  the consumers' line: their lock, c_last, received
+ *   192  head, last                                  (under the producers' lock)
+ *   256  tail                                       (under the consumers' lock)
  *   320  c_wait, p_wait (the words waiters sleep on), gen, ever
  *   384  role[places]: what the handle in each place is (32-bit words)
  *     .  place[places]: a ushm_mutex_t per attached handle
- *     .  the ring, to the end of the region
- * places (4, 16 or 64) and the ring's size follow from bytes alone, so no
- * size is read from the shared bytes but bytes itself: a scribbled header
- * can make a queue -EPROTO, never make us read outside the region. head and
- * tail count bytes since the set-up (64-bit: they never wrap). A message is
- * a record at head % ring: 4 bytes of length, 4 of its complement XORed
- * with the record's position / 8 (so that a record of an earlier lap, which
- * a head scribbled forward would expose, reads as overwritten, not as a
- * message), the bytes, padding to 8; a record may wrap around the end.
+ *     .  the ring: cells of 64 bytes
+ *     .  desc[cells]: a 64-bit header word per cell
+ * places (4, 16 or 64), the ring's size and the number of cells follow from
+ * bytes alone, so no size is read from the shared bytes but bytes itself: a
+ * scribbled header can make a queue -EPROTO, never make us read outside the
+ * region.  head and tail count bytes since the set-up (64-bit: they never
+ * wrap), in whole cells.  A message of len bytes is a record of whole
+ * cells (at least one) at head % ring, which may wrap around the end; its
+ * header is the desc word of its first cell: len, and in the upper half its
+ * complement XORed with the record's position / 64 (so that a header of an
+ * earlier lap, which a head scribbled forward would expose, reads as
+ * overwritten, not as a message).
+ *
+ * Why cells and a header array: a ring is as fast as the cache lines a
+ * message takes from one CPU to the other.  A 64-byte message with its
+ * header in front spans two lines, in a cell of its own one; and a
+ * consumer that keeps up (one record between tail and head) does not read
+ * the header array at all: the producers' line, which it reads for head
+ * anyway, holds last, the newest record's length keyed by the head after
+ * it.  A header read from desc costs a line per 8 records, those the
+ * consumer is behind by.
  *
  * Claim and publish.  A producer holds the producers' lock while it writes
  * its record past head and then stores head once (release); a consumer holds
@@ -112,11 +124,16 @@
 
 static void layout_of(size_t bytes, struct q_layout *l)
 {
+    size_t cells;
+
     l->places = bytes < 4096 ? 4 : bytes < 65536 ? 16 : 64;
     l->role_off = sizeof(struct q_fixed);
     l->place_off = l->role_off + ((l->places * 4 + LINE - 1) / LINE) * LINE;
     l->ring_off = l->place_off + (size_t)l->places * LINE;
-    l->ring = (uint64_t)((bytes - l->ring_off) & ~(size_t)7);
+    /* each cell of the ring (LINE bytes) has a header word (8) */
+    cells = (bytes - l->ring_off) / (LINE + 8);
+    l->ring = (uint64_t)cells * LINE;
+    l->desc_off = l->ring_off + (size_t)l->ring;
 }
 
 /* ---- the handle, and the handles of this process ------------------------ */
@@ -372,9 +389,10 @@ static void handle_init(struct ushm_queue *q, void *mem, size_t bytes,
     q->role = (atomic_uint *)(void *)((unsigned char *)mem + l->role_off);
     q->place = (ushm_mutex_t *)(void *)((unsigned char *)mem + l->place_off);
     q->ring = (unsigned char *)mem + l->ring_off;
+    q->desc = (_Atomic uint64_t *)(void *)((unsigned char *)mem + l->desc_off);
     q->ring_size = l->ring;
     q->bytes = bytes;
-    q->msg_max = (size_t)l->ring - 8;
+    q->msg_max = (size_t)l->ring;
     q->places = l->places;
 }
 

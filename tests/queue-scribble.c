@@ -12,8 +12,9 @@
  *
  * The layout of a 1024-byte queue (lib/queue.c, "Layout"): tag at 0, the
  * size word at 8, the producers' lock at 64, the consumers' at 128, head
- * at 192, tail at 256, gen at 328, four role words at 384, four places
- * (a ushm_mutex_t each) at 448, the ring at 704.
+ * at 192 and last at 200, tail at 256, gen at 328, four role words at 384,
+ * four places (a ushm_mutex_t each) at 448, the ring at 704 (four cells of
+ * 64 bytes), the header array at 960 (a 64-bit word per cell).
  */
 #include "queue-common.h"
 
@@ -25,7 +26,10 @@
 #define OFF_HEAD 192
 #define OFF_TAIL 256
 #define OFF_ROLE 384
+#define OFF_LAST 200
 #define OFF_RING 704
+#define OFF_DESC 960
+#define CELL 64
 #define PLACES 4
 
 static unsigned char *mem;
@@ -135,12 +139,32 @@ static void positions(void)
     ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head 3: send", "head, tail");
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "head 3: recv", "overwritten");
     done(p, c);
-    /* head moved back under the producer that stored it */
+    /* head moved back under the producer that stored it last: that
+     * producer goes on from the head it stored (it reads no head while
+     * no other producer stored one), and puts the word right */
     ok &= fresh(&p, &c);
     ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
     ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
     *word64(OFF_HEAD) = 16;
-    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head moved back: send", "head, tail");
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), 0, "head moved back: send from the head stored", NULL);
+    ok &= *word64(OFF_HEAD) == 3 * CELL;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 3 && memcmp(buf, "abc", 3) == 0;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 3 && memcmp(buf, "def", 3) == 0;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL) && n == 1 && buf[0] == 'x';
+    done(p, c);
+    /* head moved back, found by a producer that did not store it last */
+    ok &= fresh(&p, &c);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    {
+        ushm_queue_t *p2;
+
+        ok &= q_expect(ushm_queue_attach(&p2, mem, SEG, USHM_QUEUE_SEND), 0, "attach a second producer", NULL);
+        ok &= q_expect(ushm_queue_send(p2, "def", 3, 0), 0, "send", NULL);
+        ok &= q_expect(ushm_queue_send(p2, "ghi", 3, 0), 0, "send", NULL);
+        *word64(OFF_HEAD) = 16;
+        ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "head moved back: the other producer's send", "head, tail");
+        ushm_queue_detach(p2);
+    }
     done(p, c);
     /* head further from tail than the ring is long */
     ok &= fresh(&p, &c);
@@ -154,8 +178,9 @@ static void positions(void)
     *word64(OFF_TAIL) = 4;
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail 4: recv", "head, tail");
     done(p, c);
-    /* tail moved back, under the consumer that stored it: the records
-     * there were received, and may be partly new ones by now */
+    /* tail moved back, under the consumer that stored it last: it goes on
+     * from the tail it stored (the records behind were received, and may
+     * be partly new ones by now), and puts the word right */
     ok &= fresh(&p, &c);
     ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
     ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
@@ -163,7 +188,20 @@ static void positions(void)
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL);
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL);
     *word64(OFF_TAIL) = 0;
-    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "tail moved back: recv", "head, tail");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "tail moved back: recv from the tail stored", NULL) &&
+          n == 3 && memcmp(buf, "ghi", 3) == 0;
+    ok &= *word64(OFF_TAIL) == 3 * CELL;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "then empty", NULL);
+    done(p, c);
+    /* tail moved back behind what a producer saw of it: the records there
+     * may have been written over since (the producer's check) */
+    ok &= fresh(&p, &c);
+    for (int i = 0; ok && i < 4; i++)
+        ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "fill", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL);
+    ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send, reading tail", NULL);
+    *word64(OFF_TAIL) = 0;
+    ok &= q_expect(ushm_queue_send(p, "x", 1, 0), -EPROTO, "tail moved back: send", "the tail seen");
     done(p, c);
     /* head moved forward, within the ring, over records of an earlier lap
      * (whole ones here, with a length and its complement; fuzz_queue_scribble
@@ -172,19 +210,19 @@ static void positions(void)
     ok &= fresh(&p, &c);
     {
         struct ushm_queue_stat st;
-        char msg[32]; /* records of 40 bytes: the ring holds whole ones */
+        char msg[32]; /* records of a cell each */
         uint64_t head;
         int rc = 0;
 
         ok &= q_expect(ushm_queue_stat(mem, SEG, &st), 0, "stat", NULL);
-        ok &= st.capacity % 40 == 0;
-        for (unsigned i = 0; ok && i < 2 * st.capacity / 40 + 3; i++) {
+        ok &= st.capacity % CELL == 0;
+        for (unsigned i = 0; ok && i < 2 * st.capacity / CELL + 3; i++) {
             memset(msg, 'a' + (int)(i % 26), sizeof msg);
             ok &= q_expect(ushm_queue_send(p, msg, sizeof msg, 0), 0, "send a lap", NULL);
             ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv a lap", NULL);
         }
         head = *word64(OFF_HEAD);
-        *word64(OFF_HEAD) = head + 3 * 40;
+        *word64(OFF_HEAD) = head + 3 * CELL;
         for (int i = 0; i < 3 && rc == 0; i++) {
             rc = ushm_queue_recv(c, buf, sizeof buf, &n, 0);
             if (rc == 0) {
@@ -206,27 +244,47 @@ static void records(void)
     size_t n = 0;
     int ok = 1;
 
+    /* Two records in the queue, so that the first one's header is read
+     * (one alone is described by last, on head's line). */
     /* a length whose complement does not match */
     ok &= fresh(&p, &c);
     ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
-    *word32(OFF_RING) = 2;
+    ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
+    *word32(OFF_DESC) = 2;
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length without its complement", "a message's length");
     done(p, c);
     /* a length and complement that agree, longer than the queue takes */
     ok &= fresh(&p, &c);
     ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
-    *word32(OFF_RING) = 5000;
-    *word32(OFF_RING + 4) = ~(uint32_t)5000;
+    ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
+    *word32(OFF_DESC) = 5000;
+    *word32(OFF_DESC + 4) = ~(uint32_t)5000;
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past msg_max", "a message's length");
     done(p, c);
     /* a length that runs past head */
     ok &= fresh(&p, &c);
     ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
-    *word32(OFF_RING) = 40;
-    *word32(OFF_RING + 4) = ~(uint32_t)40;
+    ok &= q_expect(ushm_queue_send(p, "def", 3, 0), 0, "send", NULL);
+    *word32(OFF_DESC) = 200;
+    *word32(OFF_DESC + 4) = ~(uint32_t)200;
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "length past head", "a message's length");
     done(p, c);
-    q_result(ok, "records", "a record's length without its complement, past msg_max or past head: -EPROTO, nothing received");
+    /* one record: last's length changed, without its complement: the
+     * header is read instead, and the message is the one sent */
+    ok &= fresh(&p, &c);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    *word32(OFF_LAST + 4) = 60;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "last overwritten: the header read", NULL) &&
+          n == 3 && memcmp(buf, "abc", 3) == 0;
+    done(p, c);
+    /* both overwritten: -EPROTO */
+    ok &= fresh(&p, &c);
+    ok &= q_expect(ushm_queue_send(p, "abc", 3, 0), 0, "send", NULL);
+    *word32(OFF_LAST + 4) = 60;
+    *word32(OFF_DESC) = 61;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -EPROTO, "last and header overwritten", "a message's length");
+    done(p, c);
+    q_result(ok, "records", "a header's length without its complement, past msg_max or past head: -EPROTO, nothing received; last overwritten: the header read");
 }
 
 static void roles_and_size(void)
