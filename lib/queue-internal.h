@@ -22,6 +22,8 @@
 #define ROLE_GONE 0x4u          /* detached from another thread (see detach) */
 #define ROLE_TICKET(r) ((r) >> 8)
 #define SCAN_EVERY_MS 150
+#define WATCH_MAX 4             /* peers whose end a call notices by a load */
+#define CLOCK_EVERY 64          /* calls between two looks at the clock */
 #define SPIN_NS 20000L
 #define MS 1000000L
 
@@ -116,6 +118,13 @@ struct ushm_queue {
     atomic_uint live;           /* ALL_ROLES bits with a live handle, and
                                    << 4 those ever attached, at that scan */
     _Atomic uint64_t next_scan_ns;
+    /* The peers' places found live by that scan, each by a word that the
+     * system changes when its holder ends and the value it had (see
+     * peers_gone); watch_n > WATCH_MAX: not watchable, read the clock. */
+    atomic_uint watch_n;
+    atomic_uintptr_t watch[WATCH_MAX];
+    atomic_uint watch_v[WATCH_MAX];
+    atomic_uint clock_in;       /* calls left until the clock is read */
     uint64_t tail_seen;         /* under the producers' lock */
     uint64_t head_stored;       /* the last head this handle stored */
     uint64_t tail_stored;       /* the last tail this handle stored */

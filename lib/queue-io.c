@@ -80,12 +80,44 @@ static int peers_scan(struct ushm_queue *q, const char *func, unsigned g,
 }
 
 /*
+ * Whether the last scan's news is still good without a new scan: no peer
+ * that it found alive has ended since (the words it watches are unchanged),
+ * and SCAN_EVERY_MS has not passed, which is looked at every CLOCK_EVERY
+ * calls only.  A clock read per call cost as much as the rest of a send of
+ * 64 bytes between two CPUs (a system call's page, read under a sequence
+ * lock); peers that cannot be watched so (more than WATCH_MAX, or a mutex
+ * without such a word) have the clock read on every call instead.
+ */
+static inline int news_fresh(struct ushm_queue *q)
+{
+    unsigned n = atomic_load_explicit(&q->watch_n, memory_order_relaxed), left;
+
+    if (n > WATCH_MAX)
+        return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
+    for (unsigned i = 0; i < n; i++) {
+        const atomic_uint *w = (const atomic_uint *)atomic_load_explicit(
+            &q->watch[i], memory_order_relaxed);
+
+        if (atomic_load_explicit(w, memory_order_relaxed) !=
+            atomic_load_explicit(&q->watch_v[i], memory_order_relaxed))
+            return 0;
+    }
+    left = atomic_load_explicit(&q->clock_in, memory_order_relaxed);
+    if (left > 0) {
+        atomic_store_explicit(&q->clock_in, left - 1, memory_order_relaxed);
+        return 1;
+    }
+    atomic_store_explicit(&q->clock_in, CLOCK_EVERY, memory_order_relaxed);
+    return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
+}
+
+/*
  * 1 when the other side (want: ROLE bits of the peers this call needs) has
  * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
  * scans when an attach or detach happened since the last scan, when force
- * is set (a waiter's slice has ended), and at least every SCAN_EVERY_MS;
- * otherwise (every call of a busy queue) it costs two loads and a read of
- * the coarse clock.
+ * is set (a waiter's slice has ended), when a peer that the last scan found
+ * alive has ended, and at least every SCAN_EVERY_MS; otherwise (every call
+ * of a busy queue) it costs a few loads.
  */
 static inline int peers_gone(struct ushm_queue *q, const char *func,
                              unsigned want, int force)
@@ -94,7 +126,7 @@ static inline int peers_gone(struct ushm_queue *q, const char *func,
     unsigned seen;
 
     if (force || g != atomic_load_explicit(&q->seen_gen, memory_order_relaxed) ||
-        coarse_ns() >= atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed)) {
+        !news_fresh(q)) {
         int err = peers_scan(q, func, g, &seen);
 
         if (err < 0)

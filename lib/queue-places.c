@@ -40,15 +40,36 @@ int ushm__queue_role_bad(unsigned r)
            ((r & ALL_ROLES) == 0 && r != 0);
 }
 
+/* Note the place of a live peer in the handle's watch list: its end word
+ * and the value it had before the scan found the holder alive (so that an
+ * end after the load changes it). */
+static void watch_add(struct ushm_queue *q, unsigned *n, const atomic_uint *w,
+                      unsigned v)
+{
+    if (*n < WATCH_MAX && w != NULL) {
+        atomic_store_explicit(&q->watch[*n], (uintptr_t)w, memory_order_relaxed);
+        atomic_store_explicit(&q->watch_v[*n], v, memory_order_relaxed);
+        ++*n;
+    } else {
+        *n = WATCH_MAX + 1;
+    }
+}
+
 /* Count the live handles (ALL_ROLES bits in *live); a place whose holder
- * died is freed on the way.  0, or -EPROTO (the bytes were overwritten). */
+ * died is freed on the way.  The live places of this handle's peers (the
+ * other role) make its watch list.  0, or -EPROTO (the bytes were
+ * overwritten). */
 int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
 {
+    unsigned peers = ((q->my_role & USHM_QUEUE_SEND) ? USHM_QUEUE_RECV : 0) |
+                     ((q->my_role & USHM_QUEUE_RECV) ? USHM_QUEUE_SEND : 0);
+    unsigned watched = 0;
     int freed = 0, err = 0;
 
     *live = 0;
     for (unsigned i = 0; i < q->places; i++) {
-        unsigned r = atomic_load_explicit(&q->role[i], memory_order_acquire);
+        unsigned r = atomic_load_explicit(&q->role[i], memory_order_acquire), v = 0;
+        const atomic_uint *w;
         int e;
 
         if (r == 0 || (r & ROLE_GONE))
@@ -59,9 +80,14 @@ int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
                              func, (void *)q->f, i, r);
             break;
         }
+        w = ushm__mutex_end_word(&q->place[i]);
+        if (w != NULL)
+            v = atomic_load_explicit(w, memory_order_acquire);
         e = ushm_mutex_trylock(&q->place[i]);
         if (e == -EBUSY || e == -EDEADLK) {
             *live |= r & ALL_ROLES;
+            if ((r & peers) && i != q->slot)
+                watch_add(q, &watched, w, v);
             continue;
         }
         if (e < 0) {
@@ -75,6 +101,8 @@ int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
         }
         ushm_mutex_unlock(&q->place[i]);
     }
+    atomic_store_explicit(&q->watch_n, err < 0 ? WATCH_MAX + 1 : watched,
+                          memory_order_relaxed);
     if (freed)
         wake_all(q->f);
     return err;

@@ -3,7 +3,8 @@
  * The end of a stream: -EPIPE to a consumer that waits on an empty queue
  * when the last producer detaches or is SIGKILLed, and to a producer that
  * waits on a full queue when the last consumer does, within 200 ms; and at
- * once to a call made after the other side has gone.  Each of the four
+ * once to a call made after the other side has gone; and to a producer
+ * that never waits, within 200 ms of its consumer's SIGKILL.  Each of the four
  * cases runs in three processes: the waiter, its peer, and this one, which
  * ends the peer (by a word in the segment that makes it detach, or by
  * SIGKILL) and takes the time.  And never -EPIPE while the other side is
@@ -191,11 +192,75 @@ static void no_epipe_while_attaching(void)
              why[0] ? ": " : "", why);
 }
 
+/* ---- a producer that never waits ---- */
+
+/* The consumer: takes what comes until it is killed. */
+static int taker(struct shared *sh, int ready_fd)
+{
+    ushm_queue_t *q;
+    char buf[QBYTES], c = 't';
+    size_t len;
+
+    q_deadline(20, "epipe taker");
+    if (ushm_queue_attach(&q, sh->queue, QBYTES, USHM_QUEUE_RECV) < 0)
+        return 1;
+    if (write(ready_fd, &c, 1) != 1)
+        return 2;
+    for (;;) /* until killed */
+        (void)ushm_queue_recv(q, buf, sizeof buf, &len, 10);
+}
+
+/* A producer sending while its consumer keeps up, never waiting (the
+ * queue has room, or a timeout of 0), is told -EPIPE within 200 ms of that
+ * consumer's SIGKILL: where a place's lock word shows its holder's end,
+ * by the first send after it (the call watches that word instead of the
+ * clock); elsewhere by the scan every SCAN_EVERY_MS. */
+static void epipe_producer_sending(void)
+{
+    ushm_t *s = q_anon(sizeof(struct shared));
+    struct shared *sh = ushm_addr(s);
+    ushm_queue_t *p;
+    unsigned before = 0, after = 0, other = 0;
+    uint64_t t0 = 0;
+    int fd[2], st = -1, rc = 0, ok;
+    pid_t c;
+    char ch;
+
+    if (pipe(fd) != 0)
+        abort();
+    ok = ushm_queue_attach(&p, sh->queue, QBYTES, USHM_QUEUE_SEND) == 0;
+    if ((c = q_fork()) == 0)
+        _exit(taker(sh, fd[1]));
+    ok &= read(fd[0], &ch, 1) == 1;
+    /* the consumer seen alive by a thousand sends, then killed mid-stream */
+    while (ok && before < 1000 && (rc = ushm_queue_send(p, "m", 1, 0)) != -EPIPE) {
+        before += rc == 0;
+        other += rc != 0 && rc != -ETIMEDOUT;
+    }
+    kill(c, SIGKILL);
+    st = q_wait(c);
+    t0 = q_now_ns();
+    while (ok && (rc = ushm_queue_send(p, "m", 1, 0)) != -EPIPE && q_ms_since(t0) < 2000.0) {
+        after += rc == 0;
+        other += rc != 0 && rc != -ETIMEDOUT;
+    }
+    q_result(ok && rc == -EPIPE && q_ms_since(t0) < LIMIT_MS && other == 0 &&
+             st == 256 + SIGKILL, "epipe_producer_sending",
+             "-EPIPE %.1f ms after the consumer's SIGKILL was reaped (limit %.0f), "
+             "%u sends before, %u after, %u other errors, consumer status %d",
+             q_ms_since(t0), LIMIT_MS, before, after, other, st);
+    ushm_queue_detach(p);
+    close(fd[0]);
+    close(fd[1]);
+    ushm_close(s);
+}
+
 int main(void)
 {
     q_main_pid = getpid();
     q_deadline(120, "queue-epipe");
     no_epipe_while_attaching();
+    epipe_producer_sending();
     for (int kill_it = 0; kill_it < 2; kill_it++) {
         one_case(USHM_QUEUE_RECV, kill_it);
         one_case(USHM_QUEUE_SEND, kill_it);

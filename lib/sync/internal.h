@@ -232,6 +232,13 @@ USHM__HIDDEN int ushm__mutex_held_here(const ushm_mutex_t *m);
  * system does it (mutex-pthread.c: the kernel's robust list). */
 USHM__HIDDEN void ushm__mutex_thread_ended(void *m);
 
+/* A 32-bit word of m that the system itself changes when the thread holding
+ * m ends (the lock word of a glibc robust mutex, which the kernel marks
+ * FUTEX_OWNER_DIED), for a watcher that wants to notice a holder's end
+ * without a call; NULL where the implementation knows of none (then the
+ * watcher must try the lock, as lib/queue-places.c's scan does). */
+USHM__HIDDEN const atomic_uint *ushm__mutex_end_word(const ushm_mutex_t *m);
+
 /* ---- other processes (proc-*.c: what the system can tell) -------------- */
 
 /*

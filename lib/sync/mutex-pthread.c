@@ -360,6 +360,13 @@ void ushm__mutex_thread_ended(void *m)
     (void)m;
 }
 
+const atomic_uint *ushm__mutex_end_word(const ushm_mutex_t *m)
+{
+    const struct pthread_mutex_box *mx = (const struct pthread_mutex_box *)(const void *)m;
+
+    return pm_fast_end_word(&mx->pm);
+}
+
 static USHM__NOINLINE int mutex_release(ushm_mutex_t *m)
 {
     struct pthread_mutex_box *mx = (struct pthread_mutex_box *)(void *)m;

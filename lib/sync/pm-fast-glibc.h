@@ -29,6 +29,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -145,6 +146,13 @@ static USHM__ALWAYS_INLINE int pm_fast_unlock(pthread_mutex_t *pm)
     pm->__data.__nusers--;
     pm_fast_give_back(pm, h);
     return 1;
+}
+
+/* The word the kernel marks FUTEX_OWNER_DIED when the holder's thread ends:
+ * glibc's lock word (see ushm__mutex_end_word). */
+static inline const atomic_uint *pm_fast_end_word(const pthread_mutex_t *pm)
+{
+    return (const atomic_uint *)(const void *)&pm->__data.__lock;
 }
 
 #endif /* USHM_SYNC_PM_FAST_GLIBC_H */

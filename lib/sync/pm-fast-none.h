@@ -8,6 +8,8 @@
 #define USHM_SYNC_PM_FAST_NONE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 
 static inline void pm_fast_prepare(void)
 {
@@ -23,6 +25,14 @@ static inline int pm_fast_unlock(pthread_mutex_t *pm)
 {
     (void)pm;
     return 0;
+}
+
+/* Which word the system marks when a holder ends is the C library's
+ * business: not known here (see ushm__mutex_end_word). */
+static inline const atomic_uint *pm_fast_end_word(const pthread_mutex_t *pm)
+{
+    (void)pm;
+    return NULL;
 }
 
 #endif /* USHM_SYNC_PM_FAST_NONE_H */
