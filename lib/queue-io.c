@@ -326,11 +326,19 @@ static void lease_unlock(atomic_uint *lock)
 }
 
 /* A message to take (consumer: the head seen is kept for the receive that
- * follows, which then reads the producers' line no more), or room. */
+ * follows, which then reads the producers' line no more), or room.  Its
+ * head (a producer's) or tail (a consumer's) is the one the call will use:
+ * its own last store while no other handle stored since (see send and
+ * recv), so that a word overwritten meanwhile cannot make the wait say
+ * "ready" to a call that then finds nothing, for ever. */
 static int ready(struct ushm_queue *q, int consumer, uint64_t need)
 {
-    uint64_t h = atomic_load_explicit(&q->f->head, memory_order_seq_cst);
-    uint64_t t = atomic_load_explicit(&q->f->tail, memory_order_seq_cst);
+    struct q_fixed *f = q->f;
+    unsigned me = lock_word_of(q);
+    uint64_t h = !consumer && atomic_load_explicit(&f->p_last, memory_order_relaxed) == me ?
+                 q->head_stored : atomic_load_explicit(&f->head, memory_order_seq_cst);
+    uint64_t t = consumer && atomic_load_explicit(&f->c_last, memory_order_relaxed) == me ?
+                 q->tail_stored : atomic_load_explicit(&f->tail, memory_order_seq_cst);
 
     if (consumer) {
         if (h == t)

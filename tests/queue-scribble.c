@@ -193,6 +193,17 @@ static void positions(void)
     ok &= *word64(OFF_TAIL) == 3 * CELL;
     ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "then empty", NULL);
     done(p, c);
+    /* tail overwritten while the queue is empty, under the consumer that
+     * stored it: the receive finds the queue empty and waits its 0 ms
+     * (fuzz_queue_scribble found it spinning for ever: its wait looked at
+     * the word, the receive at its own tail) */
+    ok &= fresh(&p, &c);
+    ok &= q_expect(ushm_queue_send(p, "a", 1, 0), 0, "send", NULL);
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), 0, "recv", NULL);
+    *word64(OFF_TAIL) = 0;
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 0), -ETIMEDOUT, "tail overwritten, empty: recv 0 ms", "stayed empty");
+    ok &= q_expect(ushm_queue_recv(c, buf, sizeof buf, &n, 20), -ETIMEDOUT, "tail overwritten, empty: recv 20 ms", "stayed empty");
+    done(p, c);
     /* tail moved back behind what a producer saw of it: the records there
      * may have been written over since (the producer's check) */
     ok &= fresh(&p, &c);
