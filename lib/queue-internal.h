@@ -42,7 +42,9 @@ struct q_fixed {
     atomic_uint plock;
     atomic_uint p_last;
     _Atomic uint64_t sent;
-    unsigned char pad4_[LINE - 16];
+    atomic_uint p_busy;         /* a solo producer's lock word while it is
+                                   inside a send (queue-io.c, "solo") */
+    unsigned char pad4_[LINE - 20];
     atomic_uint clock;
     atomic_uint c_last;
     _Atomic uint64_t received;
@@ -66,6 +68,7 @@ struct q_fixed {
 _Static_assert(sizeof(struct q_fixed) == 6 * LINE, "the fixed part is 384 bytes");
 _Static_assert(sizeof(ushm_mutex_t) == LINE, "a place is a line");
 _Static_assert(offsetof(struct q_fixed, sent) == 72 &&
+               offsetof(struct q_fixed, p_busy) == 80 &&
                offsetof(struct q_fixed, received) == 136 &&
                offsetof(struct q_fixed, head) == 192 &&
                offsetof(struct q_fixed, tail) == 256 &&
@@ -125,6 +128,8 @@ struct ushm_queue {
     atomic_uintptr_t watch[WATCH_MAX];
     atomic_uint watch_v[WATCH_MAX];
     atomic_uint clock_in;       /* calls left until the clock is read */
+    atomic_uint producers_seen; /* live producer handles at the last scan */
+    atomic_uint solo_streak;    /* sends in a row that found the lock free */
     uint64_t tail_seen;         /* under the producers' lock */
     uint64_t head_stored;       /* the last head this handle stored */
     uint64_t tail_stored;       /* the last tail this handle stored */
@@ -132,6 +137,31 @@ struct ushm_queue {
     _Atomic uint64_t head_seen; /* written under the consumers' lock */
     struct ushm_queue *next;    /* the registry */
 };
+
+/*
+ * The producers' and the consumers' locks (queue-io.c): a word that holds 0
+ * when free, else who holds it: the holder's place (bits 0-6, place + 1),
+ * whether someone sleeps on it (LOCK_WAITERS), the ticket of the holder's
+ * handle (bits 8-30), and LOCK_SOLO for a lone producer that keeps the
+ * producers' lock between its sends.
+ */
+#define LOCK_PLACE(w) ((w) & 0x7fu)
+#define LOCK_WAITERS 0x80u
+#define LOCK_TICKET(w) (((w) >> 8) & 0x7fffffu)
+#define LOCK_SOLO 0x80000000u
+
+static inline unsigned lock_word_of(const struct ushm_queue *q)
+{
+    return (q->slot + 1) | ((ROLE_TICKET(q->my_role) & 0x7fffffu) << 8);
+}
+
+/* queue-solo-*.c: the barrier that makes solo producers safe.  ready: 1
+ * when this process may be one (registered for the barrier, once); the
+ * barrier: every CPU running a thread of such a process passes a full
+ * memory barrier before it returns 0, or -1 where the system refuses it. */
+USHM__HIDDEN int ushm__solo_ready(void);
+USHM__HIDDEN int ushm__solo_barrier(void);
+USHM__HIDDEN void ushm__solo_forget(void); /* in a child of fork() */
 
 /* queue.c: + 1 in every child of fork() */
 USHM__HIDDEN extern atomic_uint ushm__queue_fork_gen;

@@ -203,8 +203,8 @@ static inline int check_handle(const char *func, const struct ushm_queue *q, int
 /*
  * The producers' and the consumers' locks: a word that holds 0 when free,
  * else who holds it: the holder's place (bits 0-6, place + 1), whether
- * someone sleeps on it (LOCK_WAITERS) and the ticket of the holder's handle
- * (bits 8-31).  Taking it is one compare-and-swap, giving it back one
+ * someone sleeps on it (LOCK_WAITERS), the ticket of the holder's handle
+ * (bits 8-30) and LOCK_SOLO (below).  Taking it is one compare-and-swap, giving it back one
  * exchange (and a wake only when someone sleeps): a robust pthread mutex
  * costs several times that, twice per message.  A holder that died is
  * found through its place as a scan finds it: a ticket that is no longer
@@ -214,9 +214,6 @@ static inline int check_handle(const char *func, const struct ushm_queue *q, int
  * after the thread that attached it ended could lose its lock so while it
  * copies: calls from such a thread say -EBADF (see check_owner).
  */
-#define LOCK_PLACE(w) ((w) & 0x7fu)
-#define LOCK_WAITERS 0x80u
-#define LOCK_TICKET(w) ((w) >> 8)
 
 /* 1 when the holder of lock word w is gone, 0 when it lives, <0: bad word. */
 static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
@@ -229,7 +226,7 @@ static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
                           "the queue's bytes were overwritten", func,
                           (void *)q->f, w);
     r = atomic_load_explicit(&q->role[i], memory_order_acquire);
-    if ((r & ROLE_GONE) || ROLE_TICKET(r) != LOCK_TICKET(w))
+    if ((r & ROLE_GONE) || (ROLE_TICKET(r) & 0x7fffffu) != LOCK_TICKET(w))
         return 1; /* its handle was detached, or its place taken since */
     e = ushm_mutex_trylock(&q->place[i]);
     if (e == -EBUSY || e == -EDEADLK)
@@ -245,10 +242,14 @@ static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
     return 1;
 }
 
-static unsigned lock_word_of(const struct ushm_queue *q)
-{
-    return (q->slot + 1) | (ROLE_TICKET(q->my_role) << 8);
-}
+/* What taking a lock found (>= 0) : free (TOOK_FREE), after waiting for
+ * others (TOOK_WAITED), from a holder that is gone (TOOK_STOLEN), or from a
+ * solo producer (TOOK_SOLO).  Only TOOK_FREE can mean that no other handle
+ * held it since this one. */
+#define TOOK_FREE 0
+#define TOOK_STOLEN 1
+#define TOOK_SOLO 2
+#define TOOK_WAITED 3
 
 static int lease_lock_wait(struct ushm_queue *q, atomic_uint *lock, const char *func,
                            long timeout_ms, uint64_t *deadline_ns)
@@ -265,7 +266,17 @@ static int lease_lock_wait(struct ushm_queue *q, atomic_uint *lock, const char *
             if (atomic_compare_exchange_weak_explicit(lock, &w, me,
                                                       memory_order_acquire,
                                                       memory_order_relaxed))
-                return 0;
+                return TOOK_WAITED;
+            continue;
+        }
+        if (w & LOCK_SOLO) {
+            /* A lone producer keeps it between its sends and never gives
+             * it back: take it over; solo_drain() then waits for a send it
+             * may be inside of. */
+            if (atomic_compare_exchange_strong_explicit(lock, &w, me,
+                                                        memory_order_acquire,
+                                                        memory_order_relaxed))
+                return TOOK_SOLO;
             continue;
         }
         if (spin < 200) { /* a copy under way ends in microseconds */
@@ -280,7 +291,7 @@ static int lease_lock_wait(struct ushm_queue *q, atomic_uint *lock, const char *
                                                         me | (w & LOCK_WAITERS),
                                                         memory_order_acquire,
                                                         memory_order_relaxed))
-                return 1;
+                return TOOK_STOLEN;
             continue;
         }
         now = mono_ns();
@@ -315,7 +326,7 @@ static inline int lease_lock(struct ushm_queue *q, atomic_uint *lock,
     if (atomic_compare_exchange_strong_explicit(lock, &w, lock_word_of(q),
                                                 memory_order_acquire,
                                                 memory_order_relaxed))
-        return 0;
+        return TOOK_FREE;
     return lease_lock_wait(q, lock, func, timeout_ms, deadline_ns);
 }
 
@@ -373,7 +384,7 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
         }
     }
     for (int force = 0;;) {
-        uint64_t now, until, deadline_ns;
+        uint64_t now, until, deadline_ns, slice;
 
         if (ready(q, consumer, need))
             return 0;
@@ -394,9 +405,16 @@ static int wait_for(struct ushm_queue *q, const char *func, int consumer,
                               func, (void *)f, ms, consumer ? "empty" :
                               "too full for the message");
         atomic_store_explicit(word, 1, memory_order_seq_cst);
+        /* a solo producer's look at c_wait comes after no fence: the
+         * barrier orders it (see "Solo" in send), or short naps do */
+        slice = SCAN_EVERY_MS * (uint64_t)MS;
+        if (consumer &&
+            (atomic_load_explicit(&f->plock, memory_order_seq_cst) & LOCK_SOLO) &&
+            ushm__solo_barrier() != 0)
+            slice = MS;
         if (ready(q, consumer, need))
             return 0;
-        until = now + SCAN_EVERY_MS * (uint64_t)MS;
+        until = now + slice;
         if (deadline_ns != 0 && deadline_ns < until)
             until = deadline_ns;
         {
@@ -522,6 +540,151 @@ static int overwritten(const char *func, const struct ushm_queue *q,
                       (unsigned long long)a, (unsigned long long)b);
 }
 
+/*
+ * Solo.  A producer that is the only one attached, and whose sends have
+ * found the producers' lock free 16 times in a row, keeps the lock between
+ * its sends: it leaves LOCK_SOLO | its word there instead of 0.  A send of
+ * a solo producer then takes no lock and makes no fence, as a bare ring's
+ * would (every locked instruction after the copy waited for the cache
+ * lines the consumer was reading: about a third of a 64-byte send).  It
+ * stores its word in p_busy, checks that the lock still says solo, sends,
+ * and stores 0 in p_busy.  Another producer (or another thread of the
+ * handle) takes the lock over with a compare-and-swap, then calls the
+ * system's barrier, which every CPU running the solo producer passes (Linux's
+ * membarrier(2), to which every process that may go solo registers): after
+ * it either the solo producer's p_busy is seen, and the taker waits for it
+ * to be 0 (or its holder dead), or the solo producer's look at the lock
+ * comes after the barrier and sees it taken.  Whoever takes the lock from a
+ * holder that is gone does the same, and whoever finds p_busy set after
+ * taking it waits for it.  A consumer about to sleep, which must not miss
+ * the solo producer's next head (its load of c_wait has no fence before
+ * it), calls the barrier too, or, where the system refuses it, sleeps in
+ * slices of 1 ms while a producer is solo.  Where there is no such barrier
+ * (configure --with-queue-solo=none, every system but Linux), or this
+ * process cannot register, producers never go solo.
+ */
+#define SOLO_AFTER 16
+
+static int solo_drain(struct ushm_queue *q, const char *func, int barrier,
+                      long timeout_ms, uint64_t *deadline_ns)
+{
+    struct q_fixed *f = q->f;
+    unsigned me = lock_word_of(q), b;
+    int own_thread = pthread_equal(q->owner, pthread_self());
+
+    if (barrier && ushm__solo_barrier() != 0) {
+        /* This process cannot make the barrier (a seccomp filter, say,
+         * where the solo producer's could): p_busy, stored before that
+         * producer looked at the lock, is visible to every CPU well
+         * within a millisecond. */
+        struct timespec ms1 = { 0, MS };
+
+        nanosleep(&ms1, NULL);
+    }
+    for (unsigned spin = 0; (b = atomic_load_explicit(&f->p_busy, memory_order_acquire)) != 0; spin++) {
+        int gone;
+
+        if (b == me && own_thread) {
+            gone = 1; /* ours, from before: this thread is in no send */
+        } else if ((gone = holder_gone(q, func, b)) < 0) {
+            return gone;
+        }
+        if (gone) {
+            atomic_compare_exchange_strong_explicit(&f->p_busy, &b, 0,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed);
+            continue;
+        }
+        if (spin < 1000) {
+            ushm__cpu_relax();
+            continue;
+        }
+        {
+            uint64_t now = mono_ns(), d = deadline_of(timeout_ms == 0 ? 5 : timeout_ms,
+                                                      now, deadline_ns);
+            struct timespec us50 = { 0, 50000L };
+
+            if (timeout_ms >= 0 && now >= d)
+                return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed "
+                                  "held (a send of its solo producer) until "
+                                  "the time ran out", func, (void *)f);
+            nanosleep(&us50, NULL);
+        }
+    }
+    return 0;
+}
+
+/*
+ * The message, holding the producers' lock (solo or not) at head h: 0 sent
+ * (*woke: a consumer may sleep), 1 no room, or -EPROTO.
+ */
+static int put(struct ushm_queue *q, const char *func, const void *msg,
+               size_t len, uint64_t need, uint64_t h, int solo, int *woke)
+{
+    struct q_fixed *f = q->f;
+    uint64_t t = q->tail_seen;
+    size_t at;
+
+    if (h - t > q->ring_size || q->ring_size - (h - t) < need) {
+        t = atomic_load_explicit(&f->tail, memory_order_acquire);
+        /* nor does tail: one behind what was seen was overwritten */
+        if (t < q->tail_seen)
+            return overwritten(func, q, "tail, the tail seen", t, q->tail_seen);
+        q->tail_seen = t;
+    }
+    /* head never goes back: one that did was overwritten, and writing
+     * there would tear the records after it */
+    if (h - t > q->ring_size || h % LINE != 0 || h < q->head_stored)
+        return overwritten(func, q, "head, tail", h, t);
+    if (q->ring_size - (h - t) < need)
+        return 1;
+    at = ring_at(q, h, q->head_stored, q->head_at);
+    atomic_store_explicit(&q->desc[at / LINE], record_header((uint32_t)len, h),
+                          memory_order_relaxed);
+    if (len > 0)
+        ring_put(q, at, msg, len);
+    atomic_store_explicit(&f->last, last_of((uint32_t)len, h + need),
+                          memory_order_relaxed);
+    atomic_store_explicit(&f->sent,
+                          atomic_load_explicit(&f->sent, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    /* p_last before head: whoever finds its own word there knows that no
+     * head was stored after its own */
+    atomic_store_explicit(&f->p_last, lock_word_of(q), memory_order_relaxed);
+    if (solo)
+        atomic_store_explicit(&f->head, h + need, memory_order_release);
+    else
+        atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
+    q->head_stored = h + need;
+    q->head_at = ring_after(q, at, need);
+    *woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
+    return 0;
+}
+
+/* The end of a send that took the lock: give it back, or keep it solo. */
+static void release_or_solo(struct ushm_queue *q, int took)
+{
+    struct q_fixed *f = q->f;
+    unsigned streak = took == TOOK_FREE ?
+                      atomic_load_explicit(&q->solo_streak, memory_order_relaxed) + 1 : 0;
+    unsigned w = lock_word_of(q);
+
+    atomic_store_explicit(&q->solo_streak, streak, memory_order_relaxed);
+    if (streak >= SOLO_AFTER &&
+        atomic_load_explicit(&q->producers_seen, memory_order_relaxed) == 1 &&
+        pthread_equal(q->owner, pthread_self()) && ushm__solo_ready() &&
+        atomic_compare_exchange_strong_explicit(&f->plock, &w, w | LOCK_SOLO,
+                                                memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        /* From here on this producer's loads of c_wait come after no
+         * fence: one now, so that a consumer that looked at the lock
+         * before it turned solo (and so made no barrier) is seen. */
+        atomic_thread_fence(memory_order_seq_cst);
+        return;
+    }
+    lease_unlock(&f->plock);
+}
+
 int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                     long timeout_ms)
 {
@@ -540,63 +703,60 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
     for (;;) {
         struct q_fixed *f = q->f;
         unsigned me = lock_word_of(q);
-        uint64_t h, t;
-        int woke;
+        uint64_t h;
+        int woke = 0, rc, took;
 
         if ((err = peers_gone(q, func, USHM_QUEUE_RECV, 0)) != 0)
             return err < 0 ? err : ushm__fail(EPIPE, "%s(%p): no consumer is "
                                               "attached any more", func,
                                               (void *)f);
-        if ((err = lease_lock(q, &f->plock, func, timeout_ms, &deadline)) < 0)
+        if (atomic_load_explicit(&f->plock, memory_order_relaxed) == (me | LOCK_SOLO) &&
+            pthread_equal(q->owner, pthread_self())) {
+            atomic_store_explicit(&f->p_busy, me, memory_order_relaxed);
+            /* no fence: a taker's barrier orders these two (see "Solo") */
+            atomic_signal_fence(memory_order_seq_cst);
+            if (atomic_load_explicit(&f->plock, memory_order_relaxed) == (me | LOCK_SOLO)) {
+                rc = put(q, func, msg, len, need, q->head_stored, 1, &woke);
+                atomic_store_explicit(&f->p_busy, 0, memory_order_release);
+                if (rc < 0)
+                    return rc;
+                if (rc == 0) {
+                    if (woke)
+                        wake(&f->c_wait);
+                    return 0;
+                }
+                goto wait;
+            }
+            atomic_store_explicit(&f->p_busy, 0, memory_order_release);
+        }
+        if ((took = lease_lock(q, &f->plock, func, timeout_ms, &deadline)) < 0)
+            return took;
+        if ((took == TOOK_STOLEN || took == TOOK_SOLO ||
+             atomic_load_explicit(&f->p_busy, memory_order_acquire) != 0) &&
+            (err = solo_drain(q, func, took == TOOK_STOLEN || took == TOOK_SOLO,
+                              timeout_ms, &deadline)) < 0) {
+            lease_unlock(&f->plock);
             return err;
+        }
         /* The head this handle stored, unless another stored one since:
          * a look at head would wait for the line the consumers poll. */
-        if (err == 0 && atomic_load_explicit(&f->p_last, memory_order_relaxed) == me)
+        if (took == TOOK_FREE && atomic_load_explicit(&f->p_last, memory_order_relaxed) == me)
             h = q->head_stored;
         else
             h = atomic_load_explicit(&f->head, memory_order_relaxed);
-        t = q->tail_seen;
-        if (h - t > q->ring_size || q->ring_size - (h - t) < need) {
-            t = atomic_load_explicit(&f->tail, memory_order_acquire);
-            /* nor does tail: one behind what was seen was overwritten */
-            if (t < q->tail_seen) {
-                lease_unlock(&f->plock);
-                return overwritten(func, q, "tail, the tail seen", t, q->tail_seen);
-            }
-            q->tail_seen = t;
-        }
-        /* head never goes back: one that did was overwritten, and writing
-         * there would tear the records after it */
-        if (h - t > q->ring_size || h % LINE != 0 || h < q->head_stored) {
+        rc = put(q, func, msg, len, need, h, 0, &woke);
+        if (rc < 0) {
             lease_unlock(&f->plock);
-            return overwritten(func, q, "head, tail", h, t);
+            return rc;
         }
-        if (q->ring_size - (h - t) >= need) {
-            size_t at = ring_at(q, h, q->head_stored, q->head_at);
-
-            atomic_store_explicit(&q->desc[at / LINE],
-                                  record_header((uint32_t)len, h),
-                                  memory_order_relaxed);
-            if (len > 0)
-                ring_put(q, at, msg, len);
-            atomic_store_explicit(&f->last, last_of((uint32_t)len, h + need),
-                                  memory_order_relaxed);
-            atomic_store_explicit(&f->sent,
-                                  atomic_load_explicit(&f->sent, memory_order_relaxed) + 1,
-                                  memory_order_relaxed);
-            /* p_last before head: whoever finds its own word there knows
-             * that no head was stored after its own */
-            atomic_store_explicit(&f->p_last, me, memory_order_relaxed);
-            atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
-            q->head_stored = h + need;
-            q->head_at = ring_after(q, at, need);
-            woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
-            lease_unlock(&f->plock);
+        if (rc == 0) {
+            release_or_solo(q, took);
             if (woke)
                 wake(&f->c_wait);
             return 0;
         }
         lease_unlock(&f->plock);
+    wait:
         if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
@@ -644,7 +804,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
 
         if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
             return err;
-        if (err == 0 && atomic_load_explicit(&f->c_last, memory_order_relaxed) == me)
+        if (err == TOOK_FREE && atomic_load_explicit(&f->c_last, memory_order_relaxed) == me)
             t = q->tail_stored;
         else
             t = atomic_load_explicit(&f->tail, memory_order_relaxed);

@@ -63,7 +63,7 @@ int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
 {
     unsigned peers = ((q->my_role & USHM_QUEUE_SEND) ? USHM_QUEUE_RECV : 0) |
                      ((q->my_role & USHM_QUEUE_RECV) ? USHM_QUEUE_SEND : 0);
-    unsigned watched = 0;
+    unsigned watched = 0, producers = 0;
     int freed = 0, err = 0;
 
     *live = 0;
@@ -86,6 +86,7 @@ int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
         e = ushm_mutex_trylock(&q->place[i]);
         if (e == -EBUSY || e == -EDEADLK) {
             *live |= r & ALL_ROLES;
+            producers += (r & USHM_QUEUE_SEND) != 0;
             if ((r & peers) && i != q->slot)
                 watch_add(q, &watched, w, v);
             continue;
@@ -102,6 +103,8 @@ int ushm__queue_scan(struct ushm_queue *q, const char *func, unsigned *live)
         ushm_mutex_unlock(&q->place[i]);
     }
     atomic_store_explicit(&q->watch_n, err < 0 ? WATCH_MAX + 1 : watched,
+                          memory_order_relaxed);
+    atomic_store_explicit(&q->producers_seen, err < 0 ? 0 : producers,
                           memory_order_relaxed);
     if (freed)
         wake_all(q->f);

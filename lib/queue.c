@@ -35,7 +35,8 @@
  * consumer is behind by.
  *
  * Claim and publish.  A producer holds the producers' lock while it writes
- * its record past head and then stores head once (release); a consumer holds
+ * its record past head and then stores head once (release; a lone producer
+ * keeps that lock between its sends: "Solo" in queue-io.c); a consumer holds
  * the consumers' lock while it copies the record at tail out and then stores
  * tail once.  head and tail are the only shared state that a message
  * changes, each written by one store, so a process killed anywhere leaves
@@ -166,6 +167,7 @@ static void after_fork_child(void)
     registry = NULL;
     pending = NULL; /* the parent's: freed with this process */
     atomic_fetch_add_explicit(&ushm__queue_fork_gen, 1, memory_order_relaxed);
+    ushm__solo_forget();
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -447,6 +449,13 @@ int ushm_queue_detach(ushm_queue_t *q)
     if (q->fork_gen == atomic_load_explicit(&ushm__queue_fork_gen, memory_order_relaxed)) {
         mine = q->my_role;
         if (pthread_equal(q->owner, pthread_self())) {
+            unsigned solo = lock_word_of(q) | LOCK_SOLO;
+
+            /* A solo producer gives its lock back (queue-io.c, "Solo"):
+             * this thread is in no send. */
+            atomic_compare_exchange_strong_explicit(&q->f->plock, &solo, 0,
+                                                    memory_order_release,
+                                                    memory_order_relaxed);
             /* Ours while this thread lives, even if the role word was
              * overwritten: the mutex is unlocked whatever it says. */
             atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine, 0,

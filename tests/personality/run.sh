@@ -24,8 +24,9 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 
 # What each system lacks, turned off; its SysV defaults (shmmax in bytes,
 # shmall in pages; sysctl kern.ipc.* on FreeBSD 13, kern.sysv.* on macOS).
-# Neither has glibc, whose robust list the mutex's fast path joins.
-common="--disable-futex --with-mutex-fast-path=none
+# Neither has glibc, whose robust list the mutex's fast path joins, nor
+# membarrier(2), which lets a queue's lone producer keep its lock.
+common="--disable-futex --with-mutex-fast-path=none --with-queue-solo=none
         ac_cv_have_decl_MAP_HUGETLB=no ac_cv_have_decl_MADV_HUGEPAGE=no
         ac_cv_have_decl_MADV_POPULATE_WRITE=no ac_cv_have_decl_MADV_POPULATE_READ=no
         ac_cv_have_decl_SHM_INFO=no ac_cv_have_decl_SHM_HUGETLB=no
