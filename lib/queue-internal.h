@@ -113,6 +113,7 @@ struct ushm_queue {
     uint64_t ring_size;
     size_t bytes, msg_max;
     unsigned places, slot, my_role;
+    unsigned lock_word;         /* this handle in a lock word (below) */
     int flags;
     unsigned fork_gen;
     pthread_t owner;
@@ -152,7 +153,7 @@ struct ushm_queue {
 
 static inline unsigned lock_word_of(const struct ushm_queue *q)
 {
-    return (q->slot + 1) | ((ROLE_TICKET(q->my_role) & 0x7fffffu) << 8);
+    return q->lock_word;
 }
 
 /* queue-solo-*.c: the barrier that makes solo producers safe.  ready: 1

@@ -88,7 +88,7 @@ static int peers_scan(struct ushm_queue *q, const char *func, unsigned g,
  * lock); peers that cannot be watched so (more than WATCH_MAX, or a mutex
  * without such a word) have the clock read on every call instead.
  */
-static inline int news_fresh(struct ushm_queue *q)
+static USHM__ALWAYS_INLINE int news_fresh(struct ushm_queue *q)
 {
     unsigned n = atomic_load_explicit(&q->watch_n, memory_order_relaxed), left;
 
@@ -119,7 +119,7 @@ static inline int news_fresh(struct ushm_queue *q)
  * alive has ended, and at least every SCAN_EVERY_MS; otherwise (every call
  * of a busy queue) it costs a few loads.
  */
-static inline int peers_gone(struct ushm_queue *q, const char *func,
+static USHM__ALWAYS_INLINE int peers_gone(struct ushm_queue *q, const char *func,
                              unsigned want, int force)
 {
     unsigned g = atomic_load_explicit(&q->f->gen, memory_order_acquire);
@@ -618,7 +618,7 @@ static int solo_drain(struct ushm_queue *q, const char *func, int barrier,
  * The message, holding the producers' lock (solo or not) at head h: 0 sent
  * (*woke: a consumer may sleep), 1 no room, or -EPROTO.
  */
-static int put(struct ushm_queue *q, const char *func, const void *msg,
+static USHM__ALWAYS_INLINE int put(struct ushm_queue *q, const char *func, const void *msg,
                size_t len, uint64_t need, uint64_t h, int solo, int *woke)
 {
     struct q_fixed *f = q->f;

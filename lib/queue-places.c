@@ -134,6 +134,7 @@ int ushm__queue_take_place(struct ushm_queue *q, int flags)
         ticket = atomic_fetch_add_explicit(&f->gen, 1, memory_order_relaxed) + 1;
         q->slot = i;
         q->my_role = (ticket << 8) | (unsigned)flags;
+        q->lock_word = (i + 1) | ((ticket & 0x7fffffu) << 8);
         atomic_store_explicit(&q->role[i], q->my_role, memory_order_release);
         atomic_fetch_or_explicit(&f->ever, (unsigned)flags, memory_order_release);
         q->owner = pthread_self();
