@@ -338,20 +338,26 @@ static void lease_unlock(atomic_uint *lock)
 
 /* A message to take (consumer: the head seen is kept for the receive that
  * follows, which then reads the producers' line no more), or room.  Its
- * head (a producer's) or tail (a consumer's) is the one the call will use:
- * its own last store while no other handle stored since (see send and
- * recv), so that a word overwritten meanwhile cannot make the wait say
- * "ready" to a call that then finds nothing, for ever. */
+ * head (a producer's) is the one the call will use: its own last store
+ * while no other handle stored since (see send), so that a head
+ * overwritten meanwhile cannot make the wait say "ready" to a send that
+ * then finds no room, for ever.  A consumer's tail that is not the one it
+ * stored (overwritten) is "ready" too: the receive says -EPROTO.  (A solo
+ * producer's send goes on from the head it stored, whatever p_last says.) */
 static int ready(struct ushm_queue *q, int consumer, uint64_t need)
 {
     struct q_fixed *f = q->f;
     unsigned me = lock_word_of(q);
-    uint64_t h = !consumer && atomic_load_explicit(&f->p_last, memory_order_relaxed) == me ?
+    uint64_t h = !consumer &&
+                 (atomic_load_explicit(&f->p_last, memory_order_relaxed) == me ||
+                  atomic_load_explicit(&f->plock, memory_order_relaxed) == (me | LOCK_SOLO)) ?
                  q->head_stored : atomic_load_explicit(&f->head, memory_order_seq_cst);
-    uint64_t t = consumer && atomic_load_explicit(&f->c_last, memory_order_relaxed) == me ?
-                 q->tail_stored : atomic_load_explicit(&f->tail, memory_order_seq_cst);
+    uint64_t t = atomic_load_explicit(&f->tail, memory_order_seq_cst);
 
     if (consumer) {
+        if (atomic_load_explicit(&f->c_last, memory_order_relaxed) == me &&
+            t != q->tail_stored)
+            return 1;
         if (h == t)
             return 0;
         atomic_store_explicit(&q->head_seen, h, memory_order_relaxed);
@@ -524,6 +530,42 @@ static uint64_t record_header(uint32_t len, uint64_t pos)
     return (uint64_t)len | (uint64_t)(~len ^ (uint32_t)(pos / LINE)) << 32;
 }
 
+/* The header word of the other cells of a record: a length no message has
+ * (so a tail that lands there is overwritten), keyed by the cell's position
+ * as a record's is.  A receive checks them after its copy: a producer that
+ * took a record's cells (trusting a tail that a buggy peer moved forward)
+ * wrote its own headers there first, so a message partly rewritten is
+ * -EPROTO, not torn. */
+#define CELL_MORE 0xffffffffu
+
+static void put_more(const struct ushm_queue *q, size_t at, uint64_t pos, uint64_t need)
+{
+    for (uint64_t j = LINE; j < need; j += LINE) {
+        at = ring_after(q, at, LINE);
+        atomic_store_explicit(&q->desc[at / LINE], record_header(CELL_MORE, pos + j),
+                              memory_order_relaxed);
+    }
+}
+
+/* 1 when the header words of the record of len bytes at position t (ring
+ * offset at) are all still its own. */
+static int cells_intact(const struct ushm_queue *q, size_t at, uint64_t t, uint32_t len)
+{
+    uint64_t need = record_size(len);
+
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&q->desc[at / LINE], memory_order_relaxed) !=
+        record_header(len, t))
+        return 0;
+    for (uint64_t j = LINE; j < need; j += LINE) {
+        at = ring_after(q, at, LINE);
+        if (atomic_load_explicit(&q->desc[at / LINE], memory_order_relaxed) !=
+            record_header(CELL_MORE, t + j))
+            return 0;
+    }
+    return 1;
+}
+
 /* The producers' last: the newest record's length, and its complement keyed
  * by the head that ends it (a record that a later head ends is not it; a
  * length scribbled on does not match). */
@@ -641,6 +683,8 @@ static USHM__ALWAYS_INLINE int put(struct ushm_queue *q, const char *func, const
     at = ring_at(q, h, q->head_stored, q->head_at);
     atomic_store_explicit(&q->desc[at / LINE], record_header((uint32_t)len, h),
                           memory_order_relaxed);
+    if (need > LINE)
+        put_more(q, at, h, need);
     if (len > 0)
         ring_put(q, at, msg, len);
     atomic_store_explicit(&f->last, last_of((uint32_t)len, h + need),
@@ -738,9 +782,11 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             lease_unlock(&f->plock);
             return err;
         }
-        /* The head this handle stored, unless another stored one since:
-         * a look at head would wait for the line the consumers poll. */
-        if (took == TOOK_FREE && atomic_load_explicit(&f->p_last, memory_order_relaxed) == me)
+        /* The head this handle stored, unless another stored one since
+         * (whoever stores head stores p_last first): a look at head would
+         * wait for the line the consumers poll.  The same rule as ready()'s,
+         * so that a wait and a send never disagree about room. */
+        if (atomic_load_explicit(&f->p_last, memory_order_relaxed) == me)
             h = q->head_stored;
         else
             h = atomic_load_explicit(&f->head, memory_order_relaxed);
@@ -766,14 +812,16 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
  * -EPROTO.  One record (a consumer that keeps up) is described by last,
  * on the line just read for head; else its header is read. */
 static int64_t record_len(const struct ushm_queue *q, const char *func,
-                          uint64_t h, uint64_t t, size_t at)
+                          uint64_t h, uint64_t t, size_t at, int *from_desc)
 {
     uint64_t last = atomic_load_explicit(&q->f->last, memory_order_relaxed), d;
     uint32_t len;
 
+    *from_desc = 0;
     if (last == last_of((uint32_t)(last >> 32), h) &&
         record_size(last >> 32) == h - t && (last >> 32) <= q->msg_max)
         return (int64_t)(last >> 32);
+    *from_desc = 1;
     d = atomic_load_explicit(&q->desc[at / LINE], memory_order_relaxed);
     len = (uint32_t)d;
     if (d != record_header(len, t) || len > q->msg_max || record_size(len) > h - t)
@@ -800,14 +848,20 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         uint64_t h, t;
         int64_t len;
         size_t at;
-        int woke;
+        int woke, from_desc;
 
         if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
             return err;
-        if (err == TOOK_FREE && atomic_load_explicit(&f->c_last, memory_order_relaxed) == me)
-            t = q->tail_stored;
-        else
-            t = atomic_load_explicit(&f->tail, memory_order_relaxed);
+        /* tail is on this side's own line: read, never taken on trust.
+         * One that is not what this handle stored, when no other stored
+         * one since, was overwritten: a producer may have taken the cells
+         * it seemed to free, and the records there may be partly new. */
+        t = atomic_load_explicit(&f->tail, memory_order_relaxed);
+        if (atomic_load_explicit(&f->c_last, memory_order_relaxed) == me &&
+            t != q->tail_stored) {
+            lease_unlock(&f->clock);
+            return overwritten(func, q, "tail, the tail stored", t, q->tail_stored);
+        }
         /* The head this handle last read (or its wait saw) says "not
          * empty" without a look at the producers' line, which would cost
          * a cache-line transfer per message between two CPUs. */
@@ -827,7 +881,7 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
             return overwritten(func, q, "head, tail", h, t);
         }
         at = ring_at(q, t, q->tail_stored, q->tail_at);
-        if ((len = record_len(q, func, h, t, at)) < 0) {
+        if ((len = record_len(q, func, h, t, at, &from_desc)) < 0) {
             lease_unlock(&f->clock);
             return (int)len;
         }
@@ -840,6 +894,13 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         }
         if (len > 0)
             ring_get(q, at, buf, (size_t)len);
+        /* a record behind others: its cells, after the copy (see
+         * CELL_MORE); the newest one, described by last, was written
+         * after any that a producer could have taken */
+        if (from_desc && !cells_intact(q, at, t, (uint32_t)len)) {
+            lease_unlock(&f->clock);
+            return overwritten(func, q, "a message's cells", (uint64_t)len, t);
+        }
         atomic_store_explicit(&f->received,
                               atomic_load_explicit(&f->received, memory_order_relaxed) + 1,
                               memory_order_relaxed);
