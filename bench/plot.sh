@@ -8,12 +8,16 @@
 #   synchronisation, three panels: mutex lock + unlock (raw, libushm,
 #   boost), process round trip (pipe, libushm, socketpair, eventfd, semop),
 #   records through a ring (pipe, libushm)
+#   the message queue, four panels (bench/queue.c and boost-queue.cpp):
+#   64-byte and 4 KiB messages, one producer and one consumer; the latency
+#   while the consumer spins; 4 producers and 4 consumers
 # Each bar is the median of the runs, its whisker the min and max.
 #
 # usage: bench/plot.sh [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png]
-#                      [-s SYNC.png] CSV...
-#   default: DIR/bench-lifecycle.png, DIR/bench-touch.png and
-#   DIR/bench-sync.png, DIR = .  A chart without data is not drawn.
+#                      [-s SYNC.png] [-q QUEUE.png] CSV...
+#   default: DIR/bench-lifecycle.png, DIR/bench-touch.png,
+#   DIR/bench-sync.png and DIR/bench-queue.png, DIR = .  A chart without
+#   data is not drawn.
 # Needs gnuplot with the pngcairo terminal (Debian: gnuplot-nox).
 set -u
 
@@ -21,16 +25,18 @@ dir=.
 lifecycle=
 touch=
 sync=
+queue=
 usage() {
-    echo "usage: $0 [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png] [-s SYNC.png] CSV..." >&2
+    echo "usage: $0 [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png] [-s SYNC.png] [-q QUEUE.png] CSV..." >&2
     exit 2
 }
-while getopts o:l:t:s:h opt; do
+while getopts o:l:t:s:q:h opt; do
     case $opt in
     o) dir=$OPTARG ;;
     l) lifecycle=$OPTARG ;;
     t) touch=$OPTARG ;;
     s) sync=$OPTARG ;;
+    q) queue=$OPTARG ;;
     *) usage ;;
     esac
 done
@@ -39,6 +45,7 @@ shift $((OPTIND - 1))
 lifecycle=${lifecycle:-$dir/bench-lifecycle.png}
 touch=${touch:-$dir/bench-touch.png}
 sync=${sync:-$dir/bench-sync.png}
+queue=${queue:-$dir/bench-queue.png}
 for f in "$@"; do
     [ -r "$f" ] || { echo "plot.sh: $f: cannot read it" >&2; exit 1; }
 done
@@ -148,6 +155,11 @@ table "touch" "default populate hugepages memset" 1000000 touch
 table "mutex" "raw libushm boost" 1 mutex
 table "roundtrip" "pipe libushm socketpair eventfd semop" 1000 roundtrip
 table "ring" "pipe libushm" -1000 ring
+qwho="pipe seqpacket posix-mq eventfd-ring bare-ring libushm boost-mq"
+table "tput-64" "$qwho" 1 q64
+table "tput-4096" "$qwho" 1 q4k
+table "lat-spin" "$qwho" 1000 qlat
+table "mpmc-4x4" "$qwho" 1 qmp
 
 # Key entries: every contender, "(n/a)" after those without a number.
 keys() {
@@ -294,4 +306,42 @@ EOF
     gnuplot "$tmp/sync.gp" 2> "$tmp/gnuplot.err" || { cat "$tmp/gnuplot.err" >&2; exit 1; }
     quiet_warnings
     echo "plot.sh: wrote $sync"
+fi
+
+if [ -s "$tmp/q64.dat" ] || [ -s "$tmp/qmp.dat" ]; then
+    {
+        echo "$common"
+        cat <<EOF
+set terminal pngcairo size 1600,1100 font "DejaVu Sans,11" noenhanced
+set output "$queue"
+set multiplot layout 2,2 title "A message queue between processes (bench/queue.c; Boost's message_queue from bench/boost-queue.cpp): median of $runs runs, whiskers min..max; under each value its ratio to the pipe's"
+set key top center horizontal Left reverse samplen 1 font ",9" maxcols 4
+set format y "%g"
+set linetype 1 lc rgb "#7f7f7f"
+set linetype 2 lc rgb "#bcbd22"
+set linetype 3 lc rgb "#8c564b"
+set linetype 4 lc rgb "#ff7f0e"
+set linetype 5 lc rgb "#2ca02c"
+set linetype 6 lc rgb "#1f77b4"
+set linetype 7 lc rgb "#d62728"
+EOF
+        for q in "q64 64-byte messages, one producer and one consumer process" \
+                 "q4k 4 KiB messages, one producer and one consumer process" \
+                 "qlat one-way latency of 64 bytes, the consumer waiting (spinning where it spins)" \
+                 "qmp 64-byte messages, 4 producer and 4 consumer processes"; do
+            name=${q%% *}
+            [ -s "$tmp/$name.dat" ] || continue
+            if [ "$name" = qlat ]; then
+                echo 'set ylabel "microseconds (log scale, lower is better)"'
+                panel "$name" "$qwho" "${q#* }" log "%.3g us"
+            else
+                echo 'set ylabel "nanoseconds per message (log scale, lower is better)"'
+                panel "$name" "$qwho" "${q#* }" log "%.3g ns"
+            fi
+        done
+        echo "unset multiplot"
+    } > "$tmp/queue.gp"
+    gnuplot "$tmp/queue.gp" 2> "$tmp/gnuplot.err" || { cat "$tmp/gnuplot.err" >&2; exit 1; }
+    quiet_warnings
+    echo "plot.sh: wrote $queue"
 fi
