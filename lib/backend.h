@@ -26,11 +26,9 @@
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define USHM__HIDDEN __attribute__((visibility("hidden")))
 #define USHM__PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define USHM__ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define USHM__HIDDEN
 #define USHM__PRINTF(f, a)
-#define USHM__ALWAYS_INLINE inline
 #endif
 
 #define USHM__FLAGS_ALL \

@@ -204,6 +204,7 @@ static int victim(void)
     ushm_queue_t *p;
     struct msg m;
 
+    q_deadline(30, "solo victim"); /* killed long before, unless its parent died */
     if (ushm_queue_attach(&p, qmem, QBYTES, USHM_QUEUE_SEND) != 0)
         return 1;
     for (uint32_t i = 0;; i++) {
