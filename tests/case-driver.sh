@@ -91,7 +91,7 @@ results=$(awk -v estatus="$estatus" '
             if (estatus == 0)
                 print "PASS\t"
             else if (estatus == 77)
-                printf "SKIP\t%s\n", nskip > 0 ? "(" skipped[1] ")" : ""
+                printf "SKIP\t%s\n", (nskip > 0 ? "(" skipped[1] ")" : "")
             else if (estatus == 99)
                 printf "ERROR\texit status 99\n"
             else
