@@ -6,7 +6,8 @@
  *
  * Each input runs a fresh 4096-byte queue with one producer and one
  * consumer handle.  The input is a list of 4-byte steps: an operation
- * (send a message, receive one, scribble a byte, stat), two bytes of
+ * (send a message, receive one, scribble a byte, stat, send a batch of 1
+ * to 6 messages, receive up to 6, the last buffer sometimes too small), two bytes of
  * argument (the offset of the scribble) and a value.  Sends and receives
  * never wait (0 ms), so nothing can hang.
  *
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include <ushm.h>
 
@@ -87,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     INVARIANT(ushm_queue_attach(&p, region, BYTES, USHM_QUEUE_SEND) == 0, "attach");
     INVARIANT(ushm_queue_attach(&c, region, BYTES, USHM_QUEUE_RECV) == 0, "attach");
     for (size_t i = 0; i + 4 <= size; i += 4) {
-        unsigned op = data[i] % 4;
+        unsigned op = data[i] % 6;
         size_t off = ((size_t)data[i + 1] | (size_t)data[i + 2] << 8) % BYTES;
         unsigned char v = data[i + 3];
 
@@ -111,12 +113,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               "recv: word %zu of a %zu-byte message is %u (first %u, sent %u)",
                               w, len, buf[w], buf[0], sent);
             }
+        } else if (op == 4) {
+            static uint32_t m[6][2 * 8];
+            struct iovec v6[6];
+            size_t k = 1 + v % 6;
+            ssize_t r;
+
+            for (size_t j = 0; j < k; j++) {
+                size_t words = 1 + (v / 6 + j) % 8;
+
+                for (size_t w = 0; w < 2 * words; w++)
+                    m[j][w] = sent + (unsigned)j;
+                v6[j].iov_base = m[j];
+                v6[j].iov_len = words * 8;
+            }
+            r = ushm_queue_sendv(p, v6, k, 0);
+            INVARIANT(r > 0 ? (size_t)r <= k : known((int)r), "sendv: %zd %s", r,
+                      ushm_last_error());
+            sent += r > 0 ? (unsigned)r : 0;
+        } else if (op == 5) {
+            static uint32_t m[6][256];
+            struct iovec v6[6];
+            size_t k = 1 + v % 6, lens[6];
+            ssize_t r;
+
+            for (size_t j = 0; j < k; j++) {
+                v6[j].iov_base = m[j];
+                v6[j].iov_len = j == k - 1 && (v & 0x80) ? 16 : sizeof m[j];
+            }
+            r = ushm_queue_recvv(c, v6, lens, k, 0);
+            INVARIANT(r > 0 ? (size_t)r <= k : known((int)r), "recvv: %zd %s", r,
+                      ushm_last_error());
+            for (ssize_t j = 0; j < r && !ring_scribbled; j++) {
+                INVARIANT(lens[j] % 8 == 0 && lens[j] >= 8 && lens[j] <= v6[j].iov_len,
+                          "recvv: message %zd of %zu bytes", j, lens[j]);
+                for (size_t w = 0; w < lens[j] / 4; w++)
+                    INVARIANT(m[j][w] == m[j][0] && m[j][0] < sent,
+                              "recvv: word %zu of a %zu-byte message is %u (first %u, sent %u)",
+                              w, lens[j], m[j][w], m[j][0], sent);
+            }
         } else if (op == 2) {
             if (mutex_byte(off))
                 continue;
             region[off] = v;
             ring_scribbled |= off >= RING || (off >= LAST && off < LAST + 8);
-        } else {
+        } else if (op == 3) {
             struct ushm_queue_stat st;
 
             /* its size word overwritten: -EINVAL naming that size */

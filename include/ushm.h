@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/ipc.h> /* key_t, whatever the feature macros */
+#include <sys/uio.h> /* struct iovec */
 
 #ifdef __cplusplus
 extern "C" {
@@ -139,13 +140,20 @@ USHM_EXPORT int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
                                 long timeout_ms);
 USHM_EXPORT int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap,
                                 size_t *len, long timeout_ms);
+/* Batches, each iovec one message: the count sent or received (>= 1), or a
+ * negative errno.  sendv waits for room for msgs[0], then sends as many as
+ * fit; recvv waits for a message, then takes up to n of those there. */
+USHM_EXPORT ssize_t ushm_queue_sendv(ushm_queue_t *q, const struct iovec *msgs,
+                                     size_t n, long timeout_ms);
+USHM_EXPORT ssize_t ushm_queue_recvv(ushm_queue_t *q, const struct iovec *bufs,
+                                     size_t *lens, size_t n, long timeout_ms);
 
 /* What a queue holds now, for ushm_queue_stat(): 128 bytes on every ABI. */
 struct ushm_queue_stat {
     uint64_t bytes;       /* the region, as the queue was set up (0: all zero) */
     uint64_t capacity;    /* bytes of the ring that holds the messages */
     uint64_t msg_max;     /* the longest message */
-    uint64_t used;        /* bytes of the ring in use (8 per message + its length rounded up to 8) */
+    uint64_t used;        /* bytes of the ring in use (whole 64-byte cells, at least one a message) */
     uint64_t depth;       /* messages in the queue */
     uint64_t sent;        /* messages ever sent */
     uint64_t received;    /* messages ever received */

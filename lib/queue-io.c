@@ -657,51 +657,63 @@ static int solo_drain(struct ushm_queue *q, const char *func, int barrier,
 }
 
 /*
- * The message, holding the producers' lock (solo or not) at head h: 0 sent
- * (*woke: a consumer may sleep), 1 no room, or -EPROTO.
+ * The messages m[0 .. n-1], holding the producers' lock (solo or not) at
+ * head h: as many as there is room for, published by one store of head
+ * (so a consumer sees the whole batch or none of it).  0 and *done >= 1
+ * sent (*woke: a consumer may sleep), 1 no room for m[0], or -EPROTO.
  */
-static USHM__ALWAYS_INLINE int put(struct ushm_queue *q, const char *func, const void *msg,
-               size_t len, uint64_t need, uint64_t h, int solo, int *woke)
+static USHM__ALWAYS_INLINE int put(struct ushm_queue *q, const char *func,
+                                   const struct iovec *m, size_t n, uint64_t h,
+                                   int solo, int *woke, size_t *done)
 {
     struct q_fixed *f = q->f;
     uint64_t t = q->tail_seen;
-    size_t at;
+    size_t at = ring_at(q, h, q->head_stored, q->head_at), i, len = 0;
 
-    if (h - t > q->ring_size || q->ring_size - (h - t) < need) {
-        t = atomic_load_explicit(&f->tail, memory_order_acquire);
-        /* nor does tail: one behind what was seen was overwritten */
-        if (t < q->tail_seen)
-            return overwritten(func, q, "tail, the tail seen", t, q->tail_seen);
-        q->tail_seen = t;
+    for (i = 0; i < n; i++) {
+        uint64_t need = record_size(m[i].iov_len);
+
+        if (h - t > q->ring_size || q->ring_size - (h - t) < need) {
+            t = atomic_load_explicit(&f->tail, memory_order_acquire);
+            /* nor does tail: one behind what was seen was overwritten */
+            if (t < q->tail_seen)
+                return overwritten(func, q, "tail, the tail seen", t, q->tail_seen);
+            q->tail_seen = t;
+        }
+        /* head never goes back: one that did was overwritten, and writing
+         * there would tear the records after it */
+        if (h - t > q->ring_size ||
+            (i == 0 && (h % LINE != 0 || h < q->head_stored)))
+            return overwritten(func, q, "head, tail", h, t);
+        if (q->ring_size - (h - t) < need)
+            break;
+        len = m[i].iov_len;
+        atomic_store_explicit(&q->desc[at / LINE], record_header((uint32_t)len, h),
+                              memory_order_relaxed);
+        if (need > LINE)
+            put_more(q, at, h, need);
+        if (len > 0)
+            ring_put(q, at, m[i].iov_base, len);
+        h += need;
+        at = ring_after(q, at, need);
     }
-    /* head never goes back: one that did was overwritten, and writing
-     * there would tear the records after it */
-    if (h - t > q->ring_size || h % LINE != 0 || h < q->head_stored)
-        return overwritten(func, q, "head, tail", h, t);
-    if (q->ring_size - (h - t) < need)
+    if (i == 0)
         return 1;
-    at = ring_at(q, h, q->head_stored, q->head_at);
-    atomic_store_explicit(&q->desc[at / LINE], record_header((uint32_t)len, h),
-                          memory_order_relaxed);
-    if (need > LINE)
-        put_more(q, at, h, need);
-    if (len > 0)
-        ring_put(q, at, msg, len);
-    atomic_store_explicit(&f->last, last_of((uint32_t)len, h + need),
-                          memory_order_relaxed);
+    atomic_store_explicit(&f->last, last_of((uint32_t)len, h), memory_order_relaxed);
     atomic_store_explicit(&f->sent,
-                          atomic_load_explicit(&f->sent, memory_order_relaxed) + 1,
+                          atomic_load_explicit(&f->sent, memory_order_relaxed) + i,
                           memory_order_relaxed);
     /* p_last before head: whoever finds its own word there knows that no
      * head was stored after its own */
     atomic_store_explicit(&f->p_last, lock_word_of(q), memory_order_relaxed);
     if (solo)
-        atomic_store_explicit(&f->head, h + need, memory_order_release);
+        atomic_store_explicit(&f->head, h, memory_order_release);
     else
-        atomic_store_explicit(&f->head, h + need, memory_order_seq_cst);
-    q->head_stored = h + need;
-    q->head_at = ring_after(q, at, need);
+        atomic_store_explicit(&f->head, h, memory_order_seq_cst);
+    q->head_stored = h;
+    q->head_at = at;
     *woke = atomic_load_explicit(&f->c_wait, memory_order_seq_cst) != 0;
+    *done = i;
     return 0;
 }
 
@@ -729,25 +741,20 @@ static void release_or_solo(struct ushm_queue *q, int took)
     lease_unlock(&f->plock);
 }
 
-int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
-                    long timeout_ms)
+/* A send of n >= 1 messages, checked: as many as there is room for once
+ * there is room for the first (see put). */
+static USHM__ALWAYS_INLINE ssize_t send_many(struct ushm_queue *q, const char *func,
+                                             const struct iovec *m, size_t n,
+                                             long timeout_ms)
 {
-    static const char func[] = "ushm_queue_send";
-    uint64_t need = record_size(len), deadline = 0;
+    uint64_t need = record_size(m[0].iov_len), deadline = 0;
     int err, spun = 0;
 
-    if ((err = check_handle(func, q, USHM_QUEUE_SEND)) < 0)
-        return err;
-    if (msg == NULL && len > 0)
-        return ushm__fail(EINVAL, "%s(%p): msg is NULL", func, (void *)q->f);
-    if (len > q->msg_max)
-        return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): longer than the "
-                          "queue's %zu (ushm_queue_msg_max)", func,
-                          (void *)q->f, len, q->msg_max);
     for (;;) {
         struct q_fixed *f = q->f;
         unsigned me = lock_word_of(q);
         uint64_t h;
+        size_t done = 0;
         int woke = 0, rc, took;
 
         if ((err = peers_gone(q, func, USHM_QUEUE_RECV, 0)) != 0)
@@ -760,14 +767,14 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             /* no fence: a taker's barrier orders these two (see "Solo") */
             atomic_signal_fence(memory_order_seq_cst);
             if (atomic_load_explicit(&f->plock, memory_order_relaxed) == (me | LOCK_SOLO)) {
-                rc = put(q, func, msg, len, need, q->head_stored, 1, &woke);
+                rc = put(q, func, m, n, q->head_stored, 1, &woke, &done);
                 atomic_store_explicit(&f->p_busy, 0, memory_order_release);
                 if (rc < 0)
                     return rc;
                 if (rc == 0) {
                     if (woke)
                         wake(&f->c_wait);
-                    return 0;
+                    return (ssize_t)done;
                 }
                 goto wait;
             }
@@ -790,7 +797,7 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             h = q->head_stored;
         else
             h = atomic_load_explicit(&f->head, memory_order_relaxed);
-        rc = put(q, func, msg, len, need, h, 0, &woke);
+        rc = put(q, func, m, n, h, 0, &woke, &done);
         if (rc < 0) {
             lease_unlock(&f->plock);
             return rc;
@@ -799,13 +806,61 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
             release_or_solo(q, took);
             if (woke)
                 wake(&f->c_wait);
-            return 0;
+            return (ssize_t)done;
         }
         lease_unlock(&f->plock);
     wait:
         if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
+}
+
+int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
+                    long timeout_ms)
+{
+    static const char func[] = "ushm_queue_send";
+    struct iovec one;
+    ssize_t r;
+    int err;
+
+    if ((err = check_handle(func, q, USHM_QUEUE_SEND)) < 0)
+        return err;
+    if (msg == NULL && len > 0)
+        return ushm__fail(EINVAL, "%s(%p): msg is NULL", func, (void *)q->f);
+    if (len > q->msg_max)
+        return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): longer than the "
+                          "queue's %zu (ushm_queue_msg_max)", func,
+                          (void *)q->f, len, q->msg_max);
+    one.iov_base = (void *)(uintptr_t)msg;
+    one.iov_len = len;
+    r = send_many(q, func, &one, 1, timeout_ms);
+    return r < 0 ? (int)r : 0;
+}
+
+ssize_t ushm_queue_sendv(ushm_queue_t *q, const struct iovec *msgs, size_t n,
+                         long timeout_ms)
+{
+    static const char func[] = "ushm_queue_sendv";
+    int err;
+
+    if ((err = check_handle(func, q, USHM_QUEUE_SEND)) < 0)
+        return err;
+    if (msgs == NULL || n == 0)
+        return ushm__fail(EINVAL, "%s(%p): %s", func, (void *)q->f,
+                          msgs == NULL ? "msgs is NULL" : "n is 0: no message");
+    /* every message checked before any is sent: nothing sent on -EINVAL
+     * or -EMSGSIZE */
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].iov_base == NULL && msgs[i].iov_len > 0)
+            return ushm__fail(EINVAL, "%s(%p): msgs[%zu].iov_base is NULL",
+                              func, (void *)q->f, i);
+        if (msgs[i].iov_len > q->msg_max)
+            return ushm__fail(EMSGSIZE, "%s(%p): msgs[%zu] has %zu bytes, more "
+                              "than the queue's %zu (ushm_queue_msg_max); "
+                              "nothing was sent", func, (void *)q->f, i,
+                              msgs[i].iov_len, q->msg_max);
+    }
+    return send_many(q, func, msgs, n, timeout_ms);
 }
 
 /* The length of the record at t, h - t > 0 bytes being published, or
@@ -829,25 +884,26 @@ static int64_t record_len(const struct ushm_queue *q, const char *func,
     return len;
 }
 
-int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
-                    long timeout_ms)
+/*
+ * A receive of up to n >= 1 messages, checked: once there is one, the
+ * oldest ones there, each into b[i] with its length in lens[i], taken by one
+ * store of tail.  It ends before a message that does not fit its buffer (the
+ * first one: -EMSGSIZE, its length in lens[0]) or whose bytes are not
+ * right (the first one: -EPROTO); the next call says why.
+ */
+static USHM__ALWAYS_INLINE ssize_t recv_many(struct ushm_queue *q, const char *func,
+                                             const struct iovec *b, size_t *lens,
+                                             size_t n, long timeout_ms)
 {
-    static const char func[] = "ushm_queue_recv";
     uint64_t deadline = 0;
     int err, spun = 0;
 
-    if ((err = check_handle(func, q, USHM_QUEUE_RECV)) < 0)
-        return err;
-    if (lenp == NULL)
-        return ushm__fail(EINVAL, "%s(%p): len is NULL", func, (void *)q->f);
-    if (buf == NULL && cap > 0)
-        return ushm__fail(EINVAL, "%s(%p): buf is NULL", func, (void *)q->f);
     for (;;) {
         struct q_fixed *f = q->f;
         unsigned me = lock_word_of(q);
         uint64_t h, t;
-        int64_t len;
-        size_t at;
+        int64_t len = 0;
+        size_t at, i;
         int woke, from_desc;
 
         if ((err = lease_lock(q, &f->clock, func, timeout_ms, &deadline)) < 0)
@@ -864,9 +920,10 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
         }
         /* The head this handle last read (or its wait saw) says "not
          * empty" without a look at the producers' line, which would cost
-         * a cache-line transfer per message between two CPUs. */
+         * a cache-line transfer per message between two CPUs.  A batch
+         * looks, to take all there is. */
         h = atomic_load_explicit(&q->head_seen, memory_order_relaxed);
-        if (h == t || h - t > q->ring_size) {
+        if (n > 1 || h == t || h - t > q->ring_size) {
             h = atomic_load_explicit(&f->head, memory_order_acquire);
             atomic_store_explicit(&q->head_seen, h, memory_order_relaxed);
         }
@@ -881,41 +938,91 @@ int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
             return overwritten(func, q, "head, tail", h, t);
         }
         at = ring_at(q, t, q->tail_stored, q->tail_at);
-        if ((len = record_len(q, func, h, t, at, &from_desc)) < 0) {
-            lease_unlock(&f->clock);
-            return (int)len;
+        for (i = 0; i < n && t != h; i++) {
+            uint64_t rs;
+
+            if ((len = record_len(q, func, h, t, at, &from_desc)) < 0)
+                break;
+            if ((size_t)len > b[i].iov_len) {
+                if (i == 0)
+                    lens[0] = (size_t)len;
+                break;
+            }
+            if (len > 0)
+                ring_get(q, at, b[i].iov_base, (size_t)len);
+            /* a record behind others: its cells, after the copy (see
+             * CELL_MORE); the newest one, described by last, was written
+             * after any that a producer could have taken */
+            if (from_desc && !cells_intact(q, at, t, (uint32_t)len)) {
+                len = overwritten(func, q, "a message's cells", (uint64_t)len, t);
+                break;
+            }
+            lens[i] = (size_t)len;
+            rs = record_size((size_t)len);
+            t += rs;
+            at = ring_after(q, at, rs);
         }
-        *lenp = (size_t)len;
-        if ((size_t)len > cap) {
+        if (i == 0) {
             lease_unlock(&f->clock);
+            if (len < 0)
+                return (ssize_t)len;
             return ushm__fail(EMSGSIZE, "%s(%p, %zu bytes): the next message "
                               "has %zu bytes; it stays in the queue", func,
-                              (void *)f, cap, (size_t)len);
-        }
-        if (len > 0)
-            ring_get(q, at, buf, (size_t)len);
-        /* a record behind others: its cells, after the copy (see
-         * CELL_MORE); the newest one, described by last, was written
-         * after any that a producer could have taken */
-        if (from_desc && !cells_intact(q, at, t, (uint32_t)len)) {
-            lease_unlock(&f->clock);
-            return overwritten(func, q, "a message's cells", (uint64_t)len, t);
+                              (void *)f, b[0].iov_len, (size_t)len);
         }
         atomic_store_explicit(&f->received,
-                              atomic_load_explicit(&f->received, memory_order_relaxed) + 1,
+                              atomic_load_explicit(&f->received, memory_order_relaxed) + i,
                               memory_order_relaxed);
         atomic_store_explicit(&f->c_last, me, memory_order_relaxed);
-        atomic_store_explicit(&f->tail, t + (uint64_t)record_size((size_t)len),
-                              memory_order_seq_cst);
-        q->tail_stored = t + record_size((size_t)len);
-        q->tail_at = ring_after(q, at, record_size((size_t)len));
+        atomic_store_explicit(&f->tail, t, memory_order_seq_cst);
+        q->tail_stored = t;
+        q->tail_at = at;
         woke = atomic_load_explicit(&f->p_wait, memory_order_seq_cst) != 0;
         lease_unlock(&f->clock);
         if (woke)
             wake(&f->p_wait);
-        return 0;
+        return (ssize_t)i;
     wait:
         if ((err = wait_for(q, func, 1, 0, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
+}
+
+int ushm_queue_recv(ushm_queue_t *q, void *buf, size_t cap, size_t *lenp,
+                    long timeout_ms)
+{
+    static const char func[] = "ushm_queue_recv";
+    struct iovec one;
+    ssize_t r;
+    int err;
+
+    if ((err = check_handle(func, q, USHM_QUEUE_RECV)) < 0)
+        return err;
+    if (lenp == NULL)
+        return ushm__fail(EINVAL, "%s(%p): len is NULL", func, (void *)q->f);
+    if (buf == NULL && cap > 0)
+        return ushm__fail(EINVAL, "%s(%p): buf is NULL", func, (void *)q->f);
+    one.iov_base = buf;
+    one.iov_len = cap;
+    r = recv_many(q, func, &one, lenp, 1, timeout_ms);
+    return r < 0 ? (int)r : 0;
+}
+
+ssize_t ushm_queue_recvv(ushm_queue_t *q, const struct iovec *bufs, size_t *lens,
+                         size_t n, long timeout_ms)
+{
+    static const char func[] = "ushm_queue_recvv";
+    int err;
+
+    if ((err = check_handle(func, q, USHM_QUEUE_RECV)) < 0)
+        return err;
+    if (bufs == NULL || lens == NULL || n == 0)
+        return ushm__fail(EINVAL, "%s(%p): %s", func, (void *)q->f,
+                          bufs == NULL ? "bufs is NULL" : lens == NULL ?
+                          "lens is NULL" : "n is 0: no buffer");
+    for (size_t i = 0; i < n; i++)
+        if (bufs[i].iov_base == NULL && bufs[i].iov_len > 0)
+            return ushm__fail(EINVAL, "%s(%p): bufs[%zu].iov_base is NULL",
+                              func, (void *)q->f, i);
+    return recv_many(q, func, bufs, lens, n, timeout_ms);
 }

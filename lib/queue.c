@@ -48,6 +48,11 @@
  *    the whole message: no message lost that a send returned 0 for;
  *  - a consumer killed after its tail store took one message with it: at
  *    most one lost per consumer killed, as the contract allows.
+ * A batch (ushm_queue_sendv/recvv) is the same with several records
+ * between two positions: its messages are written, or copied out, and then
+ * head, or tail, moves past all of them in one store.  A producer killed
+ * inside sendv sent all of them or none; a consumer killed inside recvv
+ * after its store lost that call's messages, as ushm_queue_send(3) says.
  * A lock is a word naming its holder's place (below): a waiter that finds
  * the holder's place dead or given up takes the lock over, and has nothing
  * to repair.  One compare-and-swap to lock and one exchange to unlock, where
