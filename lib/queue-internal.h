@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "backend.h"
 #include "queue.h"
@@ -190,6 +191,109 @@ static inline void wake_all(struct q_fixed *f)
     atomic_store_explicit(&f->p_wait, 1, memory_order_relaxed);
     wake(&f->c_wait);
     wake(&f->p_wait);
+}
+
+/* queue-wait.c: the slow paths of queue-io.c (see there) */
+USHM__HIDDEN int ushm__queue_peers_scan(struct ushm_queue *q, const char *func,
+                                        unsigned g, unsigned *seen);
+USHM__HIDDEN int ushm__queue_check_slow(const char *func, const struct ushm_queue *q,
+                                        int role);
+USHM__HIDDEN int ushm__queue_lock_wait(struct ushm_queue *q, atomic_uint *lock,
+                                       const char *func, long timeout_ms,
+                                       uint64_t *deadline_ns);
+USHM__HIDDEN int ushm__queue_wait(struct ushm_queue *q, const char *func, int consumer,
+                                  uint64_t need, long ms, uint64_t *deadline_p, int *spun);
+USHM__HIDDEN int ushm__queue_solo_drain(struct ushm_queue *q, const char *func,
+                                        int barrier, long timeout_ms,
+                                        uint64_t *deadline_ns);
+
+/* ---- time, and the news of the peers --------------------------------------- */
+
+static inline uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* For the scans' schedule only: a tick's resolution is enough. */
+static inline uint64_t coarse_ns(void)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+    return mono_ns();
+}
+
+/* What taking a lock found (>= 0) : free (TOOK_FREE), after waiting for
+ * others (TOOK_WAITED), from a holder that is gone (TOOK_STOLEN), or from a
+ * solo producer (TOOK_SOLO).  Only TOOK_FREE can mean that no other handle
+ * held it since this one. */
+#define TOOK_FREE 0
+#define TOOK_STOLEN 1
+#define TOOK_SOLO 2
+#define TOOK_WAITED 3
+
+/*
+ * Whether the last scan's news is still good without a new scan: no peer
+ * that it found alive has ended since (the words it watches are unchanged),
+ * and SCAN_EVERY_MS has not passed, which is looked at every CLOCK_EVERY
+ * calls only.  A clock read per call cost as much as the rest of a send of
+ * 64 bytes between two CPUs (a system call's page, read under a sequence
+ * lock); peers that cannot be watched so (more than WATCH_MAX, or a mutex
+ * without such a word) have the clock read on every call instead.
+ */
+static USHM__ALWAYS_INLINE int news_fresh(struct ushm_queue *q)
+{
+    unsigned n = atomic_load_explicit(&q->watch_n, memory_order_relaxed), left;
+
+    if (n > WATCH_MAX)
+        return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
+    for (unsigned i = 0; i < n; i++) {
+        const atomic_uint *w = (const atomic_uint *)atomic_load_explicit(
+            &q->watch[i], memory_order_relaxed);
+
+        if (atomic_load_explicit(w, memory_order_relaxed) !=
+            atomic_load_explicit(&q->watch_v[i], memory_order_relaxed))
+            return 0;
+    }
+    left = atomic_load_explicit(&q->clock_in, memory_order_relaxed);
+    if (left > 0) {
+        atomic_store_explicit(&q->clock_in, left - 1, memory_order_relaxed);
+        return 1;
+    }
+    atomic_store_explicit(&q->clock_in, CLOCK_EVERY, memory_order_relaxed);
+    return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
+}
+
+/*
+ * 1 when the other side (want: ROLE bits of the peers this call needs) has
+ * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
+ * scans when an attach or detach happened since the last scan, when force
+ * is set (a waiter's slice has ended), when a peer that the last scan found
+ * alive has ended, and at least every SCAN_EVERY_MS; otherwise (every call
+ * of a busy queue) it costs a few loads.
+ */
+static USHM__ALWAYS_INLINE int peers_gone(struct ushm_queue *q, const char *func,
+                                          unsigned want, int force)
+{
+    unsigned g = atomic_load_explicit(&q->f->gen, memory_order_acquire);
+    unsigned seen;
+
+    if (force || g != atomic_load_explicit(&q->seen_gen, memory_order_relaxed) ||
+        !news_fresh(q)) {
+        int err = ushm__queue_peers_scan(q, func, g, &seen);
+
+        if (err < 0)
+            return err;
+    } else {
+        seen = atomic_load_explicit(&q->live, memory_order_relaxed);
+    }
+    return ((seen >> 4) & want) && !(seen & want);
 }
 
 #endif

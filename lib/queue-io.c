@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* ushm_queue_t: send and receive, the ring, the locks, waiting (see queue.c). */
+/* ushm_queue_t: send and receive, one message or a batch, the ring, the
+ * locks' fast paths, the solo producer (see queue.c; what a call does when it
+ * cannot go straight on, waiting included, is queue-wait.c). */
 #define _POSIX_C_SOURCE 200809L
 
 #ifdef HAVE_CONFIG_H
@@ -19,176 +21,7 @@
 
 #include "queue-internal.h"
 
-/* ---- time ---------------------------------------------------------------- */
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* For the scans' schedule only: a tick's resolution is enough. */
-static uint64_t coarse_ns(void)
-{
-#ifdef CLOCK_MONOTONIC_COARSE
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-    return mono_ns();
-}
-
-static struct timespec ts_of(uint64_t ns)
-{
-    struct timespec ts;
-
-    ts.tv_sec = (time_t)(ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
-    return ts;
-}
-
-/*
- * Scan the places (see peers_gone) and remember what was found: the live
- * handles and the roles ever attached.  Returns that word, or -EPROTO.
- */
-static int peers_scan(struct ushm_queue *q, const char *func, unsigned g,
-                      unsigned *seen)
-{
-    struct q_fixed *f = q->f;
-    unsigned live, ever;
-    int err;
-
-    /* ever before the scan, not after: a handle sets its bit after storing
-     * its role (both release), so a bit read here belongs to a handle that
-     * the scan finds attached, or that has gone since.  Read after the
-     * scan, the bit of a peer attaching meanwhile would make that peer look
-     * gone already (a producer's -EPIPE while consumers were attaching). */
-    ever = atomic_load_explicit(&f->ever, memory_order_acquire) & ALL_ROLES;
-    if ((err = ushm__queue_scan(q, func, &live)) < 0)
-        return err;
-    /* One word, so that threads sharing the handle never pair one scan's
-     * live handles with another's ever. */
-    *seen = live | (ever << 4);
-    atomic_store_explicit(&q->live, *seen, memory_order_relaxed);
-    atomic_store_explicit(&q->seen_gen, g, memory_order_relaxed);
-    atomic_store_explicit(&q->next_scan_ns, coarse_ns() + SCAN_EVERY_MS * (uint64_t)MS,
-                          memory_order_relaxed);
-    return 0;
-}
-
-/*
- * Whether the last scan's news is still good without a new scan: no peer
- * that it found alive has ended since (the words it watches are unchanged),
- * and SCAN_EVERY_MS has not passed, which is looked at every CLOCK_EVERY
- * calls only.  A clock read per call cost as much as the rest of a send of
- * 64 bytes between two CPUs (a system call's page, read under a sequence
- * lock); peers that cannot be watched so (more than WATCH_MAX, or a mutex
- * without such a word) have the clock read on every call instead.
- */
-static USHM__ALWAYS_INLINE int news_fresh(struct ushm_queue *q)
-{
-    unsigned n = atomic_load_explicit(&q->watch_n, memory_order_relaxed), left;
-
-    if (n > WATCH_MAX)
-        return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
-    for (unsigned i = 0; i < n; i++) {
-        const atomic_uint *w = (const atomic_uint *)atomic_load_explicit(
-            &q->watch[i], memory_order_relaxed);
-
-        if (atomic_load_explicit(w, memory_order_relaxed) !=
-            atomic_load_explicit(&q->watch_v[i], memory_order_relaxed))
-            return 0;
-    }
-    left = atomic_load_explicit(&q->clock_in, memory_order_relaxed);
-    if (left > 0) {
-        atomic_store_explicit(&q->clock_in, left - 1, memory_order_relaxed);
-        return 1;
-    }
-    atomic_store_explicit(&q->clock_in, CLOCK_EVERY, memory_order_relaxed);
-    return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
-}
-
-/*
- * 1 when the other side (want: ROLE bits of the peers this call needs) has
- * had a handle attached and has none now; 0 otherwise; or -EPROTO.  It
- * scans when an attach or detach happened since the last scan, when force
- * is set (a waiter's slice has ended), when a peer that the last scan found
- * alive has ended, and at least every SCAN_EVERY_MS; otherwise (every call
- * of a busy queue) it costs a few loads.
- */
-static USHM__ALWAYS_INLINE int peers_gone(struct ushm_queue *q, const char *func,
-                             unsigned want, int force)
-{
-    unsigned g = atomic_load_explicit(&q->f->gen, memory_order_acquire);
-    unsigned seen;
-
-    if (force || g != atomic_load_explicit(&q->seen_gen, memory_order_relaxed) ||
-        !news_fresh(q)) {
-        int err = peers_scan(q, func, g, &seen);
-
-        if (err < 0)
-            return err;
-    } else {
-        seen = atomic_load_explicit(&q->live, memory_order_relaxed);
-    }
-    return ((seen >> 4) & want) && !(seen & want);
-}
-
-/* ---- send and receive ------------------------------------------------------ */
-
-/* The deadline of a call with timeout_ms (< 0: none, 0), worked out the
- * first time it is needed, from now. */
-static uint64_t deadline_of(long timeout_ms, uint64_t now, uint64_t *deadline_ns)
-{
-    if (timeout_ms <= 0)
-        return 0;
-    if (*deadline_ns == 0)
-        *deadline_ns = now + (uint64_t)timeout_ms * MS;
-    return *deadline_ns;
-}
-
-/*
- * A call from another thread than the one that attached q: that thread must
- * still hold q's place, or its end has detached q (and the locks, which
- * know holders by their place, could be taken from this one): -EBADF.
- */
-static int check_owner(const char *func, const struct ushm_queue *q)
-{
-    unsigned mine = q->my_role;
-    int e = ushm_mutex_trylock(&q->place[q->slot]);
-
-    if (e == -EBUSY)
-        return 0;
-    if (e < 0)
-        return ushm__queue_mutex_failed(e, func, q->f, "the handle's place");
-    if (atomic_compare_exchange_strong_explicit(&q->role[q->slot], &mine, 0,
-                                                memory_order_acq_rel,
-                                                memory_order_relaxed))
-        wake_all(q->f);
-    ushm_mutex_unlock(&q->place[q->slot]);
-    return ushm__fail(EBADF, "%s(%p): the thread that attached this handle "
-                      "has ended, which detached it", func, (void *)q->f);
-}
-
-static int check_handle_slow(const char *func, const struct ushm_queue *q, int role)
-{
-    if (q == NULL)
-        return ushm__fail(EINVAL, "%s: q is NULL", func);
-    if (!(q->flags & role))
-        return ushm__fail(EBADF, "%s(%p): the handle was attached without %s",
-                          func, (void *)q->f, role == USHM_QUEUE_SEND ?
-                          "USHM_QUEUE_SEND" : "USHM_QUEUE_RECV");
-    if (q->fork_gen != atomic_load_explicit(&ushm__queue_fork_gen, memory_order_relaxed))
-        return ushm__fail(EBADF, "%s(%p): the handle was attached by the "
-                          "parent of this process: a child of fork() attaches "
-                          "its own", func, (void *)q->f);
-    if (!pthread_equal(q->owner, pthread_self()))
-        return check_owner(func, q);
-    return 0;
-}
+/* ---- the handle and the locks ---------------------------------------------- */
 
 /* Every call starts here: its handle, used by the thread that attached it. */
 static inline int check_handle(const char *func, const struct ushm_queue *q, int role)
@@ -197,125 +30,24 @@ static inline int check_handle(const char *func, const struct ushm_queue *q, int
         q->fork_gen == atomic_load_explicit(&ushm__queue_fork_gen, memory_order_relaxed) &&
         pthread_equal(q->owner, pthread_self()))
         return 0;
-    return check_handle_slow(func, q, role);
+    return ushm__queue_check_slow(func, q, role);
 }
 
 /*
  * The producers' and the consumers' locks: a word that holds 0 when free,
  * else who holds it: the holder's place (bits 0-6, place + 1), whether
  * someone sleeps on it (LOCK_WAITERS), the ticket of the holder's handle
- * (bits 8-30) and LOCK_SOLO (below).  Taking it is one compare-and-swap, giving it back one
- * exchange (and a wake only when someone sleeps): a robust pthread mutex
- * costs several times that, twice per message.  A holder that died is
- * found through its place as a scan finds it: a ticket that is no longer
- * the place's, or the place's mutex left OWNERDEAD, and the lock is taken
- * from it with a compare-and-swap.  What the lock guards needs no repair
+ * (bits 8-30) and LOCK_SOLO (below).  Taking it is one compare-and-swap,
+ * giving it back one exchange (and a wake only when someone sleeps): a
+ * robust pthread mutex costs several times that, twice per message.  A
+ * holder that died is found through its place as a scan finds it: a ticket
+ * that is no longer the place's, or the place's mutex left OWNERDEAD, and
+ * the lock is taken from it with a compare-and-swap.  What the lock guards needs no repair
  * (head and tail move in one store each).  A thread that uses a handle
  * after the thread that attached it ended could lose its lock so while it
- * copies: calls from such a thread say -EBADF (see check_owner).
+ * copies: calls from such a thread say -EBADF (see check_owner in
+ * queue-wait.c, which also has the waiting for a lock and the theft).
  */
-
-/* 1 when the holder of lock word w is gone, 0 when it lives, <0: bad word. */
-static int holder_gone(struct ushm_queue *q, const char *func, unsigned w)
-{
-    unsigned i = LOCK_PLACE(w) - 1, r;
-    int e;
-
-    if (LOCK_PLACE(w) == 0 || i >= q->places)
-        return ushm__fail(EPROTO, "%s(%p): the queue's lock holds 0x%08x: "
-                          "the queue's bytes were overwritten", func,
-                          (void *)q->f, w);
-    r = atomic_load_explicit(&q->role[i], memory_order_acquire);
-    if ((r & ROLE_GONE) || (ROLE_TICKET(r) & 0x7fffffu) != LOCK_TICKET(w))
-        return 1; /* its handle was detached, or its place taken since */
-    e = ushm_mutex_trylock(&q->place[i]);
-    if (e == -EBUSY || e == -EDEADLK)
-        return 0;
-    if (e < 0)
-        return ushm__queue_mutex_failed(e, func, q->f, "a place of the queue");
-    /* its attaching thread died: detach its handle, as a scan does */
-    if (atomic_compare_exchange_strong_explicit(&q->role[i], &r, 0,
-                                                memory_order_acq_rel,
-                                                memory_order_relaxed))
-        wake_all(q->f);
-    ushm_mutex_unlock(&q->place[i]);
-    return 1;
-}
-
-/* What taking a lock found (>= 0) : free (TOOK_FREE), after waiting for
- * others (TOOK_WAITED), from a holder that is gone (TOOK_STOLEN), or from a
- * solo producer (TOOK_SOLO).  Only TOOK_FREE can mean that no other handle
- * held it since this one. */
-#define TOOK_FREE 0
-#define TOOK_STOLEN 1
-#define TOOK_SOLO 2
-#define TOOK_WAITED 3
-
-static int lease_lock_wait(struct ushm_queue *q, atomic_uint *lock, const char *func,
-                           long timeout_ms, uint64_t *deadline_ns)
-{
-    unsigned me = lock_word_of(q), w;
-    long backoff = 0;
-
-    for (unsigned spin = 0;; spin++) {
-        uint64_t now, d, until;
-        int gone;
-
-        w = atomic_load_explicit(lock, memory_order_relaxed);
-        if (w == 0) {
-            if (atomic_compare_exchange_weak_explicit(lock, &w, me,
-                                                      memory_order_acquire,
-                                                      memory_order_relaxed))
-                return TOOK_WAITED;
-            continue;
-        }
-        if (w & LOCK_SOLO) {
-            /* A lone producer keeps it between its sends and never gives
-             * it back: take it over; solo_drain() then waits for a send it
-             * may be inside of. */
-            if (atomic_compare_exchange_strong_explicit(lock, &w, me,
-                                                        memory_order_acquire,
-                                                        memory_order_relaxed))
-                return TOOK_SOLO;
-            continue;
-        }
-        if (spin < 200) { /* a copy under way ends in microseconds */
-            ushm__cpu_relax();
-            continue;
-        }
-        if ((gone = holder_gone(q, func, w)) < 0)
-            return gone;
-        if (gone) {
-            /* steal it, keeping the sleepers' flag for our release */
-            if (atomic_compare_exchange_strong_explicit(lock, &w,
-                                                        me | (w & LOCK_WAITERS),
-                                                        memory_order_acquire,
-                                                        memory_order_relaxed))
-                return TOOK_STOLEN;
-            continue;
-        }
-        now = mono_ns();
-        d = deadline_of(timeout_ms == 0 ? 5 : timeout_ms, now, deadline_ns);
-        if (timeout_ms >= 0 && now >= d)
-            return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed held "
-                              "until the time ran out", func, (void *)q->f);
-        if (!(w & LOCK_WAITERS) &&
-            !atomic_compare_exchange_strong_explicit(lock, &w, w | LOCK_WAITERS,
-                                                     memory_order_relaxed,
-                                                     memory_order_relaxed))
-            continue;
-        /* asleep until a release, at most a scan's slice: a holder that
-         * died wakes nobody */
-        until = now + SCAN_EVERY_MS * (uint64_t)MS;
-        if (timeout_ms >= 0 && d < until)
-            until = d;
-        {
-            struct timespec ts = ts_of(until);
-
-            ushm__wait_on_word(lock, w | LOCK_WAITERS, &ts, &backoff);
-        }
-    }
-}
 
 static inline int lease_lock(struct ushm_queue *q, atomic_uint *lock,
                              const char *func, long timeout_ms,
@@ -327,7 +59,7 @@ static inline int lease_lock(struct ushm_queue *q, atomic_uint *lock,
                                                 memory_order_acquire,
                                                 memory_order_relaxed))
         return TOOK_FREE;
-    return lease_lock_wait(q, lock, func, timeout_ms, deadline_ns);
+    return ushm__queue_lock_wait(q, lock, func, timeout_ms, deadline_ns);
 }
 
 static void lease_unlock(atomic_uint *lock)
@@ -336,103 +68,7 @@ static void lease_unlock(atomic_uint *lock)
         ushm__wake_word(lock);
 }
 
-/* A message to take (consumer: the head seen is kept for the receive that
- * follows, which then reads the producers' line no more), or room.  Its
- * head (a producer's) is the one the call will use: its own last store
- * while no other handle stored since (see send), so that a head
- * overwritten meanwhile cannot make the wait say "ready" to a send that
- * then finds no room, for ever.  A consumer's tail that is not the one it
- * stored (overwritten) is "ready" too: the receive says -EPROTO.  (A solo
- * producer's send goes on from the head it stored, whatever p_last says.) */
-static int ready(struct ushm_queue *q, int consumer, uint64_t need)
-{
-    struct q_fixed *f = q->f;
-    unsigned me = lock_word_of(q);
-    uint64_t h = !consumer &&
-                 (atomic_load_explicit(&f->p_last, memory_order_relaxed) == me ||
-                  atomic_load_explicit(&f->plock, memory_order_relaxed) == (me | LOCK_SOLO)) ?
-                 q->head_stored : atomic_load_explicit(&f->head, memory_order_seq_cst);
-    uint64_t t = atomic_load_explicit(&f->tail, memory_order_seq_cst);
-
-    if (consumer) {
-        if (atomic_load_explicit(&f->c_last, memory_order_relaxed) == me &&
-            t != q->tail_stored)
-            return 1;
-        if (h == t)
-            return 0;
-        atomic_store_explicit(&q->head_seen, h, memory_order_relaxed);
-        return 1;
-    }
-    return h - t > q->ring_size || q->ring_size - (h - t) >= need;
-}
-
-/* Wait until the queue has a message (consumer) or room for need bytes, the
- * other side is gone (-EPIPE), or deadline_ns passes (-ETIMEDOUT). */
-static int wait_for(struct ushm_queue *q, const char *func, int consumer,
-                    uint64_t need, long ms, uint64_t *deadline_p, int *spun)
-{
-    struct q_fixed *f = q->f;
-    atomic_uint *word = consumer ? &f->c_wait : &f->p_wait;
-    unsigned want = consumer ? USHM_QUEUE_SEND : USHM_QUEUE_RECV;
-    long backoff = 0;
-    int gone;
-
-    if (!*spun && ms != 0 && ushm__spin_worthwhile()) {
-        uint64_t start = mono_ns();
-
-        *spun = 1;
-        for (unsigned i = 1;; i++) {
-            ushm__cpu_relax();
-            if (ready(q, consumer, need))
-                return 0;
-            if (i % 32 == 0 && mono_ns() - start >= (uint64_t)SPIN_NS)
-                break;
-        }
-    }
-    for (int force = 0;;) {
-        uint64_t now, until, deadline_ns, slice;
-
-        if (ready(q, consumer, need))
-            return 0;
-        /* a scan when someone attached or detached, or a slice has passed */
-        if ((gone = peers_gone(q, func, want, force)) < 0)
-            return gone;
-        if (gone) {
-            if (ready(q, consumer, need))
-                return 0;
-            return ushm__fail(EPIPE, "%s(%p): %s", func, (void *)f, consumer ?
-                              "the queue is empty and no producer is attached "
-                              "any more" : "no consumer is attached any more");
-        }
-        now = mono_ns();
-        deadline_ns = deadline_of(ms, now, deadline_p);
-        if (ms == 0 || (deadline_ns != 0 && now >= deadline_ns))
-            return ushm__fail(ETIMEDOUT, "%s(%p, %ld ms): the queue stayed %s",
-                              func, (void *)f, ms, consumer ? "empty" :
-                              "too full for the message");
-        atomic_store_explicit(word, 1, memory_order_seq_cst);
-        /* a solo producer's look at c_wait comes after no fence: the
-         * barrier orders it (see "Solo" in send), or short naps do */
-        slice = SCAN_EVERY_MS * (uint64_t)MS;
-        if (consumer &&
-            (atomic_load_explicit(&f->plock, memory_order_seq_cst) & LOCK_SOLO) &&
-            ushm__solo_barrier() != 0)
-            slice = MS;
-        if (ready(q, consumer, need))
-            return 0;
-        until = now + slice;
-        if (deadline_ns != 0 && deadline_ns < until)
-            until = deadline_ns;
-        {
-            struct timespec ts = ts_of(until);
-
-            ushm__wait_on_word(word, 1, &ts, &backoff);
-        }
-        /* the slice ran out (no wake): look at the peers now, whatever
-         * the coarse clock of the scans' schedule says */
-        force = mono_ns() + MS >= until;
-    }
-}
+/* ---- the ring ---------------------------------------------------------------- */
 
 /* Where position pos is in the ring: known_at when pos is known (the last
  * position this handle stored, the common case), else a division. */
@@ -603,58 +239,10 @@ static int overwritten(const char *func, const struct ushm_queue *q,
  * it), calls the barrier too, or, where the system refuses it, sleeps in
  * slices of 1 ms while a producer is solo.  Where there is no such barrier
  * (configure --with-queue-solo=none, every system but Linux), or this
- * process cannot register, producers never go solo.
+ * process cannot register, producers never go solo.  The taker's side is
+ * ushm__queue_solo_drain() in queue-wait.c.
  */
 #define SOLO_AFTER 16
-
-static int solo_drain(struct ushm_queue *q, const char *func, int barrier,
-                      long timeout_ms, uint64_t *deadline_ns)
-{
-    struct q_fixed *f = q->f;
-    unsigned me = lock_word_of(q), b;
-    int own_thread = pthread_equal(q->owner, pthread_self());
-
-    if (barrier && ushm__solo_barrier() != 0) {
-        /* This process cannot make the barrier (a seccomp filter, say,
-         * where the solo producer's could): p_busy, stored before that
-         * producer looked at the lock, is visible to every CPU well
-         * within a millisecond. */
-        struct timespec ms1 = { 0, MS };
-
-        nanosleep(&ms1, NULL);
-    }
-    for (unsigned spin = 0; (b = atomic_load_explicit(&f->p_busy, memory_order_acquire)) != 0; spin++) {
-        int gone;
-
-        if (b == me && own_thread) {
-            gone = 1; /* ours, from before: this thread is in no send */
-        } else if ((gone = holder_gone(q, func, b)) < 0) {
-            return gone;
-        }
-        if (gone) {
-            atomic_compare_exchange_strong_explicit(&f->p_busy, &b, 0,
-                                                    memory_order_relaxed,
-                                                    memory_order_relaxed);
-            continue;
-        }
-        if (spin < 1000) {
-            ushm__cpu_relax();
-            continue;
-        }
-        {
-            uint64_t now = mono_ns(), d = deadline_of(timeout_ms == 0 ? 5 : timeout_ms,
-                                                      now, deadline_ns);
-            struct timespec us50 = { 0, 50000L };
-
-            if (timeout_ms >= 0 && now >= d)
-                return ushm__fail(ETIMEDOUT, "%s(%p): the queue's lock stayed "
-                                  "held (a send of its solo producer) until "
-                                  "the time ran out", func, (void *)f);
-            nanosleep(&us50, NULL);
-        }
-    }
-    return 0;
-}
 
 /*
  * The messages m[0 .. n-1], holding the producers' lock (solo or not) at
@@ -784,7 +372,7 @@ static USHM__ALWAYS_INLINE ssize_t send_many(struct ushm_queue *q, const char *f
             return took;
         if ((took == TOOK_STOLEN || took == TOOK_SOLO ||
              atomic_load_explicit(&f->p_busy, memory_order_acquire) != 0) &&
-            (err = solo_drain(q, func, took == TOOK_STOLEN || took == TOOK_SOLO,
+            (err = ushm__queue_solo_drain(q, func, took == TOOK_STOLEN || took == TOOK_SOLO,
                               timeout_ms, &deadline)) < 0) {
             lease_unlock(&f->plock);
             return err;
@@ -810,7 +398,7 @@ static USHM__ALWAYS_INLINE ssize_t send_many(struct ushm_queue *q, const char *f
         }
         lease_unlock(&f->plock);
     wait:
-        if ((err = wait_for(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
+        if ((err = ushm__queue_wait(q, func, 0, need, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
 }
@@ -983,7 +571,7 @@ static USHM__ALWAYS_INLINE ssize_t recv_many(struct ushm_queue *q, const char *f
             wake(&f->p_wait);
         return (ssize_t)i;
     wait:
-        if ((err = wait_for(q, func, 1, 0, timeout_ms, &deadline, &spun)) < 0)
+        if ((err = ushm__queue_wait(q, func, 1, 0, timeout_ms, &deadline, &spun)) < 0)
             return err;
     }
 }
