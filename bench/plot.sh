@@ -9,8 +9,9 @@
 #   boost), process round trip (pipe, libushm, socketpair, eventfd, semop),
 #   records through a ring (pipe, libushm)
 #   the message queue, four panels (bench/queue.c and boost-queue.cpp):
-#   64-byte and 4 KiB messages, one producer and one consumer; the latency
-#   while the consumer spins; 4 producers and 4 consumers
+#   64-byte and 4 KiB messages, one producer and one consumer (single calls
+#   and batches of 32); the latency while the consumer spins; 4 producers
+#   and 4 consumers
 # Each bar is the median of the runs, its whisker the min and max.
 #
 # usage: bench/plot.sh [-o DIR] [-l LIFECYCLE.png] [-t TOUCH.png]
@@ -155,7 +156,7 @@ table "touch" "default populate hugepages memset" 1000000 touch
 table "mutex" "raw libushm boost" 1 mutex
 table "roundtrip" "pipe libushm socketpair eventfd semop" 1000 roundtrip
 table "ring" "pipe libushm" -1000 ring
-qwho="pipe seqpacket posix-mq eventfd-ring bare-ring libushm boost-mq"
+qwho="pipe seqpacket posix-mq eventfd-ring bare-ring bare-ring-b32 libushm libushm-b32 boost-mq"
 table "tput-64" "$qwho" 1 q64
 table "tput-4096" "$qwho" 1 q4k
 table "lat-spin" "$qwho" 1000 qlat
@@ -268,7 +269,7 @@ panel() {
 set title "$3"
 set xrange [-0.6:$groups - 0.4]
 plot for [i=0:$((n - 1))] "$tmp/$1.dat" using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) notitle lt i+1, \\
-     for [i=0:$((n - 1))] "$tmp/$1.dat" using (\$0 + (i - ($n - 1) / 2.0) / ($n + 1.0)):(column(4+3*i)):(sprintf("$5\\n%.2fx", column(2+3*i), column(2+3*i)/column(2))) with labels offset 0,1.4 font ",7" notitle, \\
+     for [i=0:$((n - 1))] "$tmp/$1.dat" using (\$0 + (i - ($n - 1) / 2.0) / ($n + 1.0)):(column(4+3*i)):(valid(2) ? sprintf("$5\\n%.2fx", column(2+3*i), column(2+3*i)/column(2)) : sprintf("$5", column(2+3*i))) with labels offset 0,1.4 font ",7" notitle, \\
      "$tmp/$1.na" using 1:($nay):("n/a") with labels font ",8" notitle, \\
      $(keys "$2" "$1") NaN notitle
 EOF
@@ -322,8 +323,10 @@ set linetype 2 lc rgb "#bcbd22"
 set linetype 3 lc rgb "#8c564b"
 set linetype 4 lc rgb "#ff7f0e"
 set linetype 5 lc rgb "#2ca02c"
-set linetype 6 lc rgb "#1f77b4"
-set linetype 7 lc rgb "#d62728"
+set linetype 6 lc rgb "#98df8a"
+set linetype 7 lc rgb "#1f77b4"
+set linetype 8 lc rgb "#aec7e8"
+set linetype 9 lc rgb "#d62728"
 EOF
         for q in "q64 64-byte messages, one producer and one consumer process" \
                  "q4k 4 KiB messages, one producer and one consumer process" \

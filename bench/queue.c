@@ -12,6 +12,9 @@
  *                 all: the floor
  *   bare-ring-b32 the same, publishing every 32 messages
  *   libushm       ushm_queue_send/recv, one message per call
+ *   libushm-b32   ushm_queue_sendv/recvv, 32 messages per call: the sender
+ *                 passes its messages where they are, the receiver copies
+ *                 each out of its batch once more
  * Boost's message_queue is bench/boost-queue.cpp, which bench/run.sh builds.
  *
  * Figures (ns per message, the median of the runs and their range):
@@ -297,6 +300,56 @@ static int uq_recv(void *p)
 
     return ushm_queue_recv(uq, p, msg, &len, -1);
 }
+
+/* batches of 32: sendv of the messages where the sender has them (its
+ * buffer stays unchanged until the flush), recvv into a batch */
+#define UB 32
+static struct iovec ub_out[UB];
+static size_t ub_nout, ub_nin, ub_next, ub_len[UB];
+static unsigned char ub_in[UB][MAXMSG];
+
+static void ub_flush(void)
+{
+    size_t off = 0;
+
+    while (off < ub_nout) {
+        ssize_t r = ushm_queue_sendv(uq, ub_out + off, ub_nout - off, -1);
+
+        if (r < 0) {
+            fprintf(stderr, "ushm-bench: libushm-b32: %s\n", ushm_last_error());
+            _exit(4);
+        }
+        off += (size_t)r;
+    }
+    ub_nout = 0;
+}
+static int ub_send(const void *p)
+{
+    ub_out[ub_nout].iov_base = (void *)(uintptr_t)p;
+    ub_out[ub_nout++].iov_len = msg;
+    if (ub_nout == UB)
+        ub_flush();
+    return 0;
+}
+static int ub_recv(void *p)
+{
+    if (ub_next == ub_nin) {
+        struct iovec v[UB];
+        ssize_t r;
+
+        for (int i = 0; i < UB; i++) {
+            v[i].iov_base = ub_in[i];
+            v[i].iov_len = msg;
+        }
+        if ((r = ushm_queue_recvv(uq, v, ub_len, UB, -1)) < 0)
+            return (int)r;
+        ub_nin = (size_t)r;
+        ub_next = 0;
+    }
+    memcpy(p, ub_in[ub_next++], msg);
+    return 0;
+}
+
 static void uq_detach(void)
 {
     ushm_queue_detach(uq);
@@ -314,6 +367,7 @@ struct chan {
     int spins;                   /* it spins, never sleeps */
     int spsc;                    /* one producer, one consumer only */
     int b32;
+    void (*flush)(void);         /* sends what a batching send holds */
     int state;
     char why[512];
     double v[5][MAX_RUNS];       /* per figure, per run */
@@ -338,9 +392,11 @@ static struct chan chans[] = {
     { .name = "bare-ring", .setup = ring_setup, .send = ring_send,
       .recv = ring_recv, .spins = 1, .spsc = 1 },
     { .name = "bare-ring-b32", .setup = ring_setup, .send = ring_send,
-      .recv = ring_recv, .spins = 1, .spsc = 1, .b32 = 1 },
+      .recv = ring_recv, .spins = 1, .spsc = 1, .b32 = 1, .flush = ring_flush },
     { .name = "libushm", .setup = uq_setup, .attach = uq_attach, .send = uq_send,
       .recv = uq_recv, .detach = uq_detach },
+    { .name = "libushm-b32", .setup = uq_setup, .attach = uq_attach, .send = ub_send,
+      .recv = ub_recv, .detach = uq_detach, .flush = ub_flush, .spsc = 1 },
 };
 #define NCHANS (int)(sizeof chans / sizeof chans[0])
 
@@ -382,6 +438,7 @@ static pid_t spawn(const struct chan *c, int cpu, int send, void (*body)(const s
     if (c->attach != NULL && c->attach(send) < 0)
         _exit(3);
     r_head_local = r_tail_cache = r_published = c_tail_local = c_head_cache = 0;
+    ub_nout = ub_nin = ub_next = 0;
     if (write(ready_fd, "r", 1) != 1)
         _exit(3);
     body(c, arg);
@@ -414,8 +471,8 @@ static void produce(const struct chan *c, long n)
     for (long i = 0; i < n; i++)
         if (c->send(buf) != 0)
             _exit(4);
-    if (c->b32)
-        ring_flush();
+    if (c->flush != NULL)
+        c->flush();
 }
 
 static void consume_timed(const struct chan *c, long n)
@@ -480,6 +537,7 @@ static double measure(struct chan *c, int fig)
         }
     }
     r_head_local = r_tail_cache = r_published = c_tail_local = c_head_cache = 0;
+    ub_nout = ub_nin = ub_next = 0;
     atomic_store(&sh->go, fig != F_MPMC);
     if (fig == F_T64 || fig == F_T4K) {
         long n = fig == F_T64 ? 200000 : 50000;
@@ -518,8 +576,8 @@ static double measure(struct chan *c, int fig)
                 now = bench_now_ns();
                 memcpy(buf, &now, sizeof now);
                 ok = c->send(buf) == 0;
-                if (c->b32)
-                    ring_flush();
+                if (c->flush != NULL)
+                    c->flush();
                 while (ok && atomic_load(&sh->acked) < (unsigned long)(i + 1))
                     cpu_relax();
             }
@@ -676,9 +734,12 @@ void bench_queue(void)
     printf("goals (issue 16), on the medians:\n");
     ratio_line("64 B: libushm messages/s over the pipe's", "libushm", "pipe", F_T64, 8, 1);
     ratio_line("64 B: libushm time per message over the bare ring's", "libushm", "bare-ring", F_T64, 1.3, 0);
+    ratio_line("64 B, batches of 32: libushm-b32 over bare-ring-b32", "libushm-b32", "bare-ring-b32", F_T64, 1.3, 0);
+    ratio_line("64 B, batches of 32: libushm-b32 messages/s over the pipe's", "libushm-b32", "pipe", F_T64, 8, 1);
     ratio_line("4 KiB: libushm messages/s over the pipe's", "libushm", "pipe", F_T4K, 3.5, 1);
     ratio_line("latency, waiter spinning: libushm over the bare ring", "libushm", "bare-ring", F_LSPIN, 1.5, 0);
     ratio_line("latency, waiter asleep: libushm over the pipe", "libushm", "pipe", F_LSLEEP, 1.0, 0);
+    ratio_line("4 KiB, batches of 32: libushm-b32 messages/s over the pipe's", "libushm-b32", "pipe", F_T4K, 3.5, 1);
     ratio_line("4x4: libushm messages/s over the pipe's", "libushm", "pipe", F_MPMC, 1.0, 1);
     fflush(stdout);
     ushm_close(sh_seg);
