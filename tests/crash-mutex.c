@@ -20,9 +20,10 @@ struct mh_box {
     /* How soon a death inside reaches the next locker: the pid inside, and
      * the latest kills (pid, then the CLOCK_MONOTONIC ns just before). */
     int holder;
-    struct { uint64_t ns; int pid; } killed[MH_KILLS_KEPT];
+    struct { _Alignas(8) uint64_t ns; int pid; } killed[MH_KILLS_KEPT];
     long kills, noticed;
-    uint64_t notice_sum_ns, notice_max_ns;
+    _Alignas(8) uint64_t notice_sum_ns; /* 8: i386 aligns a uint64_t to 4 */
+    _Alignas(8) uint64_t notice_max_ns;
 };
 
 /* A locker that got USHM_OWNERDEAD from the death of the holder pid:

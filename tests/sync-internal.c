@@ -21,6 +21,15 @@
  */
 #include "conformance/sync-common.h"
 
+#include <stdatomic.h>
+
+/* An 8-byte word of a mutex's bytes, as the portable mutex keeps them: an
+ * _Atomic uint64_t is 8-aligned where a plain uint64_t is not (i386). */
+static _Atomic uint64_t *word8(unsigned char *p)
+{
+    return (_Atomic uint64_t *)(void *)p;
+}
+
 /* ------------------------------------------------------------------ */
 /* Another ABI's bytes: a program of another word size or C library      */
 /* writes another tag; the contract's -EPROTO, forged here.              */
@@ -271,8 +280,8 @@ static void forge_owner(ushm_mutex_t *m, uint32_t pid, uint32_t gen,
 {
     uint64_t owner = (uint64_t)pid << 32 | gen, start = (uint64_t)stamp << 32 | sgen;
 
-    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 8), owner, __ATOMIC_SEQ_CST);
-    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 16), start, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(word8(m->opaque_ + 8), owner, memory_order_seq_cst);
+    atomic_store_explicit(word8(m->opaque_ + 16), start, memory_order_seq_cst);
 }
 
 /* 1 when m was set up as the kind of mutex whose tag has magic (0x55,
@@ -440,10 +449,10 @@ static void forge_take(ushm_mutex_t *m, uint32_t pid, uint32_t gen, uint32_t ser
 {
     uint64_t owner = (uint64_t)pid << 32 | gen, start = (uint64_t)stamp << 32 | gen;
 
-    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 8), owner, __ATOMIC_SEQ_CST);
+    atomic_store_explicit(word8(m->opaque_ + 8), owner, memory_order_seq_cst);
     __atomic_store_n((uint32_t *)(void *)(m->opaque_ + 24), serial, __ATOMIC_RELEASE);
     __atomic_store_n((uint32_t *)(void *)(m->opaque_ + 36), image, __ATOMIC_RELEASE);
-    __atomic_store_n((uint64_t *)(void *)(m->opaque_ + 16), start, __ATOMIC_RELEASE);
+    atomic_store_explicit(word8(m->opaque_ + 16), start, memory_order_release);
 }
 
 /* In the locker: wait, wherever the signal found it, for the later holder. */
@@ -529,8 +538,7 @@ START_TEST(test_portable_later_holder)
     sigemptyset(&sa.sa_mask);
     ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
     ck_assert_int_eq(pthread_create(&t, NULL, flip_holders, &f), 0);
-    while (__atomic_load_n((uint64_t *)(void *)(c.sh->m.opaque_ + 8),
-                           __ATOMIC_SEQ_CST) >> 32 == 0)
+    while (atomic_load_explicit(word8(c.sh->m.opaque_ + 8), memory_order_seq_cst) >> 32 == 0)
         sched_yield(); /* until the first forged holder is in */
     t0 = now_ms();
     while (now_ms() - t0 < 2000.0 && deadlk == 0) {
