@@ -81,7 +81,9 @@ static int peer(const char *prog, const char *path, const char *what,
     FILE *f;
     int st;
 
-    snprintf(cmd, sizeof cmd, "'%s' '%s' %s", prog, path, what);
+    /* without the preload of a personality's build: a 32-bit peer cannot
+     * load a 64-bit library, which ld.so says as an ERROR line */
+    snprintf(cmd, sizeof cmd, "LD_PRELOAD= '%s' '%s' %s", prog, path, what);
     f = popen(cmd, "r");
     if (f == NULL)
         return -1;
