@@ -425,6 +425,14 @@ int ushm_queue_send(ushm_queue_t *q, const void *msg, size_t len,
     return r < 0 ? (int)r : 0;
 }
 
+/* The most messages the ring can hold at once: a cell each. */
+static size_t batch_most(const struct ushm_queue *q, size_t n)
+{
+    uint64_t cells = q->ring_size / LINE;
+
+    return (uint64_t)n > cells ? (size_t)cells : n;
+}
+
 ssize_t ushm_queue_sendv(ushm_queue_t *q, const struct iovec *msgs, size_t n,
                          long timeout_ms)
 {
@@ -436,8 +444,11 @@ ssize_t ushm_queue_sendv(ushm_queue_t *q, const struct iovec *msgs, size_t n,
     if (msgs == NULL || n == 0)
         return ushm__fail(EINVAL, "%s(%p): %s", func, (void *)q->f,
                           msgs == NULL ? "msgs is NULL" : "n is 0: no message");
-    /* every message checked before any is sent: nothing sent on -EINVAL
-     * or -EMSGSIZE */
+    /* no more than the ring has cells can be sent at once: the rest are
+     * not looked at, so that a loop over a long array costs what its
+     * messages do, not their number squared; those looked at are checked
+     * before any is sent (nothing sent on -EINVAL or -EMSGSIZE) */
+    n = batch_most(q, n);
     for (size_t i = 0; i < n; i++) {
         if (msgs[i].iov_base == NULL && msgs[i].iov_len > 0)
             return ushm__fail(EINVAL, "%s(%p): msgs[%zu].iov_base is NULL",
@@ -608,6 +619,7 @@ ssize_t ushm_queue_recvv(ushm_queue_t *q, const struct iovec *bufs, size_t *lens
         return ushm__fail(EINVAL, "%s(%p): %s", func, (void *)q->f,
                           bufs == NULL ? "bufs is NULL" : lens == NULL ?
                           "lens is NULL" : "n is 0: no buffer");
+    n = batch_most(q, n); /* as in sendv */
     for (size_t i = 0; i < n; i++)
         if (bufs[i].iov_base == NULL && bufs[i].iov_len > 0)
             return ushm__fail(EINVAL, "%s(%p): bufs[%zu].iov_base is NULL",
