@@ -395,6 +395,8 @@ static struct chan chans[] = {
       .recv = ring_recv, .spins = 1, .spsc = 1, .b32 = 1, .flush = ring_flush },
     { .name = "libushm", .setup = uq_setup, .attach = uq_attach, .send = uq_send,
       .recv = uq_recv, .detach = uq_detach },
+    /* not in the 4x4 figure: each consumer there takes a fixed count, and a
+     * batching one would hold messages that another is waiting for */
     { .name = "libushm-b32", .setup = uq_setup, .attach = uq_attach, .send = ub_send,
       .recv = ub_recv, .detach = uq_detach, .flush = ub_flush, .spsc = 1 },
 };
