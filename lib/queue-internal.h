@@ -7,7 +7,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "backend.h"
 #include "queue.h"
@@ -214,28 +213,9 @@ USHM__HIDDEN int ushm__queue_wait(struct ushm_queue *q, const char *func, int co
 USHM__HIDDEN int ushm__queue_solo_drain(struct ushm_queue *q, const char *func,
                                         int barrier, long timeout_ms,
                                         uint64_t *deadline_ns);
-
-/* ---- time, and the news of the peers --------------------------------------- */
-
-static inline uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* For the scans' schedule only: a tick's resolution is enough. */
-static inline uint64_t coarse_ns(void)
-{
-#ifdef CLOCK_MONOTONIC_COARSE
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-    return mono_ns();
-}
+/* CLOCK_MONOTONIC_COARSE where there is one (a tick's resolution, for the
+ * scans' schedule), in ns */
+USHM__HIDDEN uint64_t ushm__queue_coarse_ns(void);
 
 /* What taking a lock found (>= 0) : free (TOOK_FREE), after waiting for
  * others (TOOK_WAITED), from a holder that is gone (TOOK_STOLEN), or from a
@@ -245,6 +225,8 @@ static inline uint64_t coarse_ns(void)
 #define TOOK_STOLEN 1
 #define TOOK_SOLO 2
 #define TOOK_WAITED 3
+
+/* ---- the news of the peers ------------------------------------------------- */
 
 /*
  * Whether the last scan's news is still good without a new scan: no peer
@@ -260,7 +242,7 @@ static USHM__ALWAYS_INLINE int news_fresh(struct ushm_queue *q)
     unsigned n = atomic_load_explicit(&q->watch_n, memory_order_relaxed), left;
 
     if (n > WATCH_MAX)
-        return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
+        return ushm__queue_coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
         const atomic_uint *w = (const atomic_uint *)atomic_load_explicit(
             &q->watch[i], memory_order_relaxed);
@@ -275,7 +257,7 @@ static USHM__ALWAYS_INLINE int news_fresh(struct ushm_queue *q)
         return 1;
     }
     atomic_store_explicit(&q->clock_in, CLOCK_EVERY, memory_order_relaxed);
-    return coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
+    return ushm__queue_coarse_ns() < atomic_load_explicit(&q->next_scan_ns, memory_order_relaxed);
 }
 
 /*

@@ -5,8 +5,6 @@
  * never keeps its lock between sends (lib/queue-io.c, "solo"), so nothing
  * ever needs the barrier.
  */
-#define _POSIX_C_SOURCE 200809L /* queue-internal.h's clock_gettime() */
-
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif

@@ -21,6 +21,24 @@
 
 #include "queue-internal.h"
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts = ushm__mono_now();
+
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ushm__queue_coarse_ns(void)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+    return mono_ns();
+}
+
 static struct timespec ts_of(uint64_t ns)
 {
     struct timespec ts;
@@ -65,7 +83,7 @@ int ushm__queue_peers_scan(struct ushm_queue *q, const char *func, unsigned g,
     *seen = live | (ever << 4);
     atomic_store_explicit(&q->live, *seen, memory_order_relaxed);
     atomic_store_explicit(&q->seen_gen, g, memory_order_relaxed);
-    atomic_store_explicit(&q->next_scan_ns, coarse_ns() + SCAN_EVERY_MS * (uint64_t)MS,
+    atomic_store_explicit(&q->next_scan_ns, ushm__queue_coarse_ns() + SCAN_EVERY_MS * (uint64_t)MS,
                           memory_order_relaxed);
     return 0;
 }
