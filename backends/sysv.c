@@ -309,6 +309,31 @@ static int sysv_map(struct ushm *h, size_t size, int rdonly)
     return 0;
 }
 
+/* A plain join without IPC_STAT (backend.h): shmget() with the least size
+ * the caller wants is EINVAL for a smaller segment, and the attach checks
+ * the access, so nothing is left to learn before it but the size, which
+ * ushm__sysv_size() reads when it is first asked for. */
+static int sysv_join_unmeasured(struct ushm *h, size_t size)
+{
+    void *addr;
+    int shmid;
+
+    if (!ushm__sysv_size_lazy ||
+        (shmid = shmget(sysv_key(&h->id), size, 0)) == -1 ||
+        (addr = shmat(shmid, NULL, 0)) == (void *)-1)
+        return USHM__MEASURE;
+    h->addr = addr;
+    sysv_of(h)->shmid = shmid;
+    return 0;
+}
+
+static int sysv_measure(const struct ushm *h, size_t *size)
+{
+    return ushm__sysv_size(&h->id,
+                           ((const struct sysv_handle *)(const void *)h)->shmid,
+                           size);
+}
+
 static void sysv_release(struct ushm *h)
 {
     (void)h; /* a shmid holds nothing */
@@ -359,6 +384,8 @@ const struct ushm__backend ushm__backend = {
     .refresh = sysv_refresh,
     .map = sysv_map,
     .release = sysv_release,
+    .join_unmeasured = sysv_join_unmeasured,
+    .measure = sysv_measure,
     .create = sysv_create,
     .unmap = sysv_unmap,
     .remove = sysv_remove,

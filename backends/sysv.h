@@ -11,6 +11,9 @@
  *                         struct shm_info is declared (Linux)
  *   sysv-usage-none.c     elsewhere (FreeBSD defines SHM_INFO but keeps
  *                         struct shm_info to its kernel)
+ *   sysv-size-lazy.c      a plain join reads the size when first asked
+ *                         (Linux, where it can always be read again)
+ *   sysv-size-eager.c     a plain join reads it before attaching (elsewhere)
  */
 #ifndef USHM_SYSV_H
 #define USHM_SYSV_H
@@ -33,5 +36,12 @@ USHM__HIDDEN int ushm__sysv_limit(enum ushm__sysv_limit which,
 /* Segments and pages in use, system-wide: 0, or -1 where unknown. */
 USHM__HIDDEN int ushm__sysv_usage(unsigned long long *ids,
                                   unsigned long long *pages);
+
+/* Whether a plain join may leave the size to be read when first asked. */
+USHM__HIDDEN extern const int ushm__sysv_size_lazy;
+
+/* The exact size of attached segment shmid, read again: 0, or -errno said. */
+USHM__HIDDEN int ushm__sysv_size(const struct ushm__id *id, int shmid,
+                                 size_t *size);
 
 #endif /* USHM_SYSV_H */

@@ -17,6 +17,7 @@
 #ifndef USHM_BACKEND_H
 #define USHM_BACKEND_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,7 +55,10 @@ static inline const char *ushm__label(const struct ushm__id *id)
 /* The generic part of every handle. */
 struct ushm {
     void *addr;
-    size_t size;                    /* bytes of the segment, not rounded */
+    /* Bytes of the segment, not rounded; 0 until measured, where the
+     * backend joined without measuring (join_unmeasured), for whichever
+     * thread asks first (ushm_size() takes a const handle). */
+    _Atomic size_t size;
     int created;
     int rdonly;                     /* mapped USHM_RDONLY (lib/rdonly.c) */
     int left_behind;                /* create() failed and could not remove
@@ -86,6 +90,7 @@ struct ushm__facts {
 #define USHM__RETRY 1   /* removed or made again meanwhile: look again */
 #define USHM__EXISTS 2  /* create: the name or key is taken */
 #define USHM__TRIES 10000 /* each try that fails is another process's progress */
+#define USHM__MEASURE 3 /* join_unmeasured: take the measured way */
 
 struct ushm__backend {
     const char *name;
@@ -105,6 +110,18 @@ struct ushm__backend {
     int (*map)(struct ushm *h, size_t size, int rdonly);
     /* Let go of what find() holds; the mapping, if any, stays. */
     void (*release)(struct ushm *h);
+    /*
+     * Optional (NULL where a join always measures).  For a plain join (no
+     * flag) of what holds h->id: map it read-write if it is a segment of at
+     * least size bytes, without a call to measure it, leaving h->size 0:
+     * 0, or USHM__MEASURE with nothing mapped, last_error untouched and
+     * nothing learnt, for the core to go the measured way (find(), its
+     * rules, map()), which also says what went wrong.  Only a backend
+     * whose segments are never empty nor have a second name offers it.
+     */
+    int (*join_unmeasured)(struct ushm *h, size_t size);
+    /* The exact size of what h maps, joined unmeasured: 0 or -errno said. */
+    int (*measure)(const struct ushm *h, size_t *size);
     /*
      * Make a new segment called h->id, whole (size bytes, zero-filled, its
      * memory reserved, mode exactly), and map it: 0, USHM__EXISTS when the

@@ -11,6 +11,7 @@
 #endif
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,21 +167,66 @@ int ushm_open_key(ushm_t **shmp, key_t key, size_t size, int flags,
     return open_handle(shmp, &id, size, flags, mode);
 }
 
+/*
+ * The size of the segment, read now where it was joined unmeasured
+ * (lib/open.c): every thread that reads it stores the same.  0 when it
+ * could not be read, with last_error saying why.
+ */
+static size_t measured_size(const struct ushm *shm)
+{
+    size_t size = atomic_load_explicit(&shm->size, memory_order_relaxed);
+
+    if (size == 0 && B.measure != NULL && B.measure(shm, &size) == 0)
+        atomic_store_explicit(&((struct ushm *)shm)->size, size,
+                              memory_order_relaxed);
+    return size;
+}
+
+/*
+ * How far ushm_close() looks for held mutexes and attached queues: the
+ * mapping's size; 0 where none lies above the start of a mapping joined
+ * unmeasured, which is then not measured (nothing can lie inside it); or
+ * SIZE_MAX, with last_error written, where one does and the size could not
+ * be read: close must then keep the mapping.
+ */
+static size_t close_reach(const struct ushm *shm)
+{
+    size_t len = atomic_load_explicit(&shm->size, memory_order_relaxed);
+    size_t above = (size_t)(UINTPTR_MAX - (uintptr_t)shm->addr);
+    char why[256];
+
+    if (len != 0 || (!ushm__queue_attached_in(shm->addr, above) &&
+                     !ushm__sync_held_in(shm->addr, above, NULL)))
+        return len;
+    if ((len = measured_size(shm)) != 0)
+        return len;
+    snprintf(why, sizeof why, "%s", ushm_last_error());
+    ushm__fail(EBUSY, "ushm_close(%s): %s: a mutex is held or a queue "
+               "attached in this process above the mapping's start, and "
+               "its size, which says whether they lie inside it, could not "
+               "be read (%s): it stays mapped", ushm__label(&shm->id),
+               ushm_strerror(EBUSY), why);
+    return SIZE_MAX;
+}
+
 int ushm_close(ushm_t *shm)
 {
     const void *held;
+    size_t len;
     int err;
 
     if (shm == NULL)
         return 0;
-    if (ushm__queue_attached_in(shm->addr, shm->size))
+    if ((len = close_reach(shm)) == SIZE_MAX)
+        return -EBUSY;
+    if (len != 0 && ushm__queue_attached_in(shm->addr, len))
         return ushm__fail(EBUSY, "ushm_close(%s): this process has a "
                           "ushm_queue_t attached inside this mapping: detach "
                           "it first", ushm__label(&shm->id));
     /* A holder's mutex must stay mapped: the kernel marks it when the holder
      * dies, in memory that would by then be gone or reused, and stops
      * there, leaving the holder's other mutexes stuck. */
-    if (ushm__sync_held_in(shm->addr, shm->size, &held))
+    if (len != 0 && ushm__sync_held_in(shm->addr, len, &held))
         return ushm__fail(EBUSY, "ushm_close(%s): a thread of this process "
                           "holds the mutex at %p inside this mapping: unlock "
                           "it first", ushm__label(&shm->id), held);
@@ -251,7 +297,7 @@ void *ushm_addr(const ushm_t *shm)
 
 size_t ushm_size(const ushm_t *shm)
 {
-    return shm != NULL ? shm->size : 0;
+    return shm != NULL ? measured_size(shm) : 0;
 }
 
 const char *ushm_name(const ushm_t *shm)

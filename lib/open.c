@@ -296,6 +296,14 @@ static int open_named(struct ushm *h, size_t size, int flags, mode_t mode)
     struct room_wait room = { 0, 0, 0, 0 };
     struct ushm__facts f;
 
+    /* A plain join asks nothing of the segment but that it is there with
+     * at least size bytes and lets itself be mapped: where the backend can
+     * see to that without measuring (SysV, whose raw attach makes no
+     * IPC_STAT), the size is read when first asked (ushm_size()).  Any
+     * other answer goes the measured way, whose rules say what it is. */
+    if (flags == 0 && B.join_unmeasured != NULL &&
+        B.join_unmeasured(h, size) == 0)
+        return 0;
     for (int tries = 1; tries <= USHM__TRIES; tries++) {
         /* What exists is joined before anything is built for it: building
          * costs the whole size, which a full /dev/shm may lack.  With

@@ -92,6 +92,9 @@ static inline const char *fc_errno_name(int e)
     case EMFILE: return "EMFILE";
     case EFBIG: return "EFBIG";
     case ENOSPC: return "ENOSPC";
+#ifdef ENODATA
+    case ENODATA: return "ENODATA";
+#endif
     case ERANGE: return "ERANGE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";

@@ -165,6 +165,11 @@ const struct scen sc_unlink = {
     "unlink", OP_UNLINK, S_EXISTING, 0, 0, 0, 0, 0 };
 const struct scen sc_stat = {
     "stat", OP_STAT, S_EXISTING, 0, 0, 0, 0, 0 };
+const struct scen sc_size = {
+    "size of a plain join", OP_SIZE, S_JOINED, 0, 0, 0, 0, 0 };
+const struct scen sc_close_held = {
+    "close of a plain join, a mutex held in it", OP_CLOSE, S_JOINED_HELD,
+    0, 0, 0, 0, 0 };
 
 struct inj I_fake_euid(void)
 {

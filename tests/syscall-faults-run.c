@@ -30,9 +30,13 @@ static const char *op_name(int op)
     case OP_OPEN: return "ushm_open";
     case OP_CLOSE: return "ushm_close";
     case OP_UNLINK: return "ushm_unlink";
+    case OP_SIZE: return "ushm_size";
     default: return "ushm_stat";
     }
 }
+
+/* S_JOINED_HELD's mutex, held by this thread until the case ends. */
+static ushm_mutex_t *held_mutex;
 
 static int setup_case(const struct scen *s, ushm_t **h, void **addr,
                       size_t *len, char *why, size_t whylen)
@@ -48,6 +52,8 @@ static int setup_case(const struct scen *s, ushm_t **h, void **addr,
     switch (s->setup) {
     case S_EXISTING:
     case S_OPEN:
+    case S_JOINED:
+    case S_JOINED_HELD:
         if (posix) {
             /* Made the plain way, so that no creation by the library
              * settles its choices before a case (run_case_forked). */
@@ -78,6 +84,21 @@ static int setup_case(const struct scen *s, ushm_t **h, void **addr,
         if (rc < 0) {
             snprintf(why, whylen, "setup ushm_open: %s", ushm_last_error());
             return -1;
+        }
+        if (s->setup == S_JOINED_HELD) {
+            held_mutex = ushm_addr(*h);
+            if ((rc = ushm_mutex_lock(held_mutex)) != 0) {
+                snprintf(why, whylen, "setup ushm_mutex_lock: %s",
+                         ushm_last_error());
+                held_mutex = NULL;
+                ushm_close(*h);
+                *h = NULL;
+                return -1;
+            }
+        }
+        if (s->setup != S_OPEN) {
+            *addr = ushm_addr(*h); /* its size is the case's to ask */
+            return 0;
         }
         break;
     case S_OPEN_ANON:
@@ -153,6 +174,10 @@ void describe_call(const struct call *c, char *buf, size_t len)
     case F_SHMCTL:
         d = c->detail == IPC_STAT ? "IPC_STAT" : c->detail == IPC_SET ? "IPC_SET"
             : c->detail == IPC_RMID ? "IPC_RMID" : "SHM_INFO";
+#ifdef SHM_STAT_ANY
+        if (c->detail == SHM_STAT_ANY)
+            d = "SHM_STAT_ANY";
+#endif
         break;
     case F_FOPEN:
         d = c->path;
@@ -237,6 +262,10 @@ int run_case(const struct scen *s, const struct inj *inj, int ninj,
         break;
     case OP_STAT:
         rc = ushm_stat(cur.name, &st);
+        break;
+    case OP_SIZE:
+        got_size = ushm_size(h);
+        rc = got_size != 0 ? 0 : -ENODATA; /* 0: it could not be read */
         break;
     }
     armed = 0;
@@ -368,6 +397,13 @@ int run_case(const struct scen *s, const struct inj *inj, int ninj,
                 addf(got, sizeof got, "the name is still there");
             }
             break;
+        case OP_SIZE:
+            if (got_size != fc_size_seen(exist_size)) {
+                ok = 0;
+                addf(got, sizeof got, "size %zu, want %zu", got_size,
+                     fc_size_seen(exist_size));
+            }
+            break;
         case OP_STAT:
             if (st.size != fc_size_seen(exist_size) || st.mode != 0640) {
                 ok = 0;
@@ -453,8 +489,9 @@ int run_case(const struct scen *s, const struct inj *inj, int ninj,
                 addf(left, sizeof left, "existing SysV id %d was removed",
                      before.sv[i].id);
             }
-        if (s->op == OP_CLOSE && maps_during == before.maps) {
-            /* The unmapping failed, so the test does it. */
+        if (s->op == OP_CLOSE && rc != -EBUSY && maps_during == before.maps) {
+            /* The unmapping failed, so the test does it (a close refused
+             * with -EBUSY keeps the handle: closed below). */
             if (posix)
                 __real_munmap(addr, len);
             else
@@ -507,8 +544,16 @@ int run_case(const struct scen *s, const struct inj *inj, int ninj,
         }
         printf("#   last_error: %s\n#   calls:%s\n", msg, list);
     }
-    if (h != NULL && s->op != OP_CLOSE)
-        ushm_close(h);
+    if (held_mutex != NULL) {
+        ushm_mutex_unlock(held_mutex);
+        held_mutex = NULL;
+    }
+    /* A close refused with -EBUSY keeps the handle. */
+    if (h != NULL && (s->op != OP_CLOSE || rc == -EBUSY) && ushm_close(h) != 0) {
+        printf("# %s: %s: the handle could not be closed after the case: %s\n",
+               s->label, desc, ushm_last_error());
+        fc_failed++;
+    }
     teardown_case();
     return ok ? 0 : -1;
 }

@@ -159,8 +159,12 @@ int same_mask(const sigset_t *a, const sigset_t *b);
 void addf(char *buf, size_t len, const char *fmt, ...) FC_PRINTF(3, 4);
 
 /* syscall-faults-run.c: scenarios, what a case must give, the runner. */
-enum op { OP_OPEN, OP_CLOSE, OP_UNLINK, OP_STAT };
-enum setup { S_NONE, S_EXISTING, S_HALF, S_OPEN, S_OPEN_ANON };
+enum op { OP_OPEN, OP_CLOSE, OP_UNLINK, OP_STAT, OP_SIZE };
+/* S_JOINED: a plain join whose size nobody asked for yet (sysv-size-lazy.c
+ * leaves it to be read then); S_JOINED_HELD: that, with a mutex at its
+ * start held by this thread. */
+enum setup { S_NONE, S_EXISTING, S_HALF, S_OPEN, S_OPEN_ANON, S_JOINED,
+             S_JOINED_HELD };
 
 struct scen {
     const char *label;
@@ -271,7 +275,7 @@ void hook_make_empty(void);
 extern const struct scen sc_create, sc_create_0400, sc_create_noexcl, sc_open,
     sc_open_ro, sc_open_or_create, sc_half, sc_anon, sc_populate,
     sc_anon_populate, sc_ro_populate, sc_huge, sc_anon_huge, sc_close,
-    sc_close_anon, sc_unlink, sc_stat;
+    sc_close_anon, sc_unlink, sc_stat, sc_size, sc_close_held;
 
 /* The targeted cases: syscall-faults-posix-cases.c, -sysv-cases.c, and
  * those of both backends in syscall-faults-cases.c. */

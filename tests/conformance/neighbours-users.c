@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Other users: SysV segments given away (IPC_SET uid), and exact modes, the umask not applied. */
+/* Other users: SysV segments given away (IPC_SET uid), a joined segment's size after its
+ * owner took every permission away, and exact modes, the umask not applied. */
 #include "common.h" /* first: it asks for _GNU_SOURCE */
 
 #include "neighbours-common.h"
@@ -320,8 +321,83 @@ START_TEST(test_modes_exact)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The size of a joined segment after its owner took every permission  */
+/* away and removed it (SysV reads a plain join's size when first asked) */
+
+#define REVOKED_SIZE 12345
+
+/* The owner's doing, with the system's calls: mode 0, then removed. */
+static int revoke_and_remove(const char *name, char *msg, size_t len)
+{
+    if (is_sysv()) {
+        int id = shmget((key_t)fc_sysv_key(name), 0, 0);
+        struct shmid_ds ds;
+
+        CHILD_EXPECT(id >= 0 && shmctl(id, IPC_STAT, &ds) == 0,
+                     "the SysV segment of %s: %s", name, strerror(errno));
+        ds.shm_perm.mode &= ~0777u;
+        CHILD_EXPECT(shmctl(id, IPC_SET, &ds) == 0, "IPC_SET mode 0 on %s: %s", name,
+                     strerror(errno));
+        CHILD_EXPECT(shmctl(id, IPC_STAT, &ds) == -1 && errno == EACCES,
+                     "IPC_STAT of %s after mode 0 did not fail with EACCES: the case "
+                     "would not test what it says", name);
+        CHILD_EXPECT(shmctl(id, IPC_RMID, NULL) == 0, "IPC_RMID on %s: %s", name,
+                     strerror(errno));
+    } else {
+        int fd = shm_open(name, O_RDONLY, 0);
+
+        CHILD_EXPECT(fd >= 0, "shm_open(%s): %s", name, strerror(errno));
+        /* macOS refuses fchmod on an object (EINVAL): then only removed. */
+        CHILD_EXPECT(fchmod(fd, 0) == 0 || errno == EINVAL, "fchmod(%s, 0): %s", name,
+                     strerror(errno));
+        close(fd);
+        CHILD_EXPECT(ushm_unlink(name) == 0, "ushm_unlink(%s): %s", name, last_err());
+    }
+    return 0;
+}
+
+static int child_size_revoked(void *arg, char *msg, size_t len)
+{
+    char name[NAMEBUF];
+    ushm_t *h = NULL, *j = NULL;
+    int rc;
+
+    (void)arg;
+    /* Root passes the permission bits: the owner here is nobody. */
+    if (geteuid() == 0 && (rc = drop_to_nobody(msg, len)) != 0)
+        return rc;
+    NEW_NAME(name);
+    rc = ushm_open(&h, name, REVOKED_SIZE, USHM_CREATE | USHM_EXCL, 0666);
+    CHILD_EXPECT(rc == 0, "uid %ld: ushm_open(%s, CREATE|EXCL, 0666) = %d (%s): %s",
+                 (long)geteuid(), name, rc, rcstr(rc), last_err());
+    rc = ushm_open(&j, name, 0, 0, 0);
+    CHILD_EXPECT(rc == 0, "ushm_open(%s) to join = %d (%s): %s", name, rc, rcstr(rc),
+                 last_err());
+    rc = revoke_and_remove(name, msg, len);
+    if (rc != 0)
+        return rc;
+    CHILD_EXPECT(ushm_size(j) == fc_size_seen(REVOKED_SIZE),
+                 "ushm_size() of the joined %s after mode 0 and removal = %zu, want %zu: %s",
+                 name, ushm_size(j), fc_size_seen(REVOKED_SIZE), last_err());
+    CHILD_EXPECT(ushm_size(h) == REVOKED_SIZE, "the creator's ushm_size() = %zu",
+                 ushm_size(h));
+    ((volatile unsigned char *)ushm_addr(j))[REVOKED_SIZE - 1] = 0x5a;
+    CHILD_EXPECT(((unsigned char *)ushm_addr(h))[REVOKED_SIZE - 1] == 0x5a,
+                 "the two mappings of %s do not share memory", name);
+    CHILD_EXPECT(ushm_close(j) == 0 && ushm_close(h) == 0, "ushm_close: %s", last_err());
+    return 0;
+}
+
+START_TEST(test_size_after_revoke)
+{
+    RUN_GUARDED(child_size_revoked, NULL, geteuid() == 0 ? GUARD_PRIVATE_ROOT : 0);
+}
+END_TEST
+
 void neighbours_add_giveaway(TCase *tc)
 {
+    tcase_add_test(tc, test_size_after_revoke);
     if (is_sysv())
         tcase_add_loop_test(tc, test_sysv_giveaway, 0, 2);
     else

@@ -25,8 +25,10 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 # What each system lacks, turned off; its SysV defaults (shmmax in bytes,
 # shmall in pages; sysctl kern.ipc.* on FreeBSD 13, kern.sysv.* on macOS).
 # Neither has glibc, whose robust list the mutex's fast path joins, nor
-# membarrier(2), which lets a queue's lone producer keep its lock.
+# membarrier(2), which lets a queue's lone producer keep its lock, and
+# neither can stat a removed SysV segment, so a join reads the size first.
 common="--disable-futex --with-mutex-fast-path=none --with-queue-solo=none
+        --with-sysv-size=eager
         ac_cv_have_decl_MAP_HUGETLB=no ac_cv_have_decl_MADV_HUGEPAGE=no
         ac_cv_have_decl_MADV_POPULATE_WRITE=no ac_cv_have_decl_MADV_POPULATE_READ=no
         ac_cv_have_decl_SHM_INFO=no ac_cv_have_decl_SHM_HUGETLB=no
