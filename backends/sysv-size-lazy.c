@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
@@ -40,6 +41,8 @@ static int stat_any(int shmid, size_t *size)
     static const int index_bits[] = { 15, 24 };
     struct shmid_ds ds;
 
+    /* What the kernel writes, valgrind (3.19) does not know it writes. */
+    memset(&ds, 0, sizeof ds);
     for (size_t i = 0; i < sizeof index_bits / sizeof index_bits[0]; i++)
         if (shmctl(shmid & ((1 << index_bits[i]) - 1), SHM_STAT_ANY, &ds) ==
             shmid) {
