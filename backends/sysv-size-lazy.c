@@ -7,8 +7,10 @@
  * marks it), and its size can always be read again, whatever its owner
  * did since the attach:
  *
- *   IPC_STAT            needs read permission, which the owner may have
- *                       taken away with IPC_SET meanwhile;
+ *   IPC_STAT            (sysv.c's sysv_measure) needs read permission,
+ *                       which the owner may have taken away with IPC_SET
+ *                       meanwhile; then this file's two ways, which need
+ *                       none:
  *   SHM_STAT_ANY        (Linux 4.17) needs none; it takes the kernel's index
  *                       of the segment, the low 15 bits of its id (24 with
  *                       the ipcmni_extend boot option), and says the id;
@@ -24,7 +26,6 @@
 #include "config.h"
 #endif
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,8 +33,6 @@
 #include <sys/shm.h>
 
 #include "sysv.h"
-
-const int ushm__sysv_size_lazy = 1;
 
 #if HAVE_DECL_SHM_STAT_ANY
 static int stat_any(int shmid, size_t *size)
@@ -81,19 +80,10 @@ static int from_proc(int shmid, size_t *size)
     return rc;
 }
 
-int ushm__sysv_size(const struct ushm__id *id, int shmid, size_t *size)
+/* Where IPC_STAT was refused: the ways that need no permission. */
+static int size_again(int shmid, size_t *size)
 {
-    struct shmid_ds ds;
-    int err;
-
-    if (shmctl(shmid, IPC_STAT, &ds) == 0) {
-        *size = ds.shm_segsz;
-        return 0;
-    }
-    err = errno;
-    if (stat_any(shmid, size) == 0 || from_proc(shmid, size) == 0)
-        return 0;
-    return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s, and neither "
-                      "SHM_STAT_ANY nor /proc/sysvipc/shm said its size",
-                      ushm__label(id), shmid, ushm_strerror(err));
+    return stat_any(shmid, size) == 0 || from_proc(shmid, size) == 0 ? 0 : -1;
 }
+
+int (*const ushm__sysv_size_again)(int shmid, size_t *size) = size_again;

@@ -312,13 +312,14 @@ static int sysv_map(struct ushm *h, size_t size, int rdonly)
 /* A plain join without IPC_STAT (backend.h): shmget() with the least size
  * the caller wants is EINVAL for a smaller segment, and the attach checks
  * the access, so nothing is left to learn before it but the size, which
- * ushm__sysv_size() reads when it is first asked for. */
+ * sysv_measure() reads when it is first asked for, where it always can
+ * (sysv-size-lazy.c). */
 static int sysv_join_unmeasured(struct ushm *h, size_t size)
 {
     void *addr;
     int shmid;
 
-    if (!ushm__sysv_size_lazy ||
+    if (ushm__sysv_size_again == NULL ||
         (shmid = shmget(sysv_key(&h->id), size, 0)) == -1 ||
         (addr = shmat(shmid, NULL, 0)) == (void *)-1)
         return USHM__MEASURE;
@@ -329,9 +330,19 @@ static int sysv_join_unmeasured(struct ushm *h, size_t size)
 
 static int sysv_measure(const struct ushm *h, size_t *size)
 {
-    return ushm__sysv_size(&h->id,
-                           ((const struct sysv_handle *)(const void *)h)->shmid,
-                           size);
+    int shmid = ((const struct sysv_handle *)(const void *)h)->shmid, err;
+    struct shmid_ds ds;
+
+    if (shmctl(shmid, IPC_STAT, &ds) == 0) {
+        *size = ds.shm_segsz;
+        return 0;
+    }
+    err = errno;
+    if (ushm__sysv_size_again(shmid, size) == 0)
+        return 0;
+    return ushm__fail(err, "shmctl(%s, id %d, IPC_STAT): %s, and neither "
+                      "SHM_STAT_ANY nor /proc/sysvipc/shm said its size",
+                      ushm__label(&h->id), shmid, ushm_strerror(err));
 }
 
 static void sysv_release(struct ushm *h)

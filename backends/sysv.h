@@ -37,11 +37,9 @@ USHM__HIDDEN int ushm__sysv_limit(enum ushm__sysv_limit which,
 USHM__HIDDEN int ushm__sysv_usage(unsigned long long *ids,
                                   unsigned long long *pages);
 
-/* Whether a plain join may leave the size to be read when first asked. */
-USHM__HIDDEN extern const int ushm__sysv_size_lazy;
-
-/* The exact size of attached segment shmid, read again: 0, or -errno said. */
-USHM__HIDDEN int ushm__sysv_size(const struct ushm__id *id, int shmid,
-                                 size_t *size);
+/* The size of attached segment shmid where IPC_STAT was refused: 0, or -1
+ * where no way answers.  NULL where there is no such way: then a plain join
+ * reads the size before it attaches, since it could not be read later. */
+USHM__HIDDEN extern int (*const ushm__sysv_size_again)(int shmid, size_t *size);
 
 #endif /* USHM_SYSV_H */
