@@ -156,7 +156,7 @@ table "touch" "default populate hugepages memset" 1000000 touch
 table "mutex" "raw libushm boost" 1 mutex
 table "roundtrip" "pipe libushm socketpair eventfd semop" 1000 roundtrip
 table "ring" "pipe libushm" -1000 ring
-qwho="pipe seqpacket posix-mq eventfd-ring bare-ring bare-ring-b32 libushm libushm-b32 boost-mq"
+qwho="pipe seqpacket posix-mq eventfd-ring futex-ring bare-ring bare-ring-b32 libushm libushm-b32 boost-mq"
 table "tput-64" "$qwho" 1 q64
 table "tput-4096" "$qwho" 1 q4k
 table "lat-spin" "$qwho" 1000 qlat
@@ -322,11 +322,12 @@ set linetype 1 lc rgb "#7f7f7f"
 set linetype 2 lc rgb "#bcbd22"
 set linetype 3 lc rgb "#8c564b"
 set linetype 4 lc rgb "#ff7f0e"
-set linetype 5 lc rgb "#2ca02c"
-set linetype 6 lc rgb "#98df8a"
-set linetype 7 lc rgb "#1f77b4"
-set linetype 8 lc rgb "#aec7e8"
-set linetype 9 lc rgb "#d62728"
+set linetype 5 lc rgb "#9467bd"
+set linetype 6 lc rgb "#2ca02c"
+set linetype 7 lc rgb "#98df8a"
+set linetype 8 lc rgb "#1f77b4"
+set linetype 9 lc rgb "#aec7e8"
+set linetype 10 lc rgb "#d62728"
 EOF
         for q in "q64 64-byte messages, one producer and one consumer process" \
                  "q4k 4 KiB messages, one producer and one consumer process" \

@@ -11,6 +11,10 @@
  *   bare-ring     one producer, one consumer, spinning, no guarantees at
  *                 all: the floor
  *   bare-ring-b32 the same, publishing every 32 messages
+ *   futex-ring    the bare ring whose consumer, finding it empty after a
+ *                 short spin, sleeps on a Linux futex, which the producer
+ *                 wakes only then: no guarantees either, but a waiter that
+ *                 sleeps, the floor of the lat-sleep figure
  *   libushm       ushm_queue_send/recv, one message per call
  *   libushm-b32   ushm_queue_sendv/recvv, 32 messages per call: the sender
  *                 passes its messages where they are, the receiver copies
@@ -56,6 +60,11 @@
 #if HAVE_SYS_PRCTL_H
 #include <sys/prctl.h>
 #endif
+#if HAVE_LINUX_FUTEX_H && HAVE_DECL_SYS_FUTEX
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#define FUTEX_RING 1
+#endif
 
 #include <ushm.h>
 
@@ -80,6 +89,7 @@ struct shared {
     _Alignas(64) _Atomic uint64_t lat_sum;
     _Alignas(64) atomic_int quit;
     _Alignas(64) atomic_int go;          /* 4x4: every process attached */
+    _Alignas(64) _Atomic uint32_t asleep; /* futex-ring: the consumer sleeps */
     _Alignas(64) unsigned char qmem[SHM_RING + 64 * 1024];
     _Alignas(64) unsigned char rmem[sizeof(struct ring_hdr) + SHM_RING];
 };
@@ -282,6 +292,49 @@ static void ef_teardown(void)
 }
 #endif
 
+#if FUTEX_RING
+/* futex: the ring, and a sleep on a futex once a spin found it empty */
+#define FR_SPINS 4096
+
+static int fr_setup(void)
+{
+    atomic_store(&sh->asleep, 0);
+    return ring_setup();
+}
+static int fr_send(const void *p)
+{
+    ring_send(p);
+    /* head before the look at the sleeper, whose flag is before its look
+     * at head (a store, then a load: the fence keeps them in order) */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&sh->asleep, memory_order_relaxed) != 0) {
+        atomic_store(&sh->asleep, 0);
+        syscall(SYS_futex, &sh->asleep, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    return 0;
+}
+static int fr_recv(void *p)
+{
+    struct ring_hdr *r = ring();
+
+    for (int spin = 0; c_tail_local == c_head_cache; spin++) {
+        c_head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (c_tail_local != c_head_cache)
+            break;
+        if (spin < FR_SPINS) {
+            cpu_relax();
+            continue;
+        }
+        atomic_store(&sh->asleep, 1);
+        c_head_cache = atomic_load(&r->head);
+        if (c_tail_local == c_head_cache)
+            syscall(SYS_futex, &sh->asleep, FUTEX_WAIT, 1, NULL, NULL, 0);
+        atomic_store(&sh->asleep, 0);
+    }
+    return ring_recv(p);
+}
+#endif
+
 /* libushm's queue: attached after the fork, by each side */
 static int uq_setup(void)
 {
@@ -388,6 +441,10 @@ static struct chan chans[] = {
 #if HAVE_SYS_EVENTFD_H
     { .name = "eventfd-ring", .setup = ef_setup, .send = ef_send, .recv = ef_recv,
       .teardown = ef_teardown, .spsc = 1 },
+#endif
+#if FUTEX_RING
+    { .name = "futex-ring", .setup = fr_setup, .send = fr_send, .recv = fr_recv,
+      .spsc = 1 },
 #endif
     { .name = "bare-ring", .setup = ring_setup, .send = ring_send,
       .recv = ring_recv, .spins = 1, .spsc = 1 },
@@ -658,21 +715,62 @@ static const struct chan *find(const char *name)
     return NULL;
 }
 
+/*
+ * The ratio a / b run by run (the runs interleave the contenders, so each
+ * pair saw the machine in the same state): its median, and in how many of
+ * the n runs a was the faster (a / b below 1).  0, or -1 without pairs.
+ */
+static int paired(const struct chan *ca, const struct chan *cb, int f,
+                  double *median, int *faster, int *n)
+{
+    double r[MAX_RUNS];
+
+    *n = ca->n[f] < cb->n[f] ? ca->n[f] : cb->n[f];
+    *faster = 0;
+    for (int i = 0; i < *n; i++) {
+        r[i] = ca->v[f][i] / cb->v[f][i];
+        *faster += r[i] < 1;
+    }
+    if (*n == 0)
+        return -1;
+    qsort(r, (size_t)*n, sizeof *r, cmp_double);
+    *median = *n % 2 ? r[*n / 2] : (r[*n / 2 - 1] + r[*n / 2]) / 2;
+    return 0;
+}
+
 static void ratio_line(const char *what, const char *a, const char *b, int f,
                        double goal, int higher_better)
 {
     const struct chan *ca = find(a), *cb = find(b);
-    double lo, hi, ma, mb;
+    double lo, hi, ma, mb, pm;
+    int faster, n;
 
     if (ca == NULL || cb == NULL || (ma = median_of(ca, f, &lo, &hi)) <= 0 ||
-        (mb = median_of(cb, f, &lo, &hi)) <= 0)
+        (mb = median_of(cb, f, &lo, &hi)) <= 0 ||
+        paired(ca, cb, f, &pm, &faster, &n) < 0)
         return;
     if (higher_better)
-        printf("  %-58s %6.2fx (goal >= %.2fx) %s\n", what, mb / ma, goal,
-               mb / ma >= goal ? "met" : "NOT met");
+        printf("  %-58s %6.2fx (goal >= %.2fx) %-7s run by run %.2fx, %s faster in %d of %d\n",
+               what, mb / ma, goal, mb / ma >= goal ? "met" : "NOT met",
+               1 / pm, a, faster, n);
     else
-        printf("  %-58s %6.2fx (goal <= %.2fx) %s\n", what, ma / mb, goal,
-               ma / mb <= goal ? "met" : "NOT met");
+        printf("  %-58s %6.2fx (goal <= %.2fx) %-7s run by run %.2fx, %s faster in %d of %d\n",
+               what, ma / mb, goal, ma / mb <= goal ? "met" : "NOT met",
+               pm, a, faster, n);
+}
+
+/* A ratio to read the others by, with no goal. */
+static void info_line(const char *what, const char *a, const char *b, int f)
+{
+    const struct chan *ca = find(a), *cb = find(b);
+    double lo, hi, ma, mb, pm;
+    int faster, n;
+
+    if (ca != NULL && cb != NULL && (ma = median_of(ca, f, &lo, &hi)) > 0 &&
+        (mb = median_of(cb, f, &lo, &hi)) > 0 &&
+        paired(ca, cb, f, &pm, &faster, &n) == 0)
+        printf("  %-58s %6.2fx (no goal)         run by run %.2fx, %s faster in %d of %d\n",
+               what, ma / mb, pm, a, faster, n);
 }
 
 void bench_queue(void)
@@ -741,6 +839,8 @@ void bench_queue(void)
     ratio_line("4 KiB: libushm messages/s over the pipe's", "libushm", "pipe", F_T4K, 3.5, 1);
     ratio_line("latency, waiter spinning: libushm over the bare ring", "libushm", "bare-ring", F_LSPIN, 1.5, 0);
     ratio_line("latency, waiter asleep: libushm over the pipe", "libushm", "pipe", F_LSLEEP, 1.0, 0);
+    info_line("latency, waiter asleep: the futex ring over the pipe", "futex-ring", "pipe", F_LSLEEP);
+    info_line("latency, waiter asleep: libushm over the futex ring", "libushm", "futex-ring", F_LSLEEP);
     ratio_line("4 KiB, batches of 32: libushm-b32 messages/s over the pipe's", "libushm-b32", "pipe", F_T4K, 3.5, 1);
     ratio_line("4x4: libushm messages/s over the pipe's", "libushm", "pipe", F_MPMC, 1.0, 1);
     fflush(stdout);
